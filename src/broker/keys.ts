@@ -1,0 +1,77 @@
+/**
+ * Redis key layout. Queue keys keep bee-queue's layout (`<prefix>:<queue>:<name>`) so bee-queue's own
+ * methods (getJobs, checkHealth, removeJob, delayed activation) work on taskq queues unchanged.
+ *
+ *   <prefix>:<queue>:waiting         LIST  job ids ready to run (LPUSH in, BRPOPLPUSH out)
+ *   <prefix>:<queue>:active          LIST  job ids a worker has taken
+ *   <prefix>:<queue>:stalling        SET   active ids not yet proven alive since the last stall check
+ *   <prefix>:<queue>:stallBlock      STR   held (PX stall interval) by the one process running the check
+ *   <prefix>:<queue>:delayed         ZSET  job ids by due time (ms)
+ *   <prefix>:<queue>:earlierDelayed  CHAN  published when a new head of `delayed` appears
+ *   <prefix>:<queue>:jobs            HASH  id → job record JSON (see core/message.ts)
+ *   <prefix>:<queue>:dead            ZSET  ids of jobs that failed for good, by time of death (ms)
+ *   <prefix>:result:<id>             STR   result record JSON, with TTL (see core/result-record.ts)
+ *   <prefix>:result:<id>             CHAN  published once the result is ready (PUBLISH, no subscriber needed)
+ *   <prefix>:events                  STREAM event stream (see events/event-types.ts)
+ *   <prefix>:queues                  SET   every queue name producers or workers have used
+ *   <prefix>:nodes                   ZSET  node name → last heartbeat (ms)
+ *   <prefix>:node:<name>             STR   last heartbeat JSON of a node, TTL 3 heartbeats
+ */
+import { TaskqError } from '../core/errors.js';
+
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$/;
+
+export function assertQueueName(name: string, where: string): void {
+  if (!QUEUE_NAME_PATTERN.test(name)) {
+    throw new TaskqError(
+      'TASKQ_QUEUE_NAME_INVALID',
+      `invalid queue name ${JSON.stringify(name)} in ${where}: use 1–128 letters, digits, "_", "." or "-", ` +
+        'starting with a letter or digit.',
+      { exitCode: 64 },
+    );
+  }
+}
+
+export type QueueKeyName = 'waiting' | 'active' | 'stalling' | 'stallBlock' | 'delayed' | 'earlierDelayed' | 'jobs' | 'dead';
+
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** The bee-queue prefix setting that yields our queue layout. */
+  get beePrefix(): string {
+    return this.prefix;
+  }
+
+  queue(queue: string, key: QueueKeyName): string {
+    return `${this.prefix}:${queue}:${key}`;
+  }
+
+  result(id: string): string {
+    return `${this.prefix}:result:${id}`;
+  }
+
+  /** Pub/Sub channel that announces a ready result (same name as the key; channels are a separate space). */
+  resultChannel(id: string): string {
+    return `${this.prefix}:result:${id}`;
+  }
+
+  get resultPrefix(): string {
+    return `${this.prefix}:result:`;
+  }
+
+  get events(): string {
+    return `${this.prefix}:events`;
+  }
+
+  get queues(): string {
+    return `${this.prefix}:queues`;
+  }
+
+  get nodes(): string {
+    return `${this.prefix}:nodes`;
+  }
+
+  node(name: string): string {
+    return `${this.prefix}:node:${name}`;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The one place taskq creates Redis connections. Everything — producers, result waiters, the
+ * bee-queue adapter, workers, the event reader, the CLI — gets its clients from a RedisFactory, so
+ * connection options, naming and reconnect behaviour are decided once.
+ */
+import { Redis as IORedis, type RedisOptions } from 'ioredis';
+import { BrokerUnavailableError } from '../core/errors.js';
+import { parseBrokerUrl, type BrokerTarget } from './url.js';
+
+/**
+ * ioredis 6 instances report `EventEmitter` as `constructor.name`; bee-queue recognises clients by
+ * that name and silently treats anything else as an options object (then connects its own client to
+ * 127.0.0.1:6379). Every client taskq creates is this subclass, so its name is `Redis`.
+ */
+export class Redis extends IORedis {}
+
+/** What a connection is used for; it becomes the Redis CLIENT name (`taskq:<role>:<label>`). */
+export type ClientRole = 'command' | 'blocking' | 'subscriber';
+
+export interface RedisFactoryOptions {
+  /** Broker URL (redis://, rediss://, unix://). */
+  url: string;
+  /** How long the first connection may take before start-up fails (ms). */
+  connectTimeoutMs?: number;
+  /** Extra ioredis options (tests use them; users rarely need them). */
+  redisOptions?: RedisOptions;
+}
+
+export class RedisFactory {
+  readonly target: BrokerTarget;
+  private readonly connectTimeoutMs: number;
+  private readonly extra: RedisOptions;
+  private readonly clients = new Set<Redis>();
+
+  constructor(options: RedisFactoryOptions) {
+    this.target = parseBrokerUrl(options.url);
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.extra = options.redisOptions ?? {};
+  }
+
+  /** The URL with the password masked. */
+  get display(): string {
+    return this.target.display;
+  }
+
+  /**
+   * Creates a client that is not yet connected; call {@link connect} on it. Clients retry
+   * reconnecting forever with capped backoff and queue commands meanwhile, so a Redis restart is
+   * survived by producers and workers alike.
+   */
+  create(role: ClientRole, label = 'main'): Redis {
+    const client = new Redis({
+      ...this.target.options,
+      lazyConnect: true,
+      // RESP2: bee-queue and our scripts expect RESP2 reply shapes, and RESP3 push frames would mix
+      // with blocking replies on shared connections.
+      protocol: 2,
+      connectionName: `taskq:${role}:${label}`,
+      // null = keep retrying a command across reconnects instead of failing it after 20 attempts:
+      // a job a worker acknowledges during a Redis restart must not be dropped.
+      maxRetriesPerRequest: null,
+      retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), 2000),
+      // Several commands issued in the same tick go out in one write (see docs/design.md, "ioredis").
+      enableAutoPipelining: role === 'command',
+      enableReadyCheck: true,
+      ...this.extra,
+    } as RedisOptions & { replyMapping?: 'legacy' });
+    this.clients.add(client);
+    client.once('end', () => this.clients.delete(client));
+    return client;
+  }
+
+  /** Creates and connects a client; fails with exit code 69 naming the URL if Redis is not there. */
+  async connected(role: ClientRole, label?: string): Promise<Redis> {
+    const client = this.create(role, label);
+    await this.connect(client);
+    return client;
+  }
+
+  /** Connects a client made by {@link create}; rejects with BrokerUnavailableError after the timeout. */
+  async connect(client: Redis): Promise<void> {
+    if (client.status === 'ready') return;
+    let lastError: unknown;
+    const onError = (err: unknown): void => {
+      lastError = err;
+    };
+    client.on('error', onError);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('timed out')), this.connectTimeoutMs);
+        client.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        if (client.status === 'wait') client.connect().catch(() => {});
+      });
+    } catch {
+      client.disconnect();
+      const why = lastError instanceof Error ? lastError.message : 'no answer';
+      throw new BrokerUnavailableError(
+        `cannot connect to the broker at ${this.display} within ${this.connectTimeoutMs} ms (${why}). ` +
+          'Start redis-server there, or point TASKQ_BROKER_URL / --broker at a running Redis.',
+        { cause: lastError },
+      );
+    } finally {
+      client.off('error', onError);
+    }
+  }
+
+  /** Disconnects every client this factory made and still holds. */
+  async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.clients].map((c) => quit(c)));
+  }
+}
+
+/** QUIT if connected, else just drop the socket; never throws. */
+export async function quit(client: Redis): Promise<void> {
+  try {
+    if (client.status === 'ready') await client.quit();
+    else client.disconnect();
+  } catch {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * taskq's Lua scripts (src/broker/lua/*.lua, each opens with its KEYS/ARGV header), registered on an
+ * ioredis client with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
+ * restarted Redis (empty script cache) needs no special handling.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis as IORedis } from 'ioredis';
+
+// The same relative path works from src/broker (tests) and dist/broker (built code).
+const luaDir = new URL('../../src/broker/lua/', import.meta.url);
+
+const SCRIPTS = {
+  taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
+  taskqStart: { file: 'start.lua', keys: 3 },
+  taskqFinish: { file: 'finish.lua', keys: 8 },
+  taskqStalls: { file: 'stalls.lua', keys: 7 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+const sources = new Map<ScriptName, string>();
+function source(name: ScriptName): string {
+  let lua = sources.get(name);
+  if (!lua) {
+    lua = readFileSync(new URL(SCRIPTS[name].file, luaDir), 'utf8');
+    sources.set(name, lua);
+  }
+  return lua;
+}
+
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+const defined = new WeakSet<object>();
+
+/** Registers every script on the client (idempotent). */
+export function defineScripts(client: IORedis): void {
+  if (defined.has(client)) return;
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    client.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+  }
+  defined.add(client);
+}
+
+/** Runs script `name` on a client or pipeline (the client must have had {@link defineScripts}). */
+export function runScript(target: object, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+  if (keys.length !== SCRIPTS[name].keys) {
+    throw new Error(`internal: script ${name} takes ${SCRIPTS[name].keys} keys, got ${keys.length}`);
+  }
+  const fn = (target as unknown as Record<string, ScriptFn>)[name];
+  if (typeof fn !== 'function') throw new Error(`internal: script ${name} is not defined on this client`);
+  return fn.call(target, ...keys, ...args);
+}

@@ -1,0 +1,130 @@
+/**
+ * The application: a registry of tasks plus the producer side (sending, results). Worker nodes take
+ * an App and consume its queues (src/worker/).
+ */
+import { Keys } from '../broker/keys.js';
+import { RedisFactory, type Redis } from '../broker/redis-factory.js';
+import { defineScripts } from '../broker/scripts.js';
+import { AsyncResult } from './async-result.js';
+import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
+import type { TaskContext } from './context.js';
+import { TaskqError } from './errors.js';
+import { Producer, type SendSpec } from './producer.js';
+import { ResultStore } from './result-store.js';
+import { Router } from './routing.js';
+import { defineTask, Task, type ApplyOptions, type TaskDefinition, type TaskOptions, type TaskSender } from './task.js';
+
+export class App implements TaskSender {
+  readonly config: AppConfig;
+  readonly keys: Keys;
+  readonly router: Router;
+  /** Every connection of this app comes from here. */
+  readonly redis: RedisFactory;
+  private readonly registry = new Map<string, TaskDefinition>();
+  private readonly producer: Producer;
+  private readonly results: ResultStore;
+  private commandClient: Promise<Redis> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: AppOptions = {}) {
+    this.config = resolveAppConfig(options);
+    this.keys = new Keys(this.config.keyPrefix);
+    this.router = new Router(this.config.routes, this.config.defaultQueue);
+    this.redis = new RedisFactory({ url: this.config.broker });
+    this.producer = new Producer(this.config, this.keys, this.router, () => this.client());
+    this.results = new ResultStore(this.redis, this.keys, () => this.client());
+  }
+
+  /**
+   * Registers a task. With `bind: true` the handler receives a {@link TaskContext} first.
+   * Names are unique within an app.
+   */
+  task<A extends unknown[], R>(name: string, handler: (ctx: TaskContext, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, Awaited<R>>;
+  task<A extends unknown[], R>(name: string, handler: (...args: A) => R, options?: TaskOptions & { bind?: false }): Task<A, Awaited<R>>;
+  task(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): Task {
+    if (this.registry.has(name)) {
+      throw new TaskqError('TASKQ_TASK_DUPLICATE', `task ${JSON.stringify(name)} is registered twice in this app`, { exitCode: 64 });
+    }
+    const def = defineTask(name, handler, options);
+    this.registry.set(name, def);
+    return new Task(def, this);
+  }
+
+  /** The registered task definitions, by name. */
+  get tasks(): ReadonlyMap<string, TaskDefinition> {
+    return this.registry;
+  }
+
+  /** Queues this app's tasks and routes send to (for workers started without -Q). */
+  knownQueues(): string[] {
+    const queues = new Set<string>([this.config.defaultQueue]);
+    for (const def of this.registry.values()) queues.add(this.router.route(def.name, def.queue));
+    return [...queues];
+  }
+
+  /** Sends a task by name, without importing its code (Celery's send_task). */
+  async send<R = unknown>(name: string, args: unknown[] = [], options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    return (await this.sendSpec({ task: name, def: this.registry.get(name), args, options })) as AsyncResult<R>;
+  }
+
+  /** A handle on a task's result, from its id. */
+  result<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this.results);
+  }
+
+  /** @internal used by Task. */
+  sendTask(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult> {
+    return this.sendSpec({ task: def.name, def, args, options });
+  }
+
+  /** @internal used by Task. */
+  async sendTaskBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]> {
+    const sent = await this.producer.sendBulk(argsList.map((args) => ({ task: def.name, def, args, options })));
+    const ignore = options.ignoreResult ?? def.ignoreResult;
+    return sent.map((s) => new AsyncResult(s.id, this.results, def.name, ignore));
+  }
+
+  private async sendSpec(spec: SendSpec): Promise<AsyncResult> {
+    this.assertOpen();
+    const sent = await this.producer.send(spec);
+    return new AsyncResult(sent.id, this.results, spec.task, spec.options.ignoreResult ?? spec.def?.ignoreResult ?? false);
+  }
+
+  /**
+   * The app's shared command connection. The first call connects (failing with exit code 69 and the
+   * broker URL if Redis is not there); afterwards ioredis reconnects by itself.
+   */
+  client(): Promise<Redis> {
+    this.assertOpen();
+    this.commandClient ??= this.redis.connected('command', 'app').then(
+      (client) => {
+        defineScripts(client);
+        client.on('error', () => {}); // reconnects on its own; commands wait meanwhile
+        return client;
+      },
+      (err: unknown) => {
+        this.commandClient = undefined;
+        throw err;
+      },
+    );
+    return this.commandClient;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new TaskqError('TASKQ_CLOSED', 'this app was closed; create a new one to send tasks', { exitCode: 70 });
+  }
+
+  /** Closes every connection the app opened (idempotent). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.results.close();
+      await this.redis.closeAll();
+    })();
+    return this.closing;
+  }
+}
+
+/** Creates an app. `broker` falls back to TASKQ_BROKER_URL, then redis://127.0.0.1:6379/0. */
+export function createApp(options: AppOptions = {}): App {
+  return new App(options);
+}

@@ -1,0 +1,91 @@
+/**
+ * A handle on a task's outcome, as in Celery. It works from any process that can reach the broker:
+ * `app.result(id)` rebuilds one from an id.
+ */
+import { defaults } from './defaults.js';
+import { ResultTimeoutError, TaskFailedError, TaskRevokedError, TaskqError } from './errors.js';
+import type { ResultRecord } from './result-record.js';
+import type { ResultStore } from './result-store.js';
+import { isReadyState, type TaskState } from './states.js';
+
+export interface GetOptions {
+  /** Give up after this many ms with ResultTimeoutError (code TASKQ_RESULT_TIMEOUT). 0 = wait forever. */
+  timeout?: number;
+  /** Reject with the task's error on FAILURE/REVOKED (default). With false, resolve with the error. */
+  propagate?: boolean;
+  /** Stop waiting when aborted (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+export class AsyncResult<T = unknown> {
+  constructor(
+    /** The task id. */
+    readonly id: string,
+    private readonly store: ResultStore,
+    /** The task name, when known to this process. */
+    readonly taskName?: string,
+    private readonly ignoreResult = false,
+  ) {}
+
+  /** The full stored record (state, result or error, progress, node, timings), or undefined if PENDING. */
+  info(): Promise<ResultRecord | undefined> {
+    return this.store.read(this.id);
+  }
+
+  /** PENDING (unknown or waiting), STARTED, RETRY, SUCCESS, FAILURE or REVOKED. */
+  async state(): Promise<TaskState> {
+    return (await this.info())?.state ?? 'PENDING';
+  }
+
+  /** True once the task succeeded, failed for good, or was revoked. */
+  async ready(): Promise<boolean> {
+    return isReadyState(await this.state());
+  }
+
+  /** The last value the task passed to `ctx.progress()`. */
+  async progress(): Promise<unknown> {
+    return (await this.info())?.progress;
+  }
+
+  /**
+   * Waits for the task and returns its value. Rejects with {@link TaskFailedError} (carrying the
+   * remote error name and stack) on FAILURE, {@link TaskRevokedError} on REVOKED, and
+   * {@link ResultTimeoutError} after `timeout` ms.
+   */
+  async get(options: GetOptions = {}): Promise<T> {
+    if (this.ignoreResult) {
+      throw new TaskqError(
+        'TASKQ_RESULT_DISABLED',
+        `task ${this.taskName}[${this.id}] has ignoreResult set: its result is never stored, so get() cannot wait for it`,
+        { exitCode: 64 },
+      );
+    }
+    const timeout = options.timeout ?? defaults.resultWaitMs;
+    const { record, timedOut } = await this.store.waitReady(this.id, timeout, options.signal);
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (timedOut || !record) throw new ResultTimeoutError(this.id, timeout, record?.state ?? 'PENDING');
+    const propagate = options.propagate ?? true;
+    if (record.state === 'SUCCESS') return record.result as T;
+    const err =
+      record.state === 'REVOKED'
+        ? new TaskRevokedError(this.id, record.reason ?? 'revoked')
+        : new TaskFailedError({
+            taskId: this.id,
+            taskName: record.task,
+            name: record.error?.name ?? 'Error',
+            message: record.error?.message ?? record.reason ?? 'failed',
+            ...(record.error?.stack ? { stack: record.error.stack } : {}),
+          });
+    if (propagate) throw err;
+    return err as T;
+  }
+
+  /** Deletes the stored result. */
+  forget(): Promise<void> {
+    return this.store.forget(this.id);
+  }
+
+  toJSON(): { id: string; task?: string } {
+    return this.taskName ? { id: this.id, task: this.taskName } : { id: this.id };
+  }
+}

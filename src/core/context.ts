@@ -1,0 +1,30 @@
+/** What a task declared with `bind: true` receives as its first argument (Celery's `self.request`). */
+import type { Logger } from 'pino';
+
+export interface RetryOptions {
+  /** Seconds before the next attempt (default: the task's backoff, else 1 s). */
+  countdown?: number;
+  /** The error that caused the retry, recorded with the RETRY state. */
+  error?: Error;
+}
+
+export interface TaskContext {
+  /** Task / job id. */
+  readonly id: string;
+  /** Registered task name. */
+  readonly name: string;
+  /** 1 for the first run, 2 for the first retry, … */
+  readonly attempt: number;
+  /** Queue the job came from. */
+  readonly queue: string;
+  /** Worker node running it. */
+  readonly node: string;
+  /** Aborts when the job must stop: revoked, time limit, or the worker shutting down hard. */
+  readonly signal: AbortSignal;
+  /** Logger bound to {task, jobId, attempt}. */
+  readonly log: Logger;
+  /** Publishes a progress value; producers see it through `AsyncResult.progress()`. */
+  progress(value: unknown): Promise<void>;
+  /** Asks for another attempt (throws; `throw ctx.retry()` reads well too). */
+  retry(options?: RetryOptions): never;
+}

@@ -1,0 +1,38 @@
+/**
+ * The one source of default values. Config loaders, the CLI's help text and the docs read from here;
+ * nothing else hard-codes a default.
+ */
+export const defaults = {
+  /** Broker used when neither the app nor TASKQ_BROKER_URL names one. */
+  brokerUrl: 'redis://127.0.0.1:6379/0',
+  /** Prefix of every Redis key taskq writes. */
+  keyPrefix: 'taskq',
+  /** Queue used by tasks that no route or option sends elsewhere. */
+  defaultQueue: 'default',
+  /** How long results live in Redis (ms): 1 day, as Celery's result_expires. */
+  resultExpiresMs: 24 * 60 * 60 * 1000,
+  /** Max retries of a task that has a retry policy but no explicit count (Celery's max_retries). */
+  maxRetries: 3,
+  /** Base delay between retries (ms) when a task asks for a retry without a countdown. */
+  retryDelayMs: 1000,
+  /** Cap on the exponential backoff delay (ms) (Celery's retry_backoff_max is 600 s). */
+  retryBackoffMaxMs: 600_000,
+  /** A job whose worker has not shown life for this long is re-delivered (ms). */
+  stallIntervalMs: 5000,
+  /** A job re-delivered this many times after stalls fails for good and goes to the dead-letter list. */
+  maxStalls: 3,
+  /** Approximate length the event stream is trimmed to. */
+  eventsMaxLen: 100_000,
+  /** Worker heartbeat period (ms); a node is offline after `heartbeatMs * 3` without one. */
+  heartbeatMs: 2000,
+  /** Jobs run at once by a worker node. */
+  concurrency: 4,
+  /** Polling window for delayed jobs (ms): workers re-check at least this often. */
+  delayedWindowMs: 20 * 60 * 1000,
+  /** How long a warm shutdown waits for running jobs before aborting them (ms). */
+  shutdownTimeoutMs: 30_000,
+  /** How long `taskq call --wait` and `get()` without a timeout wait. `0` = forever. */
+  resultWaitMs: 0,
+} as const;
+
+export type Defaults = typeof defaults;

@@ -1,0 +1,178 @@
+/**
+ * Every error taskq raises on purpose. Each has a stable `code` (listed in docs/errors.md), a message
+ * that says what went wrong, where, and how to fix it, the original `cause`, and the sysexits code the
+ * CLI exits with when the error reaches it.
+ */
+
+/** Exit codes from sysexits.h that the CLI uses. */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 64,
+  dataErr: 65,
+  unavailable: 69,
+  software: 70,
+  cantCreate: 73,
+  tempFail: 75,
+  config: 78,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Stable error codes. Never renumber or rename: scripts match on them. */
+export type TaskqErrorCode =
+  | 'TASKQ_CONFIG_INVALID'
+  | 'TASKQ_BROKER_URL_INVALID'
+  | 'TASKQ_BROKER_UNAVAILABLE'
+  | 'TASKQ_TASK_UNKNOWN'
+  | 'TASKQ_TASK_DUPLICATE'
+  | 'TASKQ_TASK_NAME_INVALID'
+  | 'TASKQ_QUEUE_NAME_INVALID'
+  | 'TASKQ_ARGS_UNSERIALIZABLE'
+  | 'TASKQ_RESULT_UNSERIALIZABLE'
+  | 'TASKQ_MESSAGE_INVALID'
+  | 'TASKQ_OPTION_INVALID'
+  | 'TASKQ_RESULT_TIMEOUT'
+  | 'TASKQ_RESULT_DISABLED'
+  | 'TASKQ_TASK_FAILED'
+  | 'TASKQ_TASK_REVOKED'
+  | 'TASKQ_JOB_STALLED'
+  | 'TASKQ_JOB_DUPLICATE'
+  | 'TASKQ_APP_MODULE_INVALID'
+  | 'TASKQ_CLOSED'
+  | 'TASKQ_USAGE';
+
+export interface TaskqErrorOptions {
+  cause?: unknown;
+  exitCode?: ExitCode;
+}
+
+/** Base class of every error taskq raises on purpose. */
+export class TaskqError extends Error {
+  readonly code: TaskqErrorCode;
+  readonly exitCode: ExitCode;
+
+  constructor(code: TaskqErrorCode, message: string, options: TaskqErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TaskqError';
+    this.code = code;
+    this.exitCode = options.exitCode ?? ExitCode.software;
+  }
+}
+
+/** Bad configuration (file, environment or options): exit 78. */
+export class ConfigError extends TaskqError {
+  constructor(code: TaskqErrorCode, message: string, options: TaskqErrorOptions = {}) {
+    super(code, message, { exitCode: ExitCode.config, ...options });
+    this.name = 'ConfigError';
+  }
+}
+
+/** Redis cannot be reached: exit 69. */
+export class BrokerUnavailableError extends TaskqError {
+  constructor(message: string, options: TaskqErrorOptions = {}) {
+    super('TASKQ_BROKER_UNAVAILABLE', message, { exitCode: ExitCode.unavailable, ...options });
+    this.name = 'BrokerUnavailableError';
+  }
+}
+
+/** Thrown by a task to fail at once, whatever its retry policy says. */
+export class UnrecoverableError extends Error {
+  constructor(message = 'unrecoverable', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/**
+ * Control-flow error: thrown by `ctx.retry()` to ask for another attempt. Tasks do not construct it
+ * themselves; they `throw ctx.retry({ countdown })` or just `await ctx.retry()`.
+ */
+export class Retry extends Error {
+  readonly countdownMs: number | undefined;
+  constructor(message: string, countdownMs?: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'Retry';
+    this.countdownMs = countdownMs;
+  }
+}
+
+/** Raised inside a task when its soft time limit passes (its `ctx.signal` aborts too). */
+export class SoftTimeLimitExceeded extends Error {
+  constructor(message = 'soft time limit exceeded') {
+    super(message);
+    this.name = 'SoftTimeLimitExceeded';
+  }
+}
+
+/** The job was stopped at its hard time limit. */
+export class TimeLimitExceeded extends Error {
+  constructor(message = 'hard time limit exceeded') {
+    super(message);
+    this.name = 'TimeLimitExceeded';
+  }
+}
+
+/** What a remote failure looks like to the producer: the task's error, with its remote stack. */
+export class TaskFailedError extends TaskqError {
+  /** The error class name raised in the task (`TypeError`, `UnrecoverableError`, …). */
+  readonly remoteName: string;
+  /** The stack trace as printed in the worker. */
+  readonly remoteStack: string | undefined;
+  readonly taskId: string;
+  readonly taskName: string;
+
+  constructor(info: { taskId: string; taskName: string; name: string; message: string; stack?: string }) {
+    super('TASKQ_TASK_FAILED', `task ${info.taskName}[${info.taskId}] failed: ${info.name}: ${info.message}`, {
+      exitCode: ExitCode.failure,
+    });
+    this.name = 'TaskFailedError';
+    this.remoteName = info.name;
+    this.remoteStack = info.stack;
+    this.taskId = info.taskId;
+    this.taskName = info.taskName;
+    if (info.stack) this.stack = `${this.name}: ${this.message}\n--- remote stack ---\n${info.stack}`;
+  }
+}
+
+/** Returned by `get()` for a revoked task. */
+export class TaskRevokedError extends TaskqError {
+  constructor(taskId: string, reason: string) {
+    super('TASKQ_TASK_REVOKED', `task ${taskId} was revoked: ${reason}`, { exitCode: ExitCode.failure });
+    this.name = 'TaskRevokedError';
+  }
+}
+
+/** `get({ timeout })` gave up waiting. */
+export class ResultTimeoutError extends TaskqError {
+  constructor(taskId: string, timeoutMs: number, state: string) {
+    super(
+      'TASKQ_RESULT_TIMEOUT',
+      `no result for task ${taskId} within ${timeoutMs} ms (state ${state}): is a worker consuming its queue? ` +
+        'Check with `taskq status`.',
+      { exitCode: ExitCode.tempFail },
+    );
+    this.name = 'ResultTimeoutError';
+  }
+}
+
+/** Usage errors of the API or CLI: a bad option value. */
+export class OptionError extends TaskqError {
+  constructor(message: string, options: TaskqErrorOptions = {}) {
+    super('TASKQ_OPTION_INVALID', message, { exitCode: ExitCode.usage, ...options });
+    this.name = 'OptionError';
+  }
+}
+
+/** Turns anything thrown into an Error, keeping non-Error values visible. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  let shown: string;
+  try {
+    shown = typeof thrown === 'string' ? thrown : JSON.stringify(thrown);
+  } catch {
+    shown = String(thrown);
+  }
+  const err = new Error(`non-Error thrown: ${shown}`);
+  err.name = 'NonErrorThrown';
+  return err;
+}

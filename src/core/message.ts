@@ -1,0 +1,102 @@
+/**
+ * The job record: what a producer stores in `<prefix>:<queue>:jobs[id]` and a worker decodes.
+ * The outer shape `{data, options, status}` is bee-queue's, so bee-queue's Job.fromData reads it.
+ * `stalls` comes first, always: the stall-check script bumps it by string surgery, which is exact,
+ * where re-encoding the record in Lua's cjson would alter arguments (`[]` → `{}`, big numbers).
+ *
+ *   stalls           number    times the job was re-delivered after its worker vanished
+ *   data.task        string    registered task name
+ *   data.args        array     positional arguments (JSON)
+ *   options.v        1         format version
+ *   options.id       string    job / task id
+ *   options.queue    string    queue the job was sent to
+ *   options.timestamp number   ms when first sent
+ *   options.attempt  number    1 for the first run, +1 per retry
+ *   options.retries  number?   max retries asked at the call site (overrides the task's)
+ *   options.backoff  object?   backoff asked at the call site (see retry-policy.ts)
+ *   options.eta      number?   ms the job was scheduled for (countdown / eta)
+ *   options.expires  number?   ms after which the job must not start
+ *   options.ignoreResult bool? do not store the result
+ *   options.lastError object?  {name, message, stack} of the latest failed attempt
+ *   options.stacktraces string[] bee-queue's field; kept empty (errors live in lastError)
+ *   status           string    'created' | 'retrying' | 'failed' (bee-queue's field)
+ */
+import { TaskqError } from './errors.js';
+import type { BackoffSpec } from './retry-policy.js';
+
+export interface ErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+export interface JobOptions {
+  v: 1;
+  id: string;
+  queue: string;
+  timestamp: number;
+  attempt: number;
+  retries?: number;
+  backoff?: BackoffSpec;
+  eta?: number;
+  expires?: number;
+  ignoreResult?: boolean;
+  lastError?: ErrorInfo;
+  stacktraces: string[];
+}
+
+export interface JobRecord {
+  stalls: number;
+  data: { task: string; args: unknown[] };
+  options: JobOptions;
+  status: 'created' | 'retrying' | 'failed';
+}
+
+function invalid(id: string, queue: string, why: string, cause?: unknown): TaskqError {
+  return new TaskqError(
+    'TASKQ_MESSAGE_INVALID',
+    `job ${id} in queue ${queue} has an undecodable payload: ${why}. ` +
+      'It was not sent by a compatible taskq producer; it is failed and kept in the dead-letter list.',
+    { cause, exitCode: 65 },
+  );
+}
+
+/** Decodes and validates a stored job record; throws TASKQ_MESSAGE_INVALID naming the defect. */
+export function decodeJobRecord(raw: string, id: string, queue: string): JobRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw invalid(id, queue, `not JSON (${(cause as Error).message})`, cause);
+  }
+  if (!parsed || typeof parsed !== 'object') throw invalid(id, queue, 'not an object');
+  const rec = parsed as Partial<JobRecord>;
+  if (!rec.data || typeof rec.data !== 'object') throw invalid(id, queue, 'no "data" object');
+  if (typeof rec.data.task !== 'string' || rec.data.task === '') throw invalid(id, queue, 'no task name');
+  if (!Array.isArray(rec.data.args)) throw invalid(id, queue, '"data.args" is not an array');
+  if (!rec.options || typeof rec.options !== 'object') throw invalid(id, queue, 'no "options" object');
+  if (rec.options.v !== 1) throw invalid(id, queue, `unknown format version ${JSON.stringify(rec.options.v)}`);
+  if (!Number.isInteger(rec.options.attempt) || (rec.options.attempt as number) < 1) {
+    throw invalid(id, queue, '"options.attempt" is not a positive integer');
+  }
+  if (!Number.isInteger(rec.stalls)) throw invalid(id, queue, '"stalls" is not an integer');
+  rec.options.stacktraces ??= [];
+  return rec as JobRecord;
+}
+
+/** Encodes a record with `stalls` as its first field (the stall-check script relies on it). */
+export function encodeJobRecord(rec: JobRecord): string {
+  return JSON.stringify({ stalls: rec.stalls, data: rec.data, options: rec.options, status: rec.status });
+}
+
+/** Best-effort task name of a record that failed to decode, for events and results. */
+export function peekTaskName(raw: string): string {
+  const m = /"task"\s*:\s*"([^"\\]{1,200})"/.exec(raw);
+  return m?.[1] ?? '<undecodable>';
+}
+
+export function errorInfo(err: Error): ErrorInfo {
+  const info: ErrorInfo = { name: err.name || 'Error', message: err.message };
+  if (err.stack) info.stack = err.stack;
+  return info;
+}

@@ -1,0 +1,111 @@
+/**
+ * Reads results and waits for them without polling: a waiter SUBSCRIBEs to the result's channel,
+ * then reads the key (so a result stored in between is not missed), then sleeps until the worker's
+ * PUBLISH or its timeout. One subscriber connection per process serves every waiter; after a
+ * reconnect every waiter re-reads its key, since messages published during the outage are lost.
+ */
+import { once } from 'node:events';
+import type { Redis } from '../broker/redis-factory.js';
+import type { RedisFactory } from '../broker/redis-factory.js';
+import type { Keys } from '../broker/keys.js';
+import { parseResultRecord, type ResultRecord } from './result-record.js';
+import { isReadyState } from './states.js';
+
+interface Waiter {
+  wake: () => void;
+}
+
+export class ResultStore {
+  private subscriber: Redis | undefined;
+  private subscriberReady: Promise<Redis> | undefined;
+  private readonly waiters = new Map<string, Set<Waiter>>();
+
+  constructor(
+    private readonly factory: RedisFactory,
+    private readonly keys: Keys,
+    private readonly client: () => Promise<Redis>,
+  ) {}
+
+  async read(id: string): Promise<ResultRecord | undefined> {
+    const client = await this.client();
+    return parseResultRecord(await client.get(this.keys.result(id)), id);
+  }
+
+  async forget(id: string): Promise<void> {
+    const client = await this.client();
+    await client.del(this.keys.result(id));
+  }
+
+  /**
+   * Resolves with the record once it is ready (SUCCESS, FAILURE, REVOKED), or with the latest record
+   * (possibly undefined) when `timeoutMs` passes or `signal` aborts. `timeoutMs` 0 = no limit.
+   */
+  async waitReady(id: string, timeoutMs: number, signal?: AbortSignal): Promise<{ record: ResultRecord | undefined; timedOut: boolean }> {
+    const channel = this.keys.resultChannel(id);
+    const sub = await this.subscribe();
+    let wake!: () => void;
+    let woken = new Promise<void>((r) => (wake = r));
+    const waiter: Waiter = { wake: () => wake() };
+    let set = this.waiters.get(channel);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(channel, set);
+      await sub.subscribe(channel);
+    }
+    set.add(waiter);
+    let timer: NodeJS.Timeout | undefined;
+    let expired = false;
+    const expire = (): void => {
+      expired = true;
+      wake();
+    };
+    if (timeoutMs > 0) timer = setTimeout(expire, timeoutMs);
+    signal?.addEventListener('abort', expire, { once: true });
+    try {
+      for (;;) {
+        const record = await this.read(id);
+        if (record && isReadyState(record.state)) return { record, timedOut: false };
+        if (expired || signal?.aborted) return { record, timedOut: true };
+        await woken;
+        woken = new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', expire);
+      set.delete(waiter);
+      if (set.size === 0 && this.waiters.get(channel) === set) {
+        this.waiters.delete(channel);
+        sub.unsubscribe(channel).catch(() => {});
+      }
+    }
+  }
+
+  private subscribe(): Promise<Redis> {
+    this.subscriberReady ??= (async () => {
+      const sub = this.factory.create('subscriber', 'results');
+      sub.on('message', (channel: string) => {
+        for (const w of this.waiters.get(channel) ?? []) w.wake();
+      });
+      // After a reconnect, wake everyone: they re-read their key.
+      sub.on('ready', () => {
+        for (const set of this.waiters.values()) for (const w of set) w.wake();
+      });
+      sub.on('error', () => {}); // reconnects on its own; errors surface as timeouts to waiters
+      await this.factory.connect(sub);
+      this.subscriber = sub;
+      return sub;
+    })();
+    return this.subscriberReady;
+  }
+
+  async close(): Promise<void> {
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    this.subscriberReady = undefined;
+    for (const set of this.waiters.values()) for (const w of set) w.wake();
+    if (sub) {
+      sub.disconnect();
+      await once(sub, 'end').catch(() => {});
+    }
+  }
+}

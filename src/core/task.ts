@@ -1,0 +1,122 @@
+/** A registered task: its handler, its options, and the ways to send it. */
+import type { AsyncResult } from './async-result.js';
+import type { TaskContext } from './context.js';
+import { OptionError, TaskqError } from './errors.js';
+import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
+import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
+
+export interface TaskOptions {
+  /** Queue this task goes to (beats the app's routes; the call's `queue` beats it). */
+  queue?: string;
+  /** Pass a {@link TaskContext} as the first argument. */
+  bind?: boolean;
+  /** Retries after a failure (default 0; `ctx.retry()` alone allows 3). */
+  retries?: number;
+  /** Delay between retries: ms (fixed) or `{type: 'exponential', delayMs, maxMs, jitter}`. */
+  backoff?: BackoffOption;
+  /** Retry only errors of these classes (matched by `instanceof` or by name). */
+  autoretryFor?: readonly ErrorClass[];
+  /** Do not store results of this task. */
+  ignoreResult?: boolean;
+}
+
+/** Options of one call (Celery's apply_async options). */
+export interface ApplyOptions {
+  /** Run no earlier than this many seconds from now. */
+  countdown?: number;
+  /** Run no earlier than this time (Date, ms since epoch, or ISO text). */
+  eta?: Date | number | string;
+  /** Never start after this: seconds from now, or a Date. */
+  expires?: number | Date;
+  /** Queue, overriding the task's and the routes. */
+  queue?: string;
+  /** Your own id; sending an id that is already queued is a no-op returning the same result. */
+  jobId?: string;
+  /** Retries for this call (overrides the task's). */
+  retries?: number;
+  /** Backoff for this call (overrides the task's). */
+  backoff?: BackoffOption;
+  /** Do not store the result of this call. */
+  ignoreResult?: boolean;
+}
+
+export type Handler<A extends unknown[], R> = (...args: A) => R | Promise<R>;
+export type BoundHandler<A extends unknown[], R> = (ctx: TaskContext, ...args: A) => R | Promise<R>;
+
+/** Normalised task options the worker uses. */
+export interface TaskDefinition {
+  name: string;
+  queue: string | undefined;
+  bind: boolean;
+  retries: number | undefined;
+  backoff: BackoffSpec | undefined;
+  autoretryFor: readonly ErrorClass[];
+  ignoreResult: boolean;
+  handler: (...args: unknown[]) => unknown;
+}
+
+export const TASK_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.:\-]{0,199}$/;
+
+export function defineTask(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): TaskDefinition {
+  if (!TASK_NAME_PATTERN.test(name)) {
+    throw new TaskqError(
+      'TASKQ_TASK_NAME_INVALID',
+      `invalid task name ${JSON.stringify(name)}: use letters, digits and _ . : - (start with a letter or _), at most 200 characters`,
+      { exitCode: 64 },
+    );
+  }
+  if (typeof handler !== 'function') throw new OptionError(`task ${name}: the handler must be a function, got ${typeof handler}`);
+  const where = `task ${name}:`;
+  if (options.autoretryFor !== undefined && !Array.isArray(options.autoretryFor)) {
+    throw new OptionError(`${where} autoretryFor must be an array of error classes`);
+  }
+  return {
+    name,
+    queue: options.queue,
+    bind: options.bind ?? false,
+    retries: normalizeRetries(options.retries, where),
+    backoff: normalizeBackoff(options.backoff, where),
+    autoretryFor: options.autoretryFor ?? [],
+    ignoreResult: options.ignoreResult ?? false,
+    handler: handler as (...args: unknown[]) => unknown,
+  };
+}
+
+/** What an app gives a Task so it can send itself. */
+export interface TaskSender {
+  sendTask(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult>;
+  sendTaskBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]>;
+}
+
+export class Task<A extends unknown[] = unknown[], R = unknown> {
+  constructor(
+    readonly definition: TaskDefinition,
+    private readonly sender: TaskSender,
+  ) {}
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  /** Sends the task with these arguments (`applyAsync(args)`). */
+  delay(...args: A): Promise<AsyncResult<R>> {
+    return this.applyAsync(args);
+  }
+
+  /** Sends the task with call options (countdown, eta, expires, queue, jobId, retries, backoff). */
+  applyAsync(args: A, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    return this.sender.sendTask(this.definition, args, options) as Promise<AsyncResult<R>>;
+  }
+
+  /** Sends many calls in one pipelined round trip; results come back in the same order. */
+  applyBulk(argsList: A[], options: ApplyOptions = {}): Promise<AsyncResult<R>[]> {
+    if (options.jobId !== undefined) throw new OptionError('applyBulk: jobId cannot be shared by several calls');
+    return this.sender.sendTaskBulk(this.definition, argsList, options) as Promise<AsyncResult<R>[]>;
+  }
+
+  /** Runs the handler here, now, without a broker (tests; like Celery's `apply()`). Not for bound tasks. */
+  async run(...args: A): Promise<R> {
+    if (this.definition.bind) throw new OptionError(`task ${this.name} is bound: run it through a worker`);
+    return (await this.definition.handler(...args)) as R;
+  }
+}

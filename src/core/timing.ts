@@ -1,0 +1,48 @@
+/** countdown / eta / expires → absolute times in ms (pure; `now` is passed in). */
+import { OptionError } from './errors.js';
+
+export interface Timing {
+  /** When the job may run (0 = now). */
+  dueMs: number;
+  /** When the job must no longer start (undefined = never expires). */
+  expiresMs: number | undefined;
+}
+
+function toMs(value: Date | number | string, what: string): number {
+  const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new OptionError(`${what} must be a Date, ms since the epoch or an ISO date, got ${JSON.stringify(value)}`);
+  }
+  return ms;
+}
+
+export function resolveTiming(
+  options: { countdown?: number; eta?: Date | number | string; expires?: number | Date },
+  now: number,
+): Timing {
+  if (options.countdown !== undefined && options.eta !== undefined) {
+    throw new OptionError('give countdown or eta, not both');
+  }
+  let dueMs = 0;
+  if (options.countdown !== undefined) {
+    if (typeof options.countdown !== 'number' || !Number.isFinite(options.countdown) || options.countdown < 0) {
+      throw new OptionError(`countdown must be a non-negative number of seconds, got ${JSON.stringify(options.countdown)}`);
+    }
+    if (options.countdown > 0) dueMs = now + Math.round(options.countdown * 1000);
+  } else if (options.eta !== undefined) {
+    const eta = toMs(options.eta, 'eta');
+    if (eta > now) dueMs = eta;
+  }
+  let expiresMs: number | undefined;
+  if (options.expires !== undefined) {
+    if (typeof options.expires === 'number') {
+      if (!Number.isFinite(options.expires) || options.expires <= 0) {
+        throw new OptionError(`expires must be a positive number of seconds or a Date, got ${JSON.stringify(options.expires)}`);
+      }
+      expiresMs = now + Math.round(options.expires * 1000);
+    } else {
+      expiresMs = toMs(options.expires, 'expires');
+    }
+  }
+  return { dueMs, expiresMs };
+}

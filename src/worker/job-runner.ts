@@ -1,0 +1,116 @@
+/**
+ * Runs one attempt of a job in this process and decides its outcome (success, retry, failure).
+ * It touches Redis only through the `progress` callback; recording the outcome is the caller's job.
+ */
+import type { Logger } from 'pino';
+import type { TaskContext, RetryOptions } from '../core/context.js';
+import { Retry, TaskqError, toError, UnrecoverableError } from '../core/errors.js';
+import { decodeJobRecord, errorInfo, type ErrorInfo, type JobRecord } from '../core/message.js';
+import { decideRetry } from '../core/retry-policy.js';
+import { toJson } from '../core/serialize.js';
+import type { TaskDefinition } from '../core/task.js';
+
+export type Outcome =
+  | { kind: 'success'; resultJson: string }
+  | { kind: 'retry'; error: ErrorInfo; delayMs: number }
+  | { kind: 'failure'; error: ErrorInfo; reason: string };
+
+export interface Attempt {
+  id: string;
+  queue: string;
+  /** The decoded record, when it could be decoded. */
+  record: JobRecord | undefined;
+  taskName: string;
+  outcome: Outcome;
+  runtimeMs: number;
+}
+
+export interface RunJobInput {
+  id: string;
+  queue: string;
+  raw: string;
+  node: string;
+  tasks: ReadonlyMap<string, TaskDefinition>;
+  log: Logger;
+  signal: AbortSignal;
+  progress: (value: unknown) => Promise<void>;
+  /** Where the tasks came from, for the unknown-task message (e.g. the -A module). */
+  appOrigin: string;
+}
+
+function failure(err: Error, reason: string): Outcome {
+  return { kind: 'failure', error: errorInfo(err), reason };
+}
+
+export async function runJob(input: RunJobInput): Promise<Attempt> {
+  const started = performance.now();
+  const done = (record: JobRecord | undefined, taskName: string, outcome: Outcome): Attempt => ({
+    id: input.id,
+    queue: input.queue,
+    record,
+    taskName,
+    outcome,
+    runtimeMs: performance.now() - started,
+  });
+
+  let record: JobRecord;
+  try {
+    record = decodeJobRecord(input.raw, input.id, input.queue);
+  } catch (err) {
+    return done(undefined, '<undecodable>', failure(toError(err), 'undecodable payload'));
+  }
+  const taskName = record.data.task;
+  const def = input.tasks.get(taskName);
+  if (!def) {
+    const known = [...input.tasks.keys()].sort();
+    const err = new TaskqError(
+      'TASKQ_TASK_UNKNOWN',
+      `task ${JSON.stringify(taskName)} is not registered in this worker (${input.appOrigin}); ` +
+        `registered: ${known.length ? known.join(', ') : 'none'}. Register it in the app the worker loads (-A), ` +
+        `or route it to a queue whose workers have it.`,
+    );
+    return done(record, taskName, failure(err, 'unknown task'));
+  }
+
+  const log = input.log.child({ task: taskName, jobId: input.id, attempt: record.options.attempt });
+  const ctx: TaskContext = {
+    id: input.id,
+    name: taskName,
+    attempt: record.options.attempt,
+    queue: input.queue,
+    node: input.node,
+    signal: input.signal,
+    log,
+    progress: input.progress,
+    retry(options: RetryOptions = {}): never {
+      const countdownMs = options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000);
+      throw new Retry(options.error ? `retry requested: ${options.error.message}` : 'retry requested', countdownMs, {
+        cause: options.error,
+      });
+    },
+  };
+
+  let value: unknown;
+  try {
+    value = await (def.bind ? def.handler(ctx, ...record.data.args) : def.handler(...record.data.args));
+  } catch (thrown) {
+    const err = toError(thrown);
+    const reported = err instanceof Retry && err.cause instanceof Error ? err.cause : err;
+    const decision = decideRetry(err, record.options.attempt, {
+      retries: record.options.retries ?? def.retries,
+      backoff: record.options.backoff ?? def.backoff,
+      autoretryFor: def.autoretryFor,
+    });
+    if (decision.retry) return done(record, taskName, { kind: 'retry', error: errorInfo(reported), delayMs: decision.delayMs });
+    return done(record, taskName, failure(reported, decision.reason));
+  }
+
+  try {
+    return done(record, taskName, {
+      kind: 'success',
+      resultJson: toJson(value, 'result', 'TASKQ_RESULT_UNSERIALIZABLE', `task ${taskName} returned a value taskq cannot store`),
+    });
+  } catch (err) {
+    return done(record, taskName, failure(new UnrecoverableError((err as Error).message, { cause: err }), 'unserialisable result'));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Turns an attempt's outcome into the finish script's arguments: the result record, the event, and
+ * the updated job record (retry / failure). Pure: `now` and the node name are passed in.
+ */
+import type { Keys } from '../broker/keys.js';
+import type { AppConfig } from '../core/config.js';
+import { encodeJobRecord, type JobRecord } from '../core/message.js';
+import type { ResultRecord } from '../core/result-record.js';
+import type { Attempt } from './job-runner.js';
+
+export interface FinishCall {
+  keys: string[];
+  argv: Array<string | number>;
+}
+
+export interface FinishContext {
+  keys: Keys;
+  config: AppConfig;
+  node: string;
+  now: number;
+  startedAt: number;
+  /** The raw record, stored unchanged when it could not be decoded. */
+  raw: string;
+}
+
+function nextRecord(rec: JobRecord, status: JobRecord['status'], attempt: Attempt): JobRecord {
+  const outcome = attempt.outcome;
+  const next: JobRecord = { ...rec, options: { ...rec.options }, status };
+  if (outcome.kind !== 'success') next.options.lastError = outcome.error;
+  if (status === 'retrying') next.options.attempt = rec.options.attempt + 1;
+  return next;
+}
+
+export function finishCall(attempt: Attempt, ctx: FinishContext): FinishCall {
+  const { keys, config, node, now } = ctx;
+  const { id, queue, record, taskName, outcome } = attempt;
+  const runtimeMs = Math.round(attempt.runtimeMs * 1000) / 1000;
+  const base = { id, task: taskName, node, attempt: record?.options.attempt ?? 1 };
+  const storeResult = !record?.options.ignoreResult;
+  let resultJson = '';
+  let eventType: string;
+  let event: Record<string, unknown>;
+  let updated = '';
+  let dueMs = 0;
+  switch (outcome.kind) {
+    case 'success': {
+      if (storeResult) {
+        const meta: Omit<ResultRecord, 'result'> = { state: 'SUCCESS', ...base, startedAt: ctx.startedAt, doneAt: now, runtimeMs };
+        // Splice the already-serialised value in rather than parse and re-serialise it.
+        resultJson = `${JSON.stringify(meta).slice(0, -1)},"result":${outcome.resultJson}}`;
+      }
+      eventType = 'task-succeeded';
+      event = { ...base, runtimeMs };
+      break;
+    }
+    case 'retry': {
+      dueMs = now + outcome.delayMs;
+      if (storeResult) {
+        const rec: ResultRecord = { state: 'RETRY', ...base, startedAt: ctx.startedAt, error: outcome.error, retryAt: dueMs, runtimeMs };
+        resultJson = JSON.stringify(rec);
+      }
+      eventType = 'task-retried';
+      event = { ...base, error: { name: outcome.error.name, message: outcome.error.message }, retryAt: dueMs };
+      updated = encodeJobRecord(nextRecord(record as JobRecord, 'retrying', attempt));
+      break;
+    }
+    case 'failure': {
+      if (storeResult) {
+        const rec: ResultRecord = { state: 'FAILURE', ...base, startedAt: ctx.startedAt, doneAt: now, runtimeMs, error: outcome.error, reason: outcome.reason };
+        resultJson = JSON.stringify(rec);
+      }
+      eventType = 'task-failed';
+      event = { ...base, queue, error: outcome.error, reason: outcome.reason, runtimeMs };
+      updated = record ? encodeJobRecord(nextRecord(record, 'failed', attempt)) : ctx.raw;
+      break;
+    }
+  }
+  return {
+    keys: [
+      keys.queue(queue, 'active'),
+      keys.queue(queue, 'jobs'),
+      keys.result(id),
+      keys.events,
+      keys.queue(queue, 'waiting'),
+      keys.queue(queue, 'delayed'),
+      keys.queue(queue, 'earlierDelayed'),
+      keys.queue(queue, 'dead'),
+    ],
+    argv: [
+      id,
+      outcome.kind,
+      resultJson,
+      config.resultExpiresMs,
+      config.events ? eventType : '',
+      config.events ? JSON.stringify(event) : '',
+      updated,
+      dueMs,
+      now,
+      config.eventsMaxLen,
+    ],
+  };
+}

@@ -1,0 +1,28 @@
+/** Test apps: each gets a unique key prefix on the shared test Redis, and is closed after the test. */
+import { randomBytes } from 'node:crypto';
+import { inject, onTestFinished } from 'vitest';
+import { createApp, type App } from '../../src/core/app.js';
+import type { AppOptions } from '../../src/core/config.js';
+import { WorkerNode, type WorkerNodeOptions } from '../../src/worker/worker-node.js';
+import pino from 'pino';
+
+export function uniquePrefix(): string {
+  return `t${randomBytes(5).toString('hex')}`;
+}
+
+/** An app on the test Redis with its own key prefix; closed when the test ends. */
+export function testApp(options: AppOptions = {}): App {
+  const app = createApp({ broker: inject('redisUrl'), keyPrefix: uniquePrefix(), ...options });
+  onTestFinished(() => app.close());
+  return app;
+}
+
+export const silent = pino({ level: 'silent' });
+
+/** A started worker node in this process; stopped when the test ends. */
+export async function startWorker(app: App, options: WorkerNodeOptions = {}): Promise<WorkerNode> {
+  const node = new WorkerNode(app, { logger: silent, concurrency: 2, ...options });
+  onTestFinished(() => node.stop({ timeoutMs: 2000 }));
+  await node.start();
+  return node;
+}
