@@ -14,6 +14,9 @@ const SCRIPTS = {
   taskqStart: { file: 'start.lua', keys: 3 },
   taskqFinish: { file: 'finish.lua', keys: 8 },
   taskqStalls: { file: 'stalls.lua', keys: 7 },
+  taskqPurge: { file: 'purge.lua', keys: 3 },
+  taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },
+  taskqDeadPurge: { file: 'dead-purge.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

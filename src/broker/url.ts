@@ -7,6 +7,7 @@
  *
  * Passwords never appear in `display`, which is what logs and error messages show.
  */
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 import { ConfigError } from '../core/errors.js';
 
@@ -31,9 +32,18 @@ function parseDb(url: string, raw: string | null | undefined): number {
   return Number(raw);
 }
 
-/** Replaces the password part of a URL with `***`. */
+/**
+ * Replaces the password of a URL with `***`. Works on text that does not parse as a URL too: all
+ * between `user:` and the last `@` of the authority is masked (passwords may contain `@` and `/`).
+ */
 export function maskPassword(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^:@/]*):([^@/]*)@/i, '$1$2:***@').replace(/([?&]password=)[^&]*/i, '$1***');
+  const masked = url.replace(/([?&]password=)[^&#]*/i, '$1***');
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^@]*)@/i.exec(masked);
+  if (!m) return masked;
+  const auth = masked.slice(m[1]!.length, masked.lastIndexOf('@', masked.search(/[?#]|$/)));
+  const colon = auth.indexOf(':');
+  if (colon < 0) return masked;
+  return `${m[1]}${auth.slice(0, colon)}:***${masked.slice(m[1]!.length + auth.length)}`;
 }
 
 /** Parses a broker URL; throws a ConfigError (exit 78) naming the problem. */
@@ -65,6 +75,7 @@ export function parseBrokerUrl(url: string): BrokerTarget {
   // URL keeps the brackets of IPv6 literals; sockets want them off.
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const options: RedisOptions = { host, port, db, ...auth };
-  if (scheme === 'rediss') options.tls = { servername: host };
+  // SNI takes host names only; an IP literal there makes Node warn (DEP0123).
+  if (scheme === 'rediss') options.tls = isIP(host) ? {} : { servername: host };
   return { options, display: maskPassword(url) };
 }

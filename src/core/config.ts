@@ -3,7 +3,7 @@
  * defaults (core/defaults.ts). Invalid values fail loudly, naming the setting and the value.
  */
 import { defaults } from './defaults.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, show } from './errors.js';
 import type { Routes } from './routing.js';
 
 export interface AppOptions {
@@ -44,58 +44,61 @@ export interface AppConfig {
 
 type Env = Record<string, string | undefined>;
 
-function fromEnv(env: Env, name: string, where: string, parse: (raw: string) => unknown): unknown {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = parse(raw);
-  if (value === undefined) throw new ConfigError('TASKQ_CONFIG_INVALID', `${name}=${JSON.stringify(raw)} is not ${where}`);
-  return value;
-}
-
 const int = (raw: string): number | undefined => (/^\d+$/.test(raw.trim()) ? Number(raw) : undefined);
 const bool = (raw: string): boolean | undefined =>
   /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : undefined;
+const text = (raw: string): string => raw;
 
-function positiveInt(value: unknown, name: string, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ConfigError('TASKQ_CONFIG_INVALID', `app option ${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+/**
+ * One setting: the option given in code wins, then the environment variable, then the default.
+ * Returns the value and where it came from, so an invalid value names its source.
+ */
+function setting<T>(
+  env: Env,
+  option: T | undefined,
+  optionName: string,
+  envName: string,
+  parse: (raw: string) => T | undefined,
+  expected: string,
+  fallback: T,
+): { value: T; source: string } {
+  // An invalid variable fails even when an option overrides it: it is wrong wherever it is read.
+  const raw = env[envName];
+  let fromEnv: T | undefined;
+  if (raw !== undefined && raw !== '') {
+    fromEnv = parse(raw);
+    if (fromEnv === undefined) throw new ConfigError('TASKQ_CONFIG_INVALID', `${envName}=${JSON.stringify(raw)} is not ${expected}`);
   }
-  return value;
+  // '' counts as unset: `createApp({ broker: process.env.X })` with X empty means "not given".
+  if (option !== undefined && option !== '') return { value: option, source: `app option ${optionName}` };
+  if (fromEnv !== undefined) return { value: fromEnv, source: envName };
+  return { value: fallback, source: `default ${optionName}` };
+}
+
+function atLeast(s: { value: number; source: string }, min: number): number {
+  if (typeof s.value !== 'number' || !Number.isInteger(s.value) || s.value < min) {
+    throw new ConfigError('TASKQ_CONFIG_INVALID', `${s.source} must be an integer ≥ ${min}, got ${show(s.value)}`);
+  }
+  return s.value;
 }
 
 /** Resolves the app's configuration; throws ConfigError (exit 78) on the first invalid value. */
 export function resolveAppConfig(options: AppOptions = {}, env: Env = process.env): AppConfig {
-  const pick = <T>(option: T | undefined, envValue: unknown, fallback: T): T =>
-    option !== undefined ? option : envValue !== undefined ? (envValue as T) : fallback;
-  const keyPrefix = pick(options.keyPrefix, env.TASKQ_KEY_PREFIX || undefined, defaults.keyPrefix);
-  if (!/^[A-Za-z0-9_.\-{}:]{1,64}$/.test(keyPrefix)) {
-    throw new ConfigError('TASKQ_CONFIG_INVALID', `key prefix ${JSON.stringify(keyPrefix)} must be 1–64 letters, digits or _.-{}:`);
+  const prefix = setting(env, options.keyPrefix, 'keyPrefix', 'TASKQ_KEY_PREFIX', text, 'a key prefix', defaults.keyPrefix);
+  if (!/^[A-Za-z0-9_.\-{}:]{1,64}$/.test(prefix.value)) {
+    throw new ConfigError('TASKQ_CONFIG_INVALID', `${prefix.source} ${JSON.stringify(prefix.value)} must be 1–64 letters, digits or _.-{}:`);
   }
-  const broker = pick(options.broker, env.TASKQ_BROKER_URL || undefined, defaults.brokerUrl);
+  const ms = 'a number of ms';
   return {
-    broker,
-    keyPrefix,
-    defaultQueue: pick(options.defaultQueue, env.TASKQ_DEFAULT_QUEUE || undefined, defaults.defaultQueue),
+    broker: setting(env, options.broker, 'broker', 'TASKQ_BROKER_URL', text, 'a URL', defaults.brokerUrl).value,
+    keyPrefix: prefix.value,
+    defaultQueue: setting(env, options.defaultQueue, 'defaultQueue', 'TASKQ_DEFAULT_QUEUE', text, 'a queue name', defaults.defaultQueue).value,
     routes: options.routes,
-    resultExpiresMs: positiveInt(
-      pick(options.resultExpiresMs, fromEnv(env, 'TASKQ_RESULT_EXPIRES_MS', 'a number of ms', int), defaults.resultExpiresMs),
-      'resultExpiresMs',
-    ),
-    events: pick(options.events, fromEnv(env, 'TASKQ_EVENTS', 'a boolean (1/0)', bool), true),
-    eventsMaxLen: positiveInt(
-      pick(options.eventsMaxLen, fromEnv(env, 'TASKQ_EVENTS_MAX_LEN', 'a count', int), defaults.eventsMaxLen),
-      'eventsMaxLen',
-    ),
-    stallIntervalMs: positiveInt(
-      pick(options.stallIntervalMs, fromEnv(env, 'TASKQ_STALL_INTERVAL_MS', 'a number of ms', int), defaults.stallIntervalMs),
-      'stallIntervalMs',
-      100,
-    ),
-    maxStalls: positiveInt(pick(options.maxStalls, fromEnv(env, 'TASKQ_MAX_STALLS', 'a count', int), defaults.maxStalls), 'maxStalls', 0),
-    heartbeatMs: positiveInt(
-      pick(options.heartbeatMs, fromEnv(env, 'TASKQ_HEARTBEAT_MS', 'a number of ms', int), defaults.heartbeatMs),
-      'heartbeatMs',
-      100,
-    ),
+    resultExpiresMs: atLeast(setting(env, options.resultExpiresMs, 'resultExpiresMs', 'TASKQ_RESULT_EXPIRES_MS', int, ms, defaults.resultExpiresMs), 1),
+    events: setting(env, options.events, 'events', 'TASKQ_EVENTS', bool, 'a boolean (1/0)', true).value,
+    eventsMaxLen: atLeast(setting(env, options.eventsMaxLen, 'eventsMaxLen', 'TASKQ_EVENTS_MAX_LEN', int, 'a count', defaults.eventsMaxLen), 1),
+    stallIntervalMs: atLeast(setting(env, options.stallIntervalMs, 'stallIntervalMs', 'TASKQ_STALL_INTERVAL_MS', int, ms, defaults.stallIntervalMs), 100),
+    maxStalls: atLeast(setting(env, options.maxStalls, 'maxStalls', 'TASKQ_MAX_STALLS', int, 'a count', defaults.maxStalls), 0),
+    heartbeatMs: atLeast(setting(env, options.heartbeatMs, 'heartbeatMs', 'TASKQ_HEARTBEAT_MS', int, ms, defaults.heartbeatMs), 100),
   };
 }

@@ -39,6 +39,8 @@ export type TaskqErrorCode =
   | 'TASKQ_JOB_DUPLICATE'
   | 'TASKQ_APP_MODULE_INVALID'
   | 'TASKQ_CLOSED'
+  | 'TASKQ_PIDFILE_LOCKED'
+  | 'TASKQ_CANT_CREATE'
   | 'TASKQ_USAGE';
 
 export interface TaskqErrorOptions {
@@ -163,15 +165,22 @@ export class OptionError extends TaskqError {
   }
 }
 
+/** A value as it should appear in a message: JSON where faithful, else its string form (NaN, symbols). */
+export function show(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') {
+    return String(value);
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** Turns anything thrown into an Error, keeping non-Error values visible. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
-  let shown: string;
-  try {
-    shown = typeof thrown === 'string' ? thrown : JSON.stringify(thrown);
-  } catch {
-    shown = String(thrown);
-  }
+  const shown = typeof thrown === 'string' ? thrown : show(thrown);
   const err = new Error(`non-Error thrown: ${shown}`);
   err.name = 'NonErrorThrown';
   return err;

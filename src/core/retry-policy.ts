@@ -8,7 +8,7 @@
  * - backoff: `fixed` waits `delayMs` each time; `exponential` waits min(maxMs, delayMs·2^(n-1)) for
  *   retry n, and with `jitter` a uniform random delay in [0, that] ("full jitter", as Celery).
  */
-import { OptionError, Retry, UnrecoverableError } from './errors.js';
+import { show, OptionError, Retry, UnrecoverableError } from './errors.js';
 import { defaults } from './defaults.js';
 
 export type BackoffSpec =
@@ -30,7 +30,7 @@ export type RetryDecision = { retry: true; delayMs: number } | { retry: false; r
 
 function nonNegative(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new OptionError(`${what} must be a non-negative number of milliseconds, got ${JSON.stringify(value)}`);
+    throw new OptionError(`${what} must be a non-negative number of milliseconds, got ${show(value)}`);
   }
   return value;
 }
@@ -40,24 +40,27 @@ export function normalizeBackoff(option: BackoffOption | undefined, where: strin
   if (option === undefined) return undefined;
   if (typeof option === 'number') return { type: 'fixed', delayMs: nonNegative(option, `${where} backoff`) };
   if (!option || typeof option !== 'object') {
-    throw new OptionError(`${where} backoff must be a number of ms or {type, delayMs, …}, got ${JSON.stringify(option)}`);
+    throw new OptionError(`${where} backoff must be a number of ms or {type, delayMs, …}, got ${show(option)}`);
   }
   if (option.type === 'fixed') return { type: 'fixed', delayMs: nonNegative(option.delayMs, `${where} backoff.delayMs`) };
   if (option.type === 'exponential') {
     const spec: BackoffSpec = { type: 'exponential', delayMs: nonNegative(option.delayMs, `${where} backoff.delayMs`) };
     if (option.maxMs !== undefined) spec.maxMs = nonNegative(option.maxMs, `${where} backoff.maxMs`);
-    if (option.jitter !== undefined) spec.jitter = Boolean(option.jitter);
+    if (option.jitter !== undefined) {
+      if (typeof option.jitter !== 'boolean') throw new OptionError(`${where} backoff.jitter must be true or false, got ${show(option.jitter)}`);
+      spec.jitter = option.jitter;
+    }
     return spec;
   }
   throw new OptionError(
-    `${where} backoff.type must be "fixed" or "exponential", got ${JSON.stringify((option as { type?: unknown }).type)}`,
+    `${where} backoff.type must be "fixed" or "exponential", got ${show((option as { type?: unknown }).type)}`,
   );
 }
 
 export function normalizeRetries(value: unknown, where: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new OptionError(`${where} retries must be a non-negative integer, got ${JSON.stringify(value)}`);
+    throw new OptionError(`${where} retries must be a non-negative integer, got ${show(value)}`);
   }
   return value;
 }

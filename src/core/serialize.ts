@@ -22,7 +22,9 @@ function describe(value: unknown): string | undefined {
   if (value instanceof Set) return 'a Set (send [...set])';
   if (value instanceof WeakMap || value instanceof WeakSet) return 'a WeakMap/WeakSet';
   if (value instanceof Promise) return 'a Promise (await it first)';
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return 'a binary buffer (send base64 text)';
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return 'a binary buffer (send base64 text)';
+  if (value instanceof RegExp) return 'a RegExp (send its source text)';
+  if (value instanceof Error) return 'an Error (send {name, message}, or throw it to fail the task)';
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 /** countdown / eta / expires → absolute times in ms (pure; `now` is passed in). */
-import { OptionError } from './errors.js';
+import { OptionError, show } from './errors.js';
 
 export interface Timing {
   /** When the job may run (0 = now). */
@@ -11,7 +11,7 @@ export interface Timing {
 function toMs(value: Date | number | string, what: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new OptionError(`${what} must be a Date, ms since the epoch or an ISO date, got ${JSON.stringify(value)}`);
+    throw new OptionError(`${what} must be a Date, ms since the epoch or an ISO date, got ${show(value)}`);
   }
   return ms;
 }
@@ -26,7 +26,7 @@ export function resolveTiming(
   let dueMs = 0;
   if (options.countdown !== undefined) {
     if (typeof options.countdown !== 'number' || !Number.isFinite(options.countdown) || options.countdown < 0) {
-      throw new OptionError(`countdown must be a non-negative number of seconds, got ${JSON.stringify(options.countdown)}`);
+      throw new OptionError(`countdown must be a non-negative number of seconds, got ${show(options.countdown)}`);
     }
     if (options.countdown > 0) dueMs = now + Math.round(options.countdown * 1000);
   } else if (options.eta !== undefined) {
@@ -37,7 +37,7 @@ export function resolveTiming(
   if (options.expires !== undefined) {
     if (typeof options.expires === 'number') {
       if (!Number.isFinite(options.expires) || options.expires <= 0) {
-        throw new OptionError(`expires must be a positive number of seconds or a Date, got ${JSON.stringify(options.expires)}`);
+        throw new OptionError(`expires must be a positive number of seconds or a Date, got ${show(options.expires)}`);
       }
       expiresMs = now + Math.round(options.expires * 1000);
     } else {

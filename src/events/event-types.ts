@@ -44,11 +44,14 @@ export function parseEntry(streamId: string, fields: string[]): TaskqEvent {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === 'type') type = fields[i + 1] as string;
     else if (fields[i] === 'data') {
+      let parsed: unknown;
       try {
-        data = JSON.parse(fields[i + 1] as string) as Record<string, unknown>;
+        parsed = JSON.parse(fields[i + 1] as string);
       } catch {
-        data = { raw: fields[i + 1] };
+        parsed = undefined;
       }
+      // Readers index into data: anything but a plain object is kept as text.
+      data = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { raw: fields[i + 1] };
     }
   }
   return { streamId, type, time: Number(streamId.split('-')[0]), data };

@@ -68,6 +68,11 @@ export class WorkerNode extends EventEmitter {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopped: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly cold = new AbortController();
+  private resolveClosed!: () => void;
+  /** Resolves once the node has stopped (after `stop()`, whoever called it). */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
   readonly stats: WorkerStats = { active: 0, processed: 0, succeeded: 0, failed: 0, retried: 0 };
 
   constructor(
@@ -87,9 +92,14 @@ export class WorkerNode extends EventEmitter {
   }
 
   /** Connects (exit code 69 if Redis is not there), starts consuming, announces worker-online. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`worker ${this.name} was already started`);
     this.state = 'starting';
+    this.starting = this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     const cfg = this.app.config;
     this.client = await this.app.client();
     this.events = new EventWriter(this.client, this.app.keys.events, cfg.eventsMaxLen, cfg.events);
@@ -99,6 +109,7 @@ export class WorkerNode extends EventEmitter {
       this.consumers.push(consumer);
     }
     await Promise.all(this.consumers.map((c) => c.start()));
+    if (this.state !== 'starting') return; // stop() was called meanwhile
     this.state = 'running';
     await this.events.write('worker-online', {
       node: this.name,
@@ -243,6 +254,8 @@ export class WorkerNode extends EventEmitter {
    * Idempotent: every call returns the same promise.
    */
   stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    // A later call with timeoutMs 0 turns a warm shutdown under way into a cold one.
+    if (options.timeoutMs === 0) this.cold.abort();
     this.stopped ??= this.shutdown(options.timeoutMs ?? this.shutdownTimeoutMs);
     return this.stopped;
   }
@@ -250,9 +263,11 @@ export class WorkerNode extends EventEmitter {
   private async shutdown(timeoutMs: number): Promise<void> {
     if (this.state === 'new') {
       this.state = 'stopped';
+      this.resolveClosed();
       return;
     }
     this.state = 'stopping';
+    await this.starting?.catch(() => {});
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['drain', () => this.drain(timeoutMs)],
@@ -275,15 +290,21 @@ export class WorkerNode extends EventEmitter {
     }
     this.state = 'stopped';
     this.log.info(this.stats, 'worker stopped');
+    this.resolveClosed();
   }
 
   private async drain(timeoutMs: number): Promise<void> {
     const idle = (): Promise<void> => (this.running.size === 0 && this.reserved.length === 0 ? Promise.resolve() : once(this, 'idle').then(() => undefined));
     const timeout = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
-    if ((await Promise.race([idle(), timeout(timeoutMs)])) !== 'timeout') return;
+    const cold = new Promise<'timeout'>((r) => {
+      if (this.cold.signal.aborted) r('timeout');
+      else this.cold.signal.addEventListener('abort', () => r('timeout'), { once: true });
+    });
+    if ((await Promise.race([idle(), timeout(timeoutMs), cold])) !== 'timeout') return;
     this.log.warn({ running: this.running.size }, 'shutdown timeout: aborting running jobs');
     for (const r of this.running.values()) r.controller.abort(new Error('worker shutting down'));
-    if ((await Promise.race([idle(), timeout(Math.min(5000, timeoutMs))])) !== 'timeout') return;
+    const grace = this.cold.signal.aborted ? 0 : Math.min(5000, timeoutMs);
+    if ((await Promise.race([idle(), timeout(grace)])) !== 'timeout') return;
     // Jobs that ignore their signal: hand them back so another worker runs them; never leave them in active.
     const pipeline = this.client.multi();
     for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, abandoned: false }))]) {

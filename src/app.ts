@@ -1,0 +1,22 @@
+/**
+ * The flagship app: a local video cache accelerator. A capture node sniffs traffic (q_pcap), analyze
+ * workers spot video URLs (q_analyze), download workers drive aria2 (q_download), and beat runs
+ * periodic jobs (q_schedule). The capture, analyze and download tasks arrive with their own issues;
+ * this module already fixes the queues, the routes and the node layout they plug into.
+ */
+import { createApp } from './core/app.js';
+
+export const app = createApp({
+  broker: process.env.TASKQ_BROKER_URL,
+  routes: {
+    'capture.*': 'q_pcap',
+    'analyze.*': 'q_analyze',
+    'download.*': 'q_download',
+    'schedule.*': 'q_schedule',
+  },
+});
+
+/** Liveness probe of the whole pipeline: `taskq call schedule.ping --wait`. */
+export const ping = app.task('schedule.ping', (note?: string) => ({ pong: true, note: note ?? null, at: new Date().toISOString(), pid: process.pid }));
+
+export default app;

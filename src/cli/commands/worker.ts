@@ -1,0 +1,93 @@
+/** `taskq worker`: runs one worker node in the foreground until a signal stops it. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Command, Option } from 'commander';
+import pino, { type Logger } from 'pino';
+import { defaults } from '../../core/defaults.js';
+import { ExitCode, TaskqError } from '../../core/errors.js';
+import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
+import { expandNodeName } from '../../multi/node-name.js';
+import { WorkerNode } from '../../worker/worker-node.js';
+import { appFor, type CliIo } from '../context.js';
+import { logLevel, nonNegativeNumber, positiveInt, queueList } from '../parse.js';
+import { workerBanner } from '../presenter.js';
+
+interface WorkerOptions {
+  app?: string;
+  broker?: string;
+  prefix?: string;
+  queues?: string[];
+  concurrency: number;
+  hostname?: string;
+  loglevel: string;
+  logfile?: string;
+  pidfile?: string;
+  shutdownTimeout: number;
+}
+
+function openLogger(options: WorkerOptions): Logger {
+  if (!options.logfile) return pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true }));
+  try {
+    mkdirSync(dirname(options.logfile), { recursive: true });
+    return pino({ level: options.loglevel }, pino.destination({ dest: options.logfile, sync: true, mkdir: true }));
+  } catch (cause) {
+    throw new TaskqError('TASKQ_CANT_CREATE', `cannot open the log file ${options.logfile}: ${(cause as Error).message}`, {
+      cause,
+      exitCode: ExitCode.cantCreate,
+    });
+  }
+}
+
+async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
+  const log = openLogger(options);
+  const app = await appFor(options, io);
+  const name = expandNodeName(options.hostname ?? `worker${process.pid}@%h`);
+  const node = new WorkerNode(app, {
+    queues: options.queues,
+    concurrency: options.concurrency,
+    name,
+    logger: log,
+    appOrigin: options.app ? `app ${options.app}` : 'a bare app without -A',
+    shutdownTimeoutMs: options.shutdownTimeout * 1000,
+  });
+  if (options.pidfile) acquirePidfile(options.pidfile);
+  let cold = false;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    // INT twice (or QUIT) = cold: do not wait for running jobs; they go back to their queues.
+    cold ||= signal === 'SIGQUIT' || (signal === 'SIGINT' && stopping);
+    log.info({ signal, cold }, cold ? 'cold shutdown' : 'warm shutdown: finishing running jobs');
+    stopping = true;
+    void node.stop({ timeoutMs: cold ? 0 : options.shutdownTimeout * 1000 });
+  };
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+  for (const s of signals) process.on(s, stop);
+  try {
+    await node.start();
+    io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()], queues: node.queues, concurrency: node.concurrency }));
+    await node.closed;
+    return cold ? ExitCode.failure : ExitCode.ok;
+  } finally {
+    for (const s of signals) process.off(s, stop);
+    await node.stop();
+    await app.close();
+    if (options.pidfile) releasePidfile(options.pidfile);
+    log.flush?.();
+  }
+}
+
+export function workerCommand(io: CliIo, exit: (code: number) => void): Command {
+  return new Command('worker')
+    .description('run a worker node: consume queues and execute tasks until TERM/INT')
+    .option('-A, --app <module>', 'module exporting the app (default export or `app`)')
+    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
+    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
+    .option('-Q, --queues <q1,q2>', "queues to consume (default: every queue the app's tasks use)", queueList)
+    .option('-c, --concurrency <n>', 'jobs run at once', positiveInt, defaults.concurrency)
+    .option('-n, --hostname <name>', 'node name; %h host, %n short host, %d domain (default worker<pid>@%h)')
+    .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
+    .option('--logfile <file>', 'log to this file instead of stderr')
+    .option('--pidfile <file>', 'write the pid here; refuse to start if a live node holds it')
+    .option('--shutdown-timeout <s>', 'warm shutdown waits this long for running jobs', nonNegativeNumber, defaults.shutdownTimeoutMs / 1000)
+    .action(async (options: WorkerOptions) => exit(await runWorker(options, io)));
+}

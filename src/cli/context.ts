@@ -1,0 +1,29 @@
+/** What every command gets: output streams, environment, and how to build the app it works on. */
+import type { App } from '../core/app.js';
+import { createApp } from '../core/app.js';
+import { loadApp } from './load-app.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface BrokerOptions {
+  app?: string;
+  broker?: string;
+  prefix?: string;
+}
+
+/**
+ * The app a command works on: the `-A` module's, or a bare app on `--broker` (sending by name works
+ * without the task code). `--broker` / `--prefix` reach the module through TASKQ_* variables, so an
+ * app written as `createApp({ broker: process.env.TASKQ_BROKER_URL })` follows them.
+ */
+export async function appFor(options: BrokerOptions, io: CliIo): Promise<App> {
+  if (options.broker) io.env.TASKQ_BROKER_URL = options.broker;
+  if (options.prefix) io.env.TASKQ_KEY_PREFIX = options.prefix;
+  if (options.app) return loadApp(options.app, io.cwd);
+  return createApp({ broker: io.env.TASKQ_BROKER_URL, keyPrefix: io.env.TASKQ_KEY_PREFIX });
+}

@@ -1,0 +1,50 @@
+/**
+ * `-A <module>`: loads the app a worker or command uses. The module is a path (.js/.mjs, or a .ts
+ * file under src/ that the build compiled to dist/) exporting the app as `default` or `app`.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from '../core/app.js';
+import { ExitCode, TaskqError } from '../core/errors.js';
+
+function invalid(message: string, cause?: unknown): TaskqError {
+  return new TaskqError('TASKQ_APP_MODULE_INVALID', message, { exitCode: ExitCode.config, cause });
+}
+
+/** The JavaScript file to import for `spec` (a .ts path maps to its compiled twin in dist/). */
+export function resolveAppPath(spec: string, cwd = process.cwd()): string {
+  const path = resolve(cwd, spec);
+  if (path.endsWith('.ts')) {
+    const compiled = path.replace(/([/\\])src([/\\])/, '$1dist$2').replace(/\.ts$/, '.js');
+    if (compiled === path.replace(/\.ts$/, '.js') && !path.includes('/src/')) {
+      throw invalid(`-A ${spec}: a .ts app must live under src/ so the build compiles it to dist/; or pass the compiled .js file`);
+    }
+    if (!existsSync(compiled)) {
+      throw invalid(`-A ${spec}: its compiled form ${compiled} does not exist. Run \`npm run build\` first.`);
+    }
+    return compiled;
+  }
+  if (!existsSync(path)) throw invalid(`-A ${spec}: no such file (${path})`);
+  return path;
+}
+
+function isApp(value: unknown): value is App {
+  // Duck-typed too: the module may import another copy of taskq than the CLI's.
+  return value instanceof App || (!!value && typeof value === 'object' && 'tasks' in value && 'config' in value && 'send' in value);
+}
+
+export async function loadApp(spec: string, cwd = process.cwd()): Promise<App> {
+  const path = resolveAppPath(spec, cwd);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (cause) {
+    throw invalid(`-A ${spec}: importing ${path} failed: ${(cause as Error).message}`, cause);
+  }
+  const app = mod.default ?? mod.app;
+  if (!isApp(app)) {
+    throw invalid(`-A ${spec}: the module exports no app; export it as \`export default app\` or \`export const app\` (createApp(...))`);
+  }
+  return app;
+}

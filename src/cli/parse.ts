@@ -1,0 +1,41 @@
+/** Option parsers for commander: each rejects a bad value with a message naming the option. */
+import { InvalidArgumentError } from 'commander';
+import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
+
+export function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative number, got "${value}"`);
+  return n;
+}
+
+export function queueList(value: string): string[] {
+  const queues = value.split(',').map((q) => q.trim()).filter(Boolean);
+  if (!queues.length) throw new InvalidArgumentError('expected one or more queue names, comma-separated');
+  for (const q of queues) {
+    if (!QUEUE_NAME_PATTERN.test(q)) throw new InvalidArgumentError(`"${q}" is not a valid queue name (letters, digits, _ . -)`);
+  }
+  return queues;
+}
+
+export function logLevel(value: string): string {
+  const levels = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
+  const v = value.toLowerCase();
+  if (!levels.includes(v)) throw new InvalidArgumentError(`expected one of ${levels.join(', ')}, got "${value}"`);
+  return v === 'warning' ? 'warn' : v === 'critical' ? 'fatal' : v;
+}
+
+export function jsonArgs(value: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`args must be a JSON array, e.g. '[2, 3]': ${(err as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new InvalidArgumentError(`args must be a JSON array, e.g. '[2, 3]', got ${typeof parsed}`);
+  return parsed;
+}

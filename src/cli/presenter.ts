@@ -1,0 +1,97 @@
+/** The only place that formats human output. Mechanism returns data; commands pass it here. */
+import type { ResultRecord } from '../core/result-record.js';
+import type { TaskqEvent } from '../events/event-types.js';
+import type { DeadJob, NodeStatus, QueueStatus } from '../broker/queue-admin.js';
+
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+export function json(value: unknown): string {
+  return `${JSON.stringify(value)}\n`;
+}
+
+export function statusText(queues: QueueStatus[], nodes: NodeStatus[]): string {
+  let out = queues.length
+    ? table(['QUEUE', 'WAITING', 'ACTIVE', 'DELAYED', 'DEAD'], queues.map((q) => [q.queue, q.waiting, q.active, q.delayed, q.dead]))
+    : 'no queues yet\n';
+  out += '\n';
+  out += nodes.length
+    ? table(
+        ['NODE', 'PID', 'ACTIVE', 'PROCESSED', 'QUEUES', 'LAST SEEN'],
+        nodes.map((n) => [n.node, n.pid ?? '?', n.active ?? '?', n.processed ?? '?', (n.queues ?? []).join(','), `${(n.lastSeenMs / 1000).toFixed(1)}s ago`]),
+      )
+    : 'no worker nodes alive\n';
+  return out;
+}
+
+export function resultText(id: string, rec: ResultRecord | undefined): string {
+  if (!rec) return `${id}  PENDING\n`;
+  let line = `${id}  ${rec.state}  ${rec.task}`;
+  if (rec.state === 'SUCCESS') line += `  → ${JSON.stringify(rec.result)}`;
+  if (rec.error) line += `  ${rec.error.name}: ${rec.error.message}`;
+  if (rec.reason && rec.state !== 'SUCCESS') line += `  (${rec.reason})`;
+  if (rec.progress !== undefined && rec.state === 'STARTED') line += `  progress ${JSON.stringify(rec.progress)}`;
+  return `${line}\n`;
+}
+
+export function eventText(e: TaskqEvent): string {
+  const d = e.data;
+  const when = new Date(e.time).toISOString();
+  const task = d.task ? `${String(d.task)}[${String(d.id)}]` : '';
+  const parts: string[] = [when, e.type.padEnd(16), task];
+  if (d.node && e.type.startsWith('task-')) parts.push(`node=${String(d.node)}`);
+  if (e.type.startsWith('worker-')) parts.push(String(d.node));
+  if (d.runtimeMs !== undefined) parts.push(`runtime=${String(d.runtimeMs)}ms`);
+  if (d.error && typeof d.error === 'object') {
+    const err = d.error as { name?: string; message?: string };
+    parts.push(`${err.name ?? 'Error'}: ${err.message ?? ''}`);
+  }
+  if (d.reason) parts.push(`(${String(d.reason)})`);
+  if (e.type === 'worker-heartbeat') parts.push(`active=${String(d.active)} processed=${String(d.processed)}`);
+  return `${parts.filter(Boolean).join(' ')}\n`;
+}
+
+export function deadText(jobs: DeadJob[]): string {
+  if (!jobs.length) return 'no dead jobs\n';
+  return table(
+    ['QUEUE', 'ID', 'TASK', 'DIED', 'ATTEMPTS', 'STALLS', 'ERROR'],
+    jobs.map((j) => [j.queue, j.id, j.task, new Date(j.diedAt).toISOString(), j.attempts, j.stalls, j.error]),
+  );
+}
+
+export interface BannerInfo {
+  node: string;
+  pid: number;
+  broker: string;
+  app: string | undefined;
+  tasks: string[];
+  queues: string[];
+  concurrency: number;
+}
+
+export function workerBanner(b: BannerInfo): string {
+  return (
+    `taskq worker ${b.node} (pid ${b.pid}) ready\n` +
+    `  broker       ${b.broker}\n` +
+    `  app          ${b.app ?? '(none: tasks sent here fail as unknown)'}\n` +
+    `  tasks        ${b.tasks.length ? b.tasks.join(', ') : '(none)'}\n` +
+    `  queues       ${b.queues.join(', ')}\n` +
+    `  concurrency  ${b.concurrency}\n`
+  );
+}
+
+export interface UpInfo {
+  broker: string;
+  redisDir: string | undefined;
+  nodes: Array<{ node: string; pid: number; queues: string[]; concurrency: number; log: string }>;
+}
+
+export function upText(info: UpInfo): string {
+  let out = `taskq is up\n  broker  ${info.broker}${info.redisDir ? `  (private redis-server, data in ${info.redisDir})` : ''}\n\n`;
+  out += table(['NODE', 'PID', 'QUEUES', 'CONCURRENCY', 'LOG'], info.nodes.map((n) => [n.node, n.pid, n.queues.join(','), n.concurrency, n.log]));
+  out += `\ntry it (another terminal):\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq call schedule.ping --wait\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq status\n\nCtrl-C stops everything.\n`;
+  return out;
+}

@@ -1,0 +1,42 @@
+/** Builds the `taskq` command line (a function, so tests can run it in-process). */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { CliIo } from './context.js';
+import { callCommand } from './commands/call.js';
+import { deadCommand } from './commands/dead.js';
+import { eventsCommand } from './commands/events.js';
+import { purgeCommand } from './commands/purge.js';
+import { resultCommand } from './commands/result.js';
+import { statusCommand } from './commands/status.js';
+import { workerCommand } from './commands/worker.js';
+import { upCommand } from './commands/up.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
+  const program = new Command('taskq')
+    .description('Celery-style distributed tasks for Node.js on Redis')
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  for (const cmd of [
+    workerCommand(io, exit),
+    callCommand(io, exit),
+    resultCommand(io, exit),
+    statusCommand(io, exit),
+    eventsCommand(io, exit),
+    purgeCommand(io, exit),
+    deadCommand(io, exit),
+    upCommand(io, exit),
+  ]) {
+    program.addCommand(cmd);
+  }
+  // Subcommands inherit output and exit handling.
+  const configure = (cmd: Command): void => {
+    cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
+    cmd.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
+  return program;
+}

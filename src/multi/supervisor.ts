@@ -1,0 +1,81 @@
+/**
+ * Runs worker nodes as child processes of this one (`taskq up`): starts each with `taskq worker`,
+ * resolves once every node said it is ready (consuming), and stops them with SIGTERM, then SIGKILL
+ * after a named delay, awaiting every exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { TaskqError, ExitCode } from '../core/errors.js';
+
+const taskqBin = fileURLToPath(new URL('../../bin/taskq', import.meta.url));
+
+export interface SupervisedNode {
+  name: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningNode {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** What the node printed on stderr (banner, early errors). */
+  output: string;
+}
+
+/** Emits 'exit' (node, code, signal) when a node ends on its own. */
+export class Supervisor extends EventEmitter {
+  readonly nodes: RunningNode[] = [];
+  private stopping = false;
+
+  async start(spec: SupervisedNode, readyTimeoutMs = 20_000): Promise<RunningNode> {
+    const child = spawn(process.execPath, [taskqBin, 'worker', ...spec.args], {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const node: RunningNode = { name: spec.name, pid: child.pid ?? -1, child, output: '' };
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (node.output.length < 64 * 1024) node.output += chunk.toString();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new TaskqError('TASKQ_USAGE', `node ${spec.name} did not report ready within ${readyTimeoutMs} ms:\n${node.output}`, { exitCode: ExitCode.software }));
+      }, readyTimeoutMs);
+      const onData = (): void => {
+        if (/ ready\n/.test(node.output)) {
+          clearTimeout(timer);
+          child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr!.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new TaskqError('TASKQ_USAGE', `node ${spec.name} exited (${signal ?? code}) before it was ready:\n${node.output.trim()}`, { exitCode: ExitCode.software }));
+      });
+    });
+    child.removeAllListeners('exit');
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) this.emit('exit', node, code, signal);
+    });
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** SIGTERM every node, SIGKILL those still up after `killAfterMs`, and wait for every exit. */
+  async stopAll(killAfterMs = 35_000): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.nodes.map(async ({ child }) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { Keys } from '../../../src/broker/keys.js';
+import { resolveAppConfig, type AppConfig } from '../../../src/core/config.js';
+import { encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
+import type { Attempt, Outcome } from '../../../src/worker/job-runner.js';
+import { finishCall, type FinishContext } from '../../../src/worker/outcome.js';
+
+const now = 1_700_000_010_000;
+const startedAt = 1_700_000_009_000;
+const error = { name: 'TypeError', message: 'bad input', stack: 'TypeError: bad input\n    at task' };
+
+function record(over: Partial<JobRecord['options']> = {}): JobRecord {
+  return {
+    stalls: 1,
+    data: { task: 'tasks.add', args: [2, 3] },
+    options: { v: 1, id: 'j1', queue: 'q_math', timestamp: 1_700_000_000_000, attempt: 2, stacktraces: [], ...over },
+    status: 'created',
+  };
+}
+
+function attempt(outcome: Outcome, rec: JobRecord | undefined): Attempt {
+  return { id: 'j1', queue: 'q_math', record: rec, taskName: rec?.data.task ?? '<undecodable>', outcome, runtimeMs: 12.34567 };
+}
+
+function context(config: Partial<AppConfig> = {}, raw = 'RAW'): FinishContext {
+  return {
+    keys: new Keys('tq'),
+    config: { ...resolveAppConfig({ resultExpiresMs: 60_000, eventsMaxLen: 1000 }, {}), ...config },
+    node: 'w1@host',
+    now,
+    startedAt,
+    raw,
+  };
+}
+
+describe('finishCall keys', () => {
+  it('lists the finish script keys in order', () => {
+    expect(finishCall(attempt({ kind: 'success', resultJson: '5' }, record()), context()).keys).toEqual([
+      'tq:q_math:active',
+      'tq:q_math:jobs',
+      'tq:result:j1',
+      'tq:events',
+      'tq:q_math:waiting',
+      'tq:q_math:delayed',
+      'tq:q_math:earlierDelayed',
+      'tq:q_math:dead',
+    ]);
+  });
+});
+
+describe('finishCall: success', () => {
+  it('builds the result record by splicing in the serialised value', () => {
+    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '{"sum":5,"list":[]}' }, record()), context());
+    expect(argv).toEqual([
+      'j1',
+      'success',
+      '{"state":"SUCCESS","id":"j1","task":"tasks.add","node":"w1@host","attempt":2,' +
+        `"startedAt":${startedAt},"doneAt":${now},"runtimeMs":12.346,"result":{"sum":5,"list":[]}}`,
+      60_000,
+      'task-succeeded',
+      '{"id":"j1","task":"tasks.add","node":"w1@host","attempt":2,"runtimeMs":12.346}',
+      '',
+      0,
+      now,
+      1000,
+    ]);
+    expect(JSON.parse(argv[2] as string).result).toEqual({ sum: 5, list: [] });
+  });
+
+  it('keeps the value text exactly (no re-serialisation)', () => {
+    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '12345678901234567890' }, record()), context());
+    expect((argv[2] as string).endsWith(',"result":12345678901234567890}')).toBe(true);
+  });
+
+  it('stores no result when the job ignores results', () => {
+    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '5' }, record({ ignoreResult: true })), context());
+    expect(argv[2]).toBe('');
+    expect(argv[4]).toBe('task-succeeded');
+  });
+
+  it('writes no event when events are off', () => {
+    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '5' }, record()), context({ events: false }));
+    expect(argv[4]).toBe('');
+    expect(argv[5]).toBe('');
+    expect(argv[2]).not.toBe('');
+  });
+});
+
+describe('finishCall: retry', () => {
+  const retry: Outcome = { kind: 'retry', error, delayMs: 4000 };
+
+  it('stores a RETRY result, a task-retried event and the record for the next attempt', () => {
+    const rec = record();
+    const before = structuredClone(rec);
+    const { argv } = finishCall(attempt(retry, rec), context());
+    expect(argv[0]).toBe('j1');
+    expect(argv[1]).toBe('retry');
+    expect(JSON.parse(argv[2] as string)).toEqual({
+      state: 'RETRY',
+      id: 'j1',
+      task: 'tasks.add',
+      node: 'w1@host',
+      attempt: 2,
+      startedAt,
+      error,
+      retryAt: now + 4000,
+      runtimeMs: 12.346,
+    });
+    expect(argv[4]).toBe('task-retried');
+    expect(JSON.parse(argv[5] as string)).toEqual({
+      id: 'j1',
+      task: 'tasks.add',
+      node: 'w1@host',
+      attempt: 2,
+      error: { name: 'TypeError', message: 'bad input' },
+      retryAt: now + 4000,
+    });
+    expect(argv[6]).toBe(
+      encodeJobRecord({ ...rec, status: 'retrying', options: { ...rec.options, attempt: 3, lastError: error } }),
+    );
+    expect((argv[6] as string).startsWith('{"stalls":1,')).toBe(true);
+    expect(argv.slice(7)).toEqual([now + 4000, now, 1000]);
+    expect(rec).toEqual(before);
+  });
+
+  it('a retry without delay is due now', () => {
+    const { argv } = finishCall(attempt({ kind: 'retry', error, delayMs: 0 }, record()), context());
+    expect(argv[7]).toBe(now);
+  });
+
+  it('ignoreResult and events off give empty strings but still update the record', () => {
+    const { argv } = finishCall(attempt(retry, record({ ignoreResult: true })), context({ events: false }));
+    expect([argv[2], argv[4], argv[5]]).toEqual(['', '', '']);
+    expect(JSON.parse(argv[6] as string).options.attempt).toBe(3);
+  });
+});
+
+describe('finishCall: failure', () => {
+  const failure: Outcome = { kind: 'failure', error, reason: 'max retries (3) exceeded' };
+
+  it('stores a FAILURE result, a task-failed event and the failed record', () => {
+    const rec = record();
+    const { argv } = finishCall(attempt(failure, rec), context());
+    expect(argv[1]).toBe('failure');
+    expect(JSON.parse(argv[2] as string)).toEqual({
+      state: 'FAILURE',
+      id: 'j1',
+      task: 'tasks.add',
+      node: 'w1@host',
+      attempt: 2,
+      startedAt,
+      doneAt: now,
+      runtimeMs: 12.346,
+      error,
+      reason: 'max retries (3) exceeded',
+    });
+    expect(argv[4]).toBe('task-failed');
+    expect(JSON.parse(argv[5] as string)).toEqual({
+      id: 'j1',
+      task: 'tasks.add',
+      node: 'w1@host',
+      attempt: 2,
+      queue: 'q_math',
+      error,
+      reason: 'max retries (3) exceeded',
+      runtimeMs: 12.346,
+    });
+    expect(argv[6]).toBe(encodeJobRecord({ ...rec, status: 'failed', options: { ...rec.options, lastError: error } }));
+    expect(argv[7]).toBe(0);
+  });
+
+  it('stores an undecodable record unchanged, as attempt 1', () => {
+    const raw = '{"stalls":0,"data":{"task":"x"';
+    const { argv } = finishCall(
+      attempt({ kind: 'failure', error, reason: 'undecodable payload' }, undefined),
+      context({}, raw),
+    );
+    expect(argv[6]).toBe(raw);
+    expect(JSON.parse(argv[2] as string)).toMatchObject({ state: 'FAILURE', task: '<undecodable>', attempt: 1 });
+    expect(JSON.parse(argv[5] as string)).toMatchObject({ task: '<undecodable>', attempt: 1, reason: 'undecodable payload' });
+  });
+
+  it('ignoreResult and events off give empty strings', () => {
+    const { argv } = finishCall(attempt(failure, record({ ignoreResult: true })), context({ events: false }));
+    expect([argv[2], argv[4], argv[5]]).toEqual(['', '', '']);
+    expect(JSON.parse(argv[6] as string).status).toBe('failed');
+  });
+});
