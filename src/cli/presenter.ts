@@ -92,6 +92,6 @@ export interface UpInfo {
 export function upText(info: UpInfo): string {
   let out = `taskq is up\n  broker  ${info.broker}${info.redisDir ? `  (private redis-server, data in ${info.redisDir})` : ''}\n\n`;
   out += table(['NODE', 'PID', 'QUEUES', 'CONCURRENCY', 'LOG'], info.nodes.map((n) => [n.node, n.pid, n.queues.join(','), n.concurrency, n.log]));
-  out += `\ntry it (another terminal):\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq call schedule.ping --wait\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq status\n\nCtrl-C stops everything.\n`;
+  out += `\ntry it (another terminal):\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq call -A dist/app.js schedule.ping --wait\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq status\n\nCtrl-C stops everything.\n`;
   return out;
 }

@@ -1,0 +1,90 @@
+/** Countdown/ETA, expiry of stalled jobs, dead letters, and job ids. */
+import { describe, expect, it } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { listDead, retryDead } from '../../../src/broker/queue-admin.js';
+import { QueueConsumer } from '../../../src/worker/queue-consumer.js';
+import { silent } from '../../helpers/apps.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+describe('countdown and ETA', () => {
+  it('an ETA longer than the stall interval runs once, not before its time', async () => {
+    const app = testApp({ stallIntervalMs: 200 });
+    const runs: number[] = [];
+    const later = app.task('later', () => runs.push(Date.now()));
+    await startWorker(app, { concurrency: 2 });
+    await startWorker(app, { concurrency: 2 }); // two nodes: both run stall checks
+    const sent = Date.now();
+    const r = await later.applyAsync([], { countdown: 1.5 });
+    await r.get({ timeout: 10_000 });
+    expect(runs).toHaveLength(1);
+    expect((runs[0] as number) - sent).toBeGreaterThanOrEqual(1500);
+    // And no copy is left anywhere that could run it again.
+    const client = await app.client();
+    const k = app.keys;
+    expect(await client.zcard(k.queue('default', 'delayed'))).toBe(0);
+    expect(await client.llen(k.queue('default', 'waiting'))).toBe(0);
+    expect(await client.llen(k.queue('default', 'active'))).toBe(0);
+    expect(await client.hexists(k.queue('default', 'jobs'), r.id)).toBe(0);
+  });
+
+  it('eta as a Date', async () => {
+    const app = testApp();
+    const at = app.task('at', () => Date.now());
+    await startWorker(app);
+    const eta = new Date(Date.now() + 400);
+    const r = await at.applyAsync([], { eta });
+    expect(await r.get({ timeout: 5000 })).toBeGreaterThanOrEqual(eta.getTime());
+  });
+});
+
+describe('stalls and dead letters', () => {
+  it('a job that stalls more than maxStalls times fails ("stalled"), is listed dead, and can be retried', async () => {
+    const app = testApp({ stallIntervalMs: 150, maxStalls: 1 });
+    const job = app.task('job', () => 'ok');
+    const r = await job.delay();
+    const client = await app.client();
+    const k = app.keys;
+    // A consumer used only for its stall check (it never fetches).
+    const host = { canFetch: () => false, accept: () => {}, pump: () => {} };
+    const consumer = new QueueConsumer('default', host, k, app.config, client, app.redis, silent, 'checker');
+    const takeAndDie = (): Promise<string | null> => client.rpoplpush(k.queue('default', 'waiting'), k.queue('default', 'active'));
+    const nextCheck = async (): Promise<{ requeued: string[]; failed: string[] }> => {
+      await waitFor('the stall-check block to expire', () => client.pttl(k.queue('default', 'stallBlock')), (ttl) => ttl < 0);
+      return consumer.checkStalls();
+    };
+
+    expect(await takeAndDie()).toBe(r.id); // a worker takes it and dies
+    expect(await nextCheck()).toEqual({ requeued: [], failed: [] }); // marks it
+    expect(await nextCheck()).toEqual({ requeued: [r.id], failed: [] }); // stall 1: re-delivered
+    expect(await takeAndDie()).toBe(r.id); // taken again, dies again
+    expect(await nextCheck()).toEqual({ requeued: [], failed: [] });
+    expect(await nextCheck()).toEqual({ requeued: [], failed: [r.id] }); // stall 2 > maxStalls: dead
+
+    const info = await r.info();
+    expect(info).toMatchObject({ state: 'FAILURE', reason: 'stalled', task: 'job' });
+    expect(info?.error?.message).toMatch(/stalled 2 times \(max 1\)/);
+    const dead = await listDead(app, ['default']);
+    expect(dead).toMatchObject([{ id: r.id, task: 'job', stalls: 2, queue: 'default' }]);
+
+    expect(await retryDead(app, 'default', [r.id])).toEqual([r.id]);
+    expect(await r.state()).toBe('PENDING');
+    await startWorker(app);
+    expect(await r.get({ timeout: 5000 })).toBe('ok');
+    expect(await listDead(app, ['default'])).toEqual([]);
+  });
+});
+
+describe('job ids', () => {
+  it('sending an id that is already queued is a no-op returning the same result', async () => {
+    const app = testApp();
+    let runs = 0;
+    const t = app.task('t', () => ++runs);
+    const a = await t.applyAsync([], { jobId: 'order-42' });
+    const b = await t.applyAsync([], { jobId: 'order-42' });
+    expect(a.id).toBe('order-42');
+    expect(b.id).toBe('order-42');
+    await startWorker(app);
+    expect(await a.get({ timeout: 5000 })).toBe(1);
+    expect(runs).toBe(1);
+  });
+});

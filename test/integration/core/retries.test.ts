@@ -1,0 +1,91 @@
+/** Retries: counts, backoff timing, autoretryFor, UnrecoverableError, ctx.retry, RETRY state. */
+import { describe, expect, it } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { TaskFailedError, UnrecoverableError } from '../../../src/core/errors.js';
+import { EventReader } from '../../../src/events/event-reader.js';
+
+class Flaky extends Error {
+  override name = 'Flaky';
+}
+
+describe('retries', () => {
+  it('retries with exponential backoff, the delays within bounds, then succeeds', async () => {
+    const app = testApp();
+    const attempts: number[] = [];
+    const flaky = app.task(
+      'flaky',
+      (ctx) => {
+        attempts.push(Date.now());
+        if (ctx.attempt < 4) throw new Flaky(`attempt ${ctx.attempt}`);
+        return ctx.attempt;
+      },
+      { bind: true, retries: 5, backoff: { type: 'exponential', delayMs: 100, maxMs: 250 } },
+    );
+    await startWorker(app);
+    const r = await flaky.delay();
+    expect(await r.get({ timeout: 10_000 })).toBe(4);
+    const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number));
+    // Retry n waits min(250, 100·2^(n-1)): 100, 200, 250 ms; the delayed-job timer adds a little.
+    expect(gaps.length).toBe(3);
+    [100, 200, 250].forEach((want, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(want - 5);
+      expect(gaps[i]).toBeLessThan(want + 400);
+    });
+  });
+
+  it('fails after the last retry with the last error, and records RETRY in between', async () => {
+    const app = testApp();
+    const always = app.task('always', () => { throw new Flaky('nope'); }, { retries: 2, backoff: 50 });
+    await startWorker(app);
+    const client = await app.client();
+    const reader = new EventReader(client, app.keys.events, '0');
+    const r = await always.delay();
+    const err = (await r.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
+    expect(err).toBeInstanceOf(TaskFailedError);
+    expect(err.remoteName).toBe('Flaky');
+    const info = await r.info();
+    expect(info).toMatchObject({ state: 'FAILURE', attempt: 3, reason: 'max retries (2) exceeded' });
+    const types = (await reader.read()).filter((e) => e.data.id === r.id).map((e) => e.type);
+    expect(types.filter((t) => t === 'task-retried')).toHaveLength(2);
+    expect(types.at(-1)).toBe('task-failed');
+  });
+
+  it('only retries errors listed in autoretryFor; UnrecoverableError never', async () => {
+    const app = testApp();
+    let typeErrors = 0;
+    let unrecoverable = 0;
+    const picky = app.task('picky', () => { typeErrors++; throw new TypeError('not listed'); }, { retries: 3, autoretryFor: [Flaky] });
+    const fatal = app.task('fatal', () => { unrecoverable++; throw new UnrecoverableError('stop'); }, { retries: 3 });
+    await startWorker(app);
+    const [a, b] = await Promise.all([picky.delay(), fatal.delay()]);
+    await expect(a.get({ timeout: 5000 })).rejects.toThrow(/not listed/);
+    await expect(b.get({ timeout: 5000 })).rejects.toThrow(/stop/);
+    expect((await a.info())?.reason).toBe('TypeError is not in autoretryFor');
+    expect((await b.info())?.reason).toBe('unrecoverable error');
+    expect([typeErrors, unrecoverable]).toEqual([1, 1]);
+  });
+
+  it('ctx.retry({countdown}) runs the task again after the countdown', async () => {
+    const app = testApp();
+    const times: number[] = [];
+    const again = app.task('again', (ctx) => {
+      times.push(Date.now());
+      if (ctx.attempt === 1) ctx.retry({ countdown: 0.3 });
+      return 'second';
+    }, { bind: true });
+    await startWorker(app);
+    const r = await again.delay();
+    expect(await r.get({ timeout: 5000 })).toBe('second');
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(295);
+  });
+
+  it('call options override the task: retries for one call', async () => {
+    const app = testApp();
+    let runs = 0;
+    const once = app.task('once', () => { runs++; throw new Flaky('x'); });
+    await startWorker(app);
+    const r = await once.applyAsync([], { retries: 2, backoff: 10 });
+    await expect(r.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
+    expect(runs).toBe(3);
+  });
+});
