@@ -81,12 +81,17 @@ export class RedisFactory {
   async connect(client: Redis): Promise<void> {
     if (client.status === 'ready') return;
     let lastError: unknown;
-    const onError = (err: unknown): void => {
+    let fail: (err: Error) => void = () => {};
+    let refusals = 0;
+    const onError = (err: NodeJS.ErrnoException): void => {
       lastError = err;
+      // Nothing listens there: give up after a few quick retries rather than the whole timeout.
+      if (['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EACCES'].includes(err.code ?? '') && ++refusals >= 3) fail(err);
     };
     client.on('error', onError);
     try {
       await new Promise<void>((resolve, reject) => {
+        fail = reject;
         const timer = setTimeout(() => reject(new Error('timed out')), this.connectTimeoutMs);
         client.once('ready', () => {
           clearTimeout(timer);

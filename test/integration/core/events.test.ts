@@ -1,0 +1,82 @@
+/** The durable event stream: independent readers each see every event, resume from cursors and times. */
+import { describe, expect, it } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { EventReader } from '../../../src/events/event-reader.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+describe('event stream', () => {
+  it('two independent readers each read every task event; a third resumes from a cursor after a reconnect', async () => {
+    const app = testApp();
+    const add = app.task('add', (a: number, b: number) => a + b);
+    const start = Date.now();
+    const node = await startWorker(app);
+    const readerA = new EventReader(await app.redis.connected('blocking', 'a'), app.keys.events, '0');
+    const readerB = new EventReader(await app.redis.connected('blocking', 'b'), app.keys.events, '0');
+
+    const first = await Promise.all([1, 2, 3].map((n) => add.delay(n, n)));
+    await Promise.all(first.map((r) => r.get({ timeout: 5000 })));
+    const a1 = await readerA.read();
+    const cursor = readerA.position; // "disconnect" here
+    const second = await Promise.all([4, 5].map((n) => add.delay(n, n)));
+    await Promise.all(second.map((r) => r.get({ timeout: 5000 })));
+    const b = await readerB.read();
+    const resumed = new EventReader(await app.redis.connected('blocking', 'c'), app.keys.events, cursor);
+    const a2 = await resumed.read();
+
+    const lifecycle = (events: typeof b, id: string): string[] => events.filter((e) => e.data.id === id).map((e) => e.type);
+    for (const r of [...first, ...second]) {
+      expect(lifecycle(b, r.id)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+      expect(lifecycle([...a1, ...a2], r.id)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+    }
+    // Reader A saw each event once across the reconnect, in the same order as B.
+    expect([...a1, ...a2].map((e) => e.streamId)).toEqual(b.map((e) => e.streamId));
+    expect(b.find((e) => e.type === 'worker-online')?.data).toMatchObject({ node: node.name, queues: ['default'] });
+    const succeeded = b.find((e) => e.type === 'task-succeeded');
+    expect(succeeded?.data).toMatchObject({ task: 'add', node: node.name });
+    expect(typeof succeeded?.data.runtimeMs).toBe('number');
+
+    // From a time: only events at or after it.
+    const fromTime = new EventReader(await app.redis.connected('blocking', 'd'), app.keys.events, new Date(start));
+    expect((await fromTime.read()).length).toBe(b.length);
+  });
+
+  it('follow() yields events as they come and stops when aborted', async () => {
+    const app = testApp();
+    const ping = app.task('ping', () => 'pong');
+    await startWorker(app);
+    const reader = new EventReader(await app.redis.connected('blocking', 'f'), app.keys.events, '$');
+    const seen: string[] = [];
+    const abort = new AbortController();
+    const following = (async () => {
+      for await (const e of reader.follow(abort.signal, { blockMs: 100 })) {
+        seen.push(e.type);
+        if (e.type === 'task-succeeded') abort.abort();
+      }
+    })();
+    const r = await ping.delay();
+    await r.get({ timeout: 5000 });
+    await following;
+    expect(seen.filter((t) => t.startsWith('task-'))).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+  });
+
+  it('heartbeats show which nodes are alive; worker-offline on stop', async () => {
+    const app = testApp({ heartbeatMs: 100 });
+    const node = await startWorker(app);
+    const reader = new EventReader(await app.redis.connected('blocking', 'h'), app.keys.events, '0');
+    const beats = await waitFor('two heartbeats', async () => (await reader.read()).filter((e) => e.type === 'worker-heartbeat'), (e) => e.length >= 1);
+    expect(beats[0]?.data).toMatchObject({ node: node.name, active: 0, pid: process.pid });
+    expect(Array.isArray(beats[0]?.data.load)).toBe(true);
+    await node.stop();
+    const after = await reader.read();
+    expect(after.at(-1)).toMatchObject({ type: 'worker-offline', data: { node: node.name } });
+  });
+
+  it('events can be turned off', async () => {
+    const app = testApp({ events: false });
+    const t = app.task('quiet', () => 1);
+    await startWorker(app);
+    await (await t.delay()).get({ timeout: 5000 });
+    const client = await app.client();
+    expect(await client.exists(app.keys.events)).toBe(0);
+  });
+});
