@@ -1,0 +1,41 @@
+/**
+ * `taskq up`, the main job of `npm start`: a private Redis under the state folder, the flagship
+ * app's nodes, a ping through q_schedule, and Ctrl-C stopping every process it started.
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { root, runTaskq, spawnTaskq } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('taskq up (npm start)', () => {
+  it('starts Redis and the nodes, says where, serves a ping, and stops everything on Ctrl-C', async () => {
+    const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
+    const env = { TASKQ_BROKER_URL: '' };
+    const up = await spawnTaskq(['up', '--state-dir', state], { env, waitReady: false });
+    const out = await waitFor('the "taskq is up" summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
+    const broker = /broker\s+(unix:\/\/\S+)/.exec(out)?.[1];
+    expect(broker).toBe(`unix://${state}/redis/redis.sock`);
+    const pids = [...out.matchAll(/^(capture|analyze|download|schedule)@\S+\s+(\d+)\s+(q_\w+)/gm)].map((m) => [m[1], Number(m[2]), m[3]] as const);
+    expect(pids.map(([name, , q]) => `${name}:${q}`)).toEqual(['capture:q_pcap', 'analyze:q_analyze', 'download:q_download', 'schedule:q_schedule']);
+
+    const ping = await runTaskq(['call', '-A', `${root}dist/app.js`, 'schedule.ping', '["hello"]', '--wait', '--timeout', '10', '--json'], { TASKQ_BROKER_URL: broker });
+    expect(ping.code, ping.stderr).toBe(0);
+    expect(JSON.parse(ping.stdout)).toMatchObject({ state: 'SUCCESS', task: 'schedule.ping', result: { pong: true, note: 'hello' } });
+
+    up.signal('SIGINT');
+    expect(await up.exited).toBe(0);
+    expect(up.output()).toContain('stopped\n');
+    for (const [, pid] of pids) expect(alive(pid), `node pid ${pid}`).toBe(false);
+    expect(existsSync(`${state}/redis/redis.sock`), 'Redis removes its socket when it stops').toBe(false);
+  });
+});

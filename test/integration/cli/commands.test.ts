@@ -1,0 +1,87 @@
+/** The CLI end to end: a worker process, and commands run as separate processes against it. */
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { testApp } from '../../helpers/apps.js';
+import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
+
+describe('taskq commands', () => {
+  it('call --wait gets a result computed in another process; result, status, events, dead, purge', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '2', '-n', 'cli@%h'], { env });
+    expect(worker.output()).toMatch(/taskq worker cli@\S+ \(pid \d+\) ready/);
+    expect(worker.output()).toContain('tasks        add, count, slow, fail, pid');
+
+    const ok = await runTaskq(['call', 'add', '[2, 3]', '--wait', '--timeout', '10'], env);
+    expect(ok.code).toBe(0);
+    const [id, state, task, , value] = ok.stdout.trim().split(/\s+/);
+    expect([state, task, value]).toEqual(['SUCCESS', 'add', '5']);
+
+    const res = await runTaskq(['result', id as string, '--json'], env);
+    expect(JSON.parse(res.stdout)).toMatchObject({ id, state: 'SUCCESS', task: 'add', result: 5 });
+
+    const failed = await runTaskq(['call', 'fail', '["on purpose"]', '--wait', '--json'], env);
+    expect(failed.code).toBe(1);
+    const failedRec = JSON.parse(failed.stdout) as { id: string; state: string; error: { message: string } };
+    expect(failedRec).toMatchObject({ state: 'FAILURE', error: { name: 'UnrecoverableError', message: 'on purpose' } });
+
+    const status = JSON.parse((await runTaskq(['status', '--json'], env)).stdout) as {
+      queues: Array<{ queue: string; dead: number }>;
+      nodes: Array<{ node: string; pid: number }>;
+    };
+    expect(status.queues).toEqual([{ queue: 'default', waiting: 0, active: 0, delayed: 0, dead: 1 }]);
+    expect(status.nodes).toMatchObject([{ pid: worker.pid }]);
+    expect(status.nodes[0]?.node).toMatch(/^cli@/);
+    const human = await runTaskq(['status'], env);
+    expect(human.stdout).toMatch(/^QUEUE\s+WAITING\s+ACTIVE\s+DELAYED\s+DEAD\ndefault\s+0\s+0\s+0\s+1\n/);
+
+    const events = (await runTaskq(['events', '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { id?: string } });
+    expect(events.filter((e) => e.data.id === id).map((e) => e.type)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+    const limited = await runTaskq(['events', '-n', '2'], env);
+    expect(limited.stdout.trim().split('\n')).toHaveLength(2);
+
+    const dead = await runTaskq(['dead', 'ls', '--json'], env);
+    expect(JSON.parse(dead.stdout)).toMatchObject([{ id: failedRec.id, task: 'fail', error: 'UnrecoverableError: on purpose' }]);
+    const retried = await runTaskq(['dead', 'retry', failedRec.id, '--json'], env);
+    expect(JSON.parse(retried.stdout)).toEqual({ retried: [failedRec.id], missing: [] });
+    const again = await runTaskq(['result', failedRec.id, '--wait', '--timeout', '10'], env);
+    expect(again.code).toBe(1); // fails again, on purpose
+    const purged = await runTaskq(['dead', 'purge', '--force', '--json'], env);
+    expect(JSON.parse(purged.stdout)).toEqual({ purged: 1 });
+
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    // Nodes are gone once stopped.
+    const after = JSON.parse((await runTaskq(['status', '--json'], env)).stdout) as { nodes: unknown[] };
+    expect(after.nodes).toEqual([]);
+
+    await runTaskq(['call', 'add', '[1, 1]', '--countdown', '60'], env);
+    await runTaskq(['call', 'add', '[1, 2]'], env);
+    const purge = await runTaskq(['purge', '-Q', 'default', '--force'], env);
+    expect(purge.stdout).toBe('purged 2 job(s) from default\n');
+  });
+
+  it('--help works for every command', async () => {
+    for (const args of [['--help'], ['worker', '--help'], ['call', '--help'], ['dead', 'retry', '--help'], ['events', '--help']]) {
+      const r = await runTaskq(args, {});
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('Usage: taskq');
+    }
+  });
+
+  it('worker pidfile: written while running, refused to a second node, removed at exit', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const pidfile = `${mkdtempSync(`${tmpdir()}/taskq-pid-`)}/sub/w.pid`;
+    const first = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '--pidfile', pidfile], { env });
+    expect(readFileSync(pidfile, 'utf8')).toBe(`${first.pid}\n`);
+    const second = await runTaskq(['worker', '-A', fixture('basic.mjs'), '--pidfile', pidfile], env);
+    expect(second.code).toBe(73);
+    expect(second.stderr).toContain(`held by running process ${first.pid}`);
+    first.signal('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(existsSync(pidfile)).toBe(false);
+  });
+});
