@@ -60,8 +60,9 @@ export class RedisFactory {
       // a job a worker acknowledges during a Redis restart must not be dropped.
       maxRetriesPerRequest: null,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), 2000),
-      // Several commands issued in the same tick go out in one write (see docs/design.md, "ioredis").
-      enableAutoPipelining: role === 'command',
+      // No auto-pipelining: it defers every command to the next tick (latency), and it would bundle a
+      // blocking command with others. taskq batches explicitly where it matters (take / finish / bulk).
+      enableAutoPipelining: false,
       enableReadyCheck: true,
       ...this.extra,
     } as RedisOptions & { replyMapping?: 'legacy' });

@@ -11,8 +11,8 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
-  taskqStart: { file: 'start.lua', keys: 3 },
-  taskqFinish: { file: 'finish.lua', keys: 8 },
+  taskqTake: { file: 'take.lua', keys: 4 },
+  taskqFinish: { file: 'finish.lua', keys: 7 },
   taskqStalls: { file: 'stalls.lua', keys: 7 },
   taskqPurge: { file: 'purge.lua', keys: 3 },
   taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },

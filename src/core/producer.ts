@@ -8,8 +8,8 @@ import { assertQueueName } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from './config.js';
-import { OptionError } from './errors.js';
-import { encodeJobRecord, type JobRecord } from './message.js';
+import { OptionError, TaskqError } from './errors.js';
+import type { JobOptions } from './message.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import type { Router } from './routing.js';
 import { toJson } from './serialize.js';
@@ -34,8 +34,16 @@ export interface Sent {
 interface Prepared {
   id: string;
   queue: string;
-  keys: string[];
-  argv: Array<string | number>;
+  /** The job's 4 arguments to the enqueue script: id, record, due time, task-sent event. */
+  entry: Array<string | number>;
+}
+
+/** Most jobs one enqueue script call stores (bulk sends are split). */
+const ENQUEUE_BATCH = 500;
+
+function isPlain(value: unknown): boolean {
+  const t = typeof value;
+  return value === null || t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(value));
 }
 
 const ARGS_PREVIEW = 512;
@@ -54,7 +62,10 @@ export class Producer {
     const { task, def, options } = spec;
     const where = `${task}.applyAsync`;
     if (!Array.isArray(spec.args)) throw new OptionError(`${where}: args must be an array, got ${typeof spec.args}`);
-    const argsJson = toJson(spec.args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${task}`);
+    // Fast path: flat arguments of plain values need no walk to be sent faithfully.
+    const argsJson = spec.args.every(isPlain)
+      ? JSON.stringify(spec.args)
+      : toJson(spec.args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${task}`);
     const queue = this.router.route(task, def?.queue, options.queue);
     assertQueueName(queue, `the queue of ${task}`);
     const timing = resolveTiming(options, now);
@@ -62,19 +73,16 @@ export class Producer {
       throw new OptionError(`${where}: jobId must be 1–200 non-space characters, got ${JSON.stringify(options.jobId)}`);
     }
     const id = options.jobId ?? randomUUID();
-    const rec: JobRecord = {
-      stalls: 0,
-      data: { task, args: JSON.parse(argsJson) as unknown[] },
-      options: { v: 1, id, queue, timestamp: now, attempt: 1, stacktraces: [] },
-      status: 'created',
-    };
+    const jobOptions: JobOptions = { v: 1, id, queue, timestamp: now, attempt: 1, stacktraces: [] };
     const retries = normalizeRetries(options.retries, where);
-    if (retries !== undefined) rec.options.retries = retries;
+    if (retries !== undefined) jobOptions.retries = retries;
     const backoff = normalizeBackoff(options.backoff, where);
-    if (backoff) rec.options.backoff = backoff;
-    if (timing.dueMs) rec.options.eta = timing.dueMs;
-    if (timing.expiresMs !== undefined) rec.options.expires = timing.expiresMs;
-    if (options.ignoreResult ?? def?.ignoreResult) rec.options.ignoreResult = true;
+    if (backoff) jobOptions.backoff = backoff;
+    if (timing.dueMs) jobOptions.eta = timing.dueMs;
+    if (timing.expiresMs !== undefined) jobOptions.expires = timing.expiresMs;
+    if (options.ignoreResult ?? def?.ignoreResult) jobOptions.ignoreResult = true;
+    // The same text encodeJobRecord() makes, without parsing the arguments back just to re-encode them.
+    const record = `{"stalls":0,"data":{"task":${JSON.stringify(task)},"args":${argsJson}},"options":${JSON.stringify(jobOptions)},"status":"created"}`;
     const event = this.config.events
       ? JSON.stringify({
           id,
@@ -85,13 +93,12 @@ export class Producer {
           ...(timing.expiresMs ? { expires: timing.expiresMs } : {}),
         })
       : '';
+    return { id, queue, entry: [id, record, timing.dueMs, event] };
+  }
+
+  private enqueueKeys(queue: string): string[] {
     const k = this.keys;
-    return {
-      id,
-      queue,
-      keys: [k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'earlierDelayed'), k.events],
-      argv: [id, encodeJobRecord(rec), timing.dueMs, this.config.eventsMaxLen, event],
-    };
+    return [k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'earlierDelayed'), k.events];
   }
 
   private register(client: Redis, queue: string): void {
@@ -104,25 +111,48 @@ export class Producer {
     const p = this.prepare(spec, Date.now());
     const client = await this.client();
     this.register(client, p.queue);
-    const created = (await runScript(client, 'taskqEnqueue', p.keys, p.argv)) === 1;
-    return { id: p.id, queue: p.queue, created };
+    const reply = (await runScript(client, 'taskqEnqueue', this.enqueueKeys(p.queue), [this.config.eventsMaxLen, ...p.entry])) as number[];
+    return { id: p.id, queue: p.queue, created: reply[0] === 1 };
   }
 
-  /** Sends every spec in one pipeline; validation errors are thrown before anything is sent. */
+  /**
+   * Sends every spec, a few script calls for the lot (one per queue and 500 jobs). Validation errors
+   * are thrown before anything is sent. If a call fails, the error says which jobs were stored.
+   */
   async sendBulk(specs: SendSpec[]): Promise<Sent[]> {
     const now = Date.now();
     const prepared = specs.map((s) => this.prepare(s, now));
     const client = await this.client();
-    const pipeline = client.pipeline();
+    const byQueue = new Map<string, Prepared[]>();
     for (const p of prepared) {
-      this.register(client, p.queue);
-      runScript(pipeline, 'taskqEnqueue', p.keys, p.argv);
+      const list = byQueue.get(p.queue);
+      if (list) list.push(p);
+      else byQueue.set(p.queue, [p]);
     }
-    const replies = (await pipeline.exec()) ?? [];
-    return prepared.map((p, i) => {
-      const [err, reply] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      return { id: p.id, queue: p.queue, created: reply === 1 };
-    });
+    const created = new Map<string, boolean>();
+    const calls: Promise<void>[] = [];
+    for (const [queue, list] of byQueue) {
+      this.register(client, queue);
+      for (let i = 0; i < list.length; i += ENQUEUE_BATCH) {
+        const batch = list.slice(i, i + ENQUEUE_BATCH);
+        const argv: Array<string | number> = [this.config.eventsMaxLen];
+        for (const p of batch) argv.push(...p.entry);
+        calls.push(
+          runScript(client, 'taskqEnqueue', this.enqueueKeys(queue), argv).then((reply) => {
+            (reply as number[]).forEach((flag, j) => created.set((batch[j] as Prepared).id, flag === 1));
+          }),
+        );
+      }
+    }
+    const results = await Promise.allSettled(calls);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      const stored = prepared.filter((p) => created.has(p.id)).length;
+      throw new TaskqError('TASKQ_BROKER_UNAVAILABLE', `bulk send stored ${stored} of ${prepared.length} jobs before failing: ${(failed.reason as Error).message}`, {
+        cause: failed.reason,
+        exitCode: 69,
+      });
+    }
+    return prepared.map((p) => ({ id: p.id, queue: p.queue, created: created.get(p.id) ?? false }));
   }
 }

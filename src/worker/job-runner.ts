@@ -32,7 +32,8 @@ export interface RunJobInput {
   node: string;
   tasks: ReadonlyMap<string, TaskDefinition>;
   log: Logger;
-  signal: AbortSignal;
+  /** The job's abort signal, created on first use. */
+  signal: () => AbortSignal;
   progress: (value: unknown) => Promise<void>;
   /** Where the tasks came from, for the unknown-task message (e.g. the -A module). */
   appOrigin: string;
@@ -72,15 +73,21 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
     return done(record, taskName, failure(err, 'unknown task'));
   }
 
-  const log = input.log.child({ task: taskName, jobId: input.id, attempt: record.options.attempt });
+  // signal and log are made on first use: most tasks read neither, and at thousands of jobs a second
+  // an AbortController and a child logger per job are measurable garbage.
+  let log: Logger | undefined;
   const ctx: TaskContext = {
     id: input.id,
     name: taskName,
     attempt: record.options.attempt,
     queue: input.queue,
     node: input.node,
-    signal: input.signal,
-    log,
+    get signal() {
+      return input.signal();
+    },
+    get log() {
+      return (log ??= input.log.child({ task: taskName, jobId: input.id, attempt: record.options.attempt }));
+    },
     progress: input.progress,
     retry(options: RetryOptions = {}): never {
       const countdownMs = options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000);

@@ -1,6 +1,7 @@
 /**
- * Turns an attempt's outcome into the finish script's arguments: the result record, the event, and
- * the updated job record (retry / failure). Pure: `now` and the node name are passed in.
+ * Turns an attempt's outcome into its entry in the finish script's arguments (see finish.lua): the
+ * result record, the event, and the updated job record (retry / failure). Pure: `now` and the node
+ * name are passed in.
  */
 import type { Keys } from '../broker/keys.js';
 import type { AppConfig } from '../core/config.js';
@@ -8,13 +9,25 @@ import { encodeJobRecord, type JobRecord } from '../core/message.js';
 import type { ResultRecord } from '../core/result-record.js';
 import type { Attempt } from './job-runner.js';
 
-export interface FinishCall {
-  keys: string[];
-  argv: Array<string | number>;
+/** The finish script's keys for a queue. */
+export function finishKeys(keys: Keys, queue: string): string[] {
+  return [
+    keys.queue(queue, 'active'),
+    keys.queue(queue, 'jobs'),
+    keys.events,
+    keys.queue(queue, 'waiting'),
+    keys.queue(queue, 'delayed'),
+    keys.queue(queue, 'earlierDelayed'),
+    keys.queue(queue, 'dead'),
+  ];
+}
+
+/** The finish script's leading arguments, shared by every job of a batch. */
+export function finishHeader(config: AppConfig, keys: Keys, now: number): Array<string | number> {
+  return [config.resultExpiresMs, now, config.eventsMaxLen, keys.resultPrefix];
 }
 
 export interface FinishContext {
-  keys: Keys;
   config: AppConfig;
   node: string;
   now: number;
@@ -31,8 +44,9 @@ function nextRecord(rec: JobRecord, status: JobRecord['status'], attempt: Attemp
   return next;
 }
 
-export function finishCall(attempt: Attempt, ctx: FinishContext): FinishCall {
-  const { keys, config, node, now } = ctx;
+/** The 7 arguments of one job: id, outcome, result, event type, event data, updated record, due time. */
+export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string | number> {
+  const { config, node, now } = ctx;
   const { id, queue, record, taskName, outcome } = attempt;
   const runtimeMs = Math.round(attempt.runtimeMs * 1000) / 1000;
   const base = { id, task: taskName, node, attempt: record?.options.attempt ?? 1 };
@@ -75,28 +89,5 @@ export function finishCall(attempt: Attempt, ctx: FinishContext): FinishCall {
       break;
     }
   }
-  return {
-    keys: [
-      keys.queue(queue, 'active'),
-      keys.queue(queue, 'jobs'),
-      keys.result(id),
-      keys.events,
-      keys.queue(queue, 'waiting'),
-      keys.queue(queue, 'delayed'),
-      keys.queue(queue, 'earlierDelayed'),
-      keys.queue(queue, 'dead'),
-    ],
-    argv: [
-      id,
-      outcome.kind,
-      resultJson,
-      config.resultExpiresMs,
-      config.events ? eventType : '',
-      config.events ? JSON.stringify(event) : '',
-      updated,
-      dueMs,
-      now,
-      config.eventsMaxLen,
-    ],
-  };
+  return [id, outcome.kind, resultJson, config.events ? eventType : '', config.events ? JSON.stringify(event) : '', updated, dueMs];
 }

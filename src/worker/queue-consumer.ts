@@ -1,9 +1,11 @@
 /**
- * Takes jobs from one queue for a worker node: blocking fetches (BRPOPLPUSH waiting → active) on the
- * queue's own connection, delayed-job activation (bee-queue), and the periodic stall check.
+ * Takes jobs from one queue for a worker node. While the queue has jobs, one `take` script call moves
+ * a batch of them to `active` and returns their records (one round trip for many jobs); when it is
+ * empty, a blocking BRPOPLPUSH on the queue's own connection waits for the next one. Also runs
+ * delayed-job activation (bee-queue) and the periodic stall check.
  *
  * Stopping never strands a job: instead of dropping the blocking connection (a job Redis already
- * moved to `active` would be lost with the unread reply), blocked fetches are ended with CLIENT
+ * moved to `active` would be lost with the unread reply), a blocked fetch is ended with CLIENT
  * UNBLOCK, which makes BRPOPLPUSH return nil without moving anything; a job that did arrive is run.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,19 +17,30 @@ import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from '../core/config.js';
 import { defaults } from '../core/defaults.js';
 
+/** A job handed over by the take script: its id, raw record ("" if gone) and when it started. */
+export interface TakenJob {
+  id: string;
+  raw: string;
+  startedAt: number;
+}
+
 export interface ConsumerHost {
-  /** May this queue start another fetch now? */
-  canFetch(consumer: QueueConsumer): boolean;
-  /** A job id arrived in `active`. */
-  accept(consumer: QueueConsumer, id: string): void;
+  /** How many jobs this queue may take now (0 = none); the host counts them as claimed. */
+  claim(consumer: QueueConsumer): number;
+  /** Gives back the part of a claim that was not used. */
+  release(count: number): void;
+  /** May this queue wait (block) for its next job? */
+  canWait(consumer: QueueConsumer): boolean;
+  /** Jobs arrived in `active`, started. */
+  accept(consumer: QueueConsumer, jobs: TakenJob[]): void;
   /** Something changed; re-evaluate fetching on every queue. */
   pump(): void;
 }
 
 export class QueueConsumer {
   readonly broker: BeeBroker;
-  /** Fetches under way (BRPOPLPUSH sent, no reply yet). */
-  inflight = 0;
+  /** A take or a blocking wait is under way. */
+  fetching = false;
   private stopping = false;
   private blockingId: number | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -42,7 +55,7 @@ export class QueueConsumer {
     private readonly client: Redis,
     factory: RedisFactory,
     private readonly log: Logger,
-    nodeName: string,
+    private readonly nodeName: string,
   ) {
     this.broker = new BeeBroker(queue, {
       factory,
@@ -66,41 +79,78 @@ export class QueueConsumer {
     this.scheduleStallCheck();
   }
 
-  /** Starts as many fetches as the host allows. */
+  /** Starts a fetch if none is under way and the host has room. */
   pump(): void {
-    while (!this.stopping && this.host.canFetch(this)) {
-      this.inflight++;
-      void this.fetchOne();
+    if (this.stopping || this.fetching) return;
+    const claim = this.host.claim(this);
+    if (claim > 0) {
+      this.fetching = true;
+      void this.fetch(claim);
+    } else if (this.host.canWait(this)) {
+      this.fetching = true;
+      void this.fetch(0);
     }
   }
 
-  private async fetchOne(): Promise<void> {
-    let id: string | null = null;
+  private take(first: string, count: number): Promise<TakenJob[]> {
+    const k = this.keys;
+    const q = this.queue;
+    const now = Date.now();
+    return runScript(this.client, 'taskqTake', [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events], [
+      first,
+      count,
+      this.nodeName,
+      now,
+      this.config.resultExpiresMs,
+      this.config.eventsMaxLen,
+      this.config.events ? '1' : '0',
+      k.resultPrefix,
+    ]).then((reply) => {
+      const flat = reply as string[];
+      const jobs: TakenJob[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now });
+      return jobs;
+    });
+  }
+
+  /** Takes up to `claim` waiting jobs; with none waiting (or no claim), blocks for the next one. */
+  private async fetch(claim: number): Promise<void> {
+    let jobs: TakenJob[] = [];
+    let claimed = claim;
     try {
-      id = await this.broker.bclient.brpoplpush(this.keys.queue(this.queue, 'waiting'), this.keys.queue(this.queue, 'active'), 0);
+      if (claim > 0) {
+        jobs = await this.take('', claim);
+        this.host.release(claimed - jobs.length);
+        claimed = 0;
+      }
+      if (jobs.length === 0 && !this.stopping) {
+        const id = await this.broker.bclient.brpoplpush(this.keys.queue(this.queue, 'waiting'), this.keys.queue(this.queue, 'active'), 0);
+        if (id) jobs = await this.take(id, 0);
+      }
       this.failures = 0;
     } catch (err) {
+      this.host.release(claimed);
       if (!this.stopping) {
         this.failures++;
         const delay = Math.min(100 * 2 ** this.failures, 5000);
-        this.log.error({ err, queue: this.queue, retryInMs: delay }, 'fetching a job failed');
+        this.log.error({ err, queue: this.queue, retryInMs: delay }, 'fetching jobs failed');
         await sleep(delay);
       }
     } finally {
-      this.inflight--;
+      this.fetching = false;
     }
-    if (id) this.host.accept(this, id);
+    if (jobs.length) this.host.accept(this, jobs);
     this.settled?.();
     this.host.pump();
   }
 
-  /** Ends every blocked fetch; resolves when none is under way. Jobs that arrived meanwhile are accepted. */
+  /** Ends a blocked fetch; resolves when no fetch is under way. Jobs that arrived meanwhile are accepted. */
   async stopFetching(): Promise<void> {
     this.stopping = true;
-    while (this.inflight > 0) {
+    while (this.fetching) {
       const settled = new Promise<void>((resolve) => (this.settled = resolve));
       if (this.blockingId !== undefined) await this.client.client('UNBLOCK', this.blockingId).catch(() => 0);
-      // UNBLOCK may land before the next pipelined BRPOPLPUSH blocks: send it again if nothing settled.
+      // UNBLOCK may land before BRPOPLPUSH blocks: send it again if nothing settled.
       await Promise.race([settled, sleep(20)]);
     }
     this.settled = undefined;

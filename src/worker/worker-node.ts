@@ -15,9 +15,9 @@ import { assertQueueName } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import { EventWriter } from '../events/event-writer.js';
-import { runJob } from './job-runner.js';
-import { finishCall } from './outcome.js';
-import { QueueConsumer, type ConsumerHost } from './queue-consumer.js';
+import { runJob, type Attempt } from './job-runner.js';
+import { finishEntry, finishHeader, finishKeys } from './outcome.js';
+import { QueueConsumer, type ConsumerHost, type TakenJob } from './queue-consumer.js';
 import { EventEmitter } from 'node:events';
 
 export interface WorkerNodeOptions {
@@ -36,13 +36,24 @@ export interface WorkerNodeOptions {
 }
 
 interface Running {
-  id: string;
+  job: TakenJob;
   consumer: QueueConsumer;
-  controller: AbortController;
+  /** Created when the task first reads `ctx.signal` (most never do; it is per-job garbage otherwise). */
+  controller: AbortController | undefined;
   /** Set when shutdown gave up on the job: its late outcome is not recorded. */
   abandoned: boolean;
-  done: Promise<void>;
 }
+
+/** An outcome waiting for the next finish batch of its queue. */
+interface Pending {
+  entry: Running;
+  attempt: Attempt;
+}
+
+/** Most jobs one finish script call records. */
+const FINISH_BATCH = 100;
+/** Most jobs one take script call hands over. */
+const TAKE_BATCH = 100;
 
 export interface WorkerStats {
   active: number;
@@ -60,8 +71,17 @@ export class WorkerNode extends EventEmitter {
   private readonly log: Logger;
   private readonly shutdownTimeoutMs: number;
   private readonly consumers: QueueConsumer[] = [];
+  /** Jobs whose handler runs now (they hold the node's slots). */
   private readonly running = new Map<string, Running>();
-  private readonly reserved: Array<{ consumer: QueueConsumer; id: string }> = [];
+  /** Jobs taken beyond the free slots (one blocking fetch per queue may land while the node is full). */
+  private readonly reserved: Array<{ consumer: QueueConsumer; job: TakenJob }> = [];
+  /** Jobs done running whose outcome is not recorded yet (still in `active`). */
+  private readonly finishing = new Map<string, Running>();
+  private readonly pending = new Map<QueueConsumer, Pending[]>();
+  private flushScheduled = false;
+  private flushes = 0;
+  /** Slots promised to take calls under way. */
+  private claimed = 0;
   private client!: Redis;
   private events!: EventWriter;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -125,81 +145,133 @@ export class WorkerNode extends EventEmitter {
     this.host.pump();
   }
 
+  private get busy(): number {
+    return this.running.size + this.reserved.length;
+  }
+
   private readonly host: ConsumerHost = {
-    canFetch: (consumer) => {
-      if (this.state !== 'running') return false;
-      const busy = this.running.size + this.reserved.length;
-      if (busy >= this.concurrency) return false;
-      if (consumer.inflight === 0) return true;
-      const inflight = this.consumers.reduce((n, c) => n + c.inflight, 0);
-      return busy + inflight < this.concurrency;
+    claim: () => {
+      if (this.state !== 'running') return 0;
+      const free = this.concurrency - this.busy - this.claimed;
+      const claim = Math.max(0, Math.min(free, TAKE_BATCH));
+      this.claimed += claim;
+      return claim;
     },
-    accept: (consumer, id) => {
-      if (this.running.size < this.concurrency) this.execute(consumer, id);
-      else this.reserved.push({ consumer, id });
+    release: (count) => {
+      this.claimed -= count;
+    },
+    canWait: () => this.state === 'running' && this.busy < this.concurrency,
+    accept: (consumer, jobs) => {
+      for (const job of jobs) {
+        if (this.running.size < this.concurrency) this.execute(consumer, job);
+        else this.reserved.push({ consumer, job });
+      }
     },
     pump: () => {
       for (const c of this.consumers) c.pump();
     },
   };
 
-  private execute(consumer: QueueConsumer, id: string): void {
-    const entry: Running = { id, consumer, controller: new AbortController(), abandoned: false, done: Promise.resolve() };
-    this.running.set(id, entry);
+  private execute(consumer: QueueConsumer, job: TakenJob): void {
+    const entry: Running = { job, consumer, controller: undefined, abandoned: false };
+    this.running.set(job.id, entry);
     this.stats.active = this.running.size;
-    entry.done = this.process(entry)
-      .catch((err: unknown) => this.log.error({ err, jobId: id, queue: consumer.queue }, 'could not record a job outcome; the stall check will re-deliver it'))
+    this.process(entry)
+      .catch((err: unknown) => this.log.error({ err, jobId: job.id, queue: consumer.queue }, 'job failed inside the worker; the stall check will re-deliver it'))
       .finally(() => {
-        this.running.delete(id);
+        this.running.delete(job.id);
         this.stats.active = this.running.size;
         const next = this.reserved.shift();
-        if (next) this.execute(next.consumer, next.id);
+        if (next) this.execute(next.consumer, next.job);
         this.host.pump();
-        if (this.running.size === 0 && this.reserved.length === 0) this.emit('idle');
+        this.checkIdle();
       });
   }
 
   private async process(entry: Running): Promise<void> {
-    const { id, consumer } = entry;
-    const k = this.app.keys;
-    const cfg = this.app.config;
+    const { job, consumer } = entry;
     const q = consumer.queue;
-    const startedAt = Date.now();
-    const raw = (await runScript(this.client, 'taskqStart', [k.queue(q, 'jobs'), k.result(id), k.events], [
-      id,
-      this.name,
-      startedAt,
-      cfg.resultExpiresMs,
-      cfg.eventsMaxLen,
-      cfg.events ? '1' : '0',
-    ])) as string | null;
-    if (raw === null) {
+    if (job.raw === '') {
       // Removed after it was queued: nothing to run; release it.
-      await this.client.lrem(k.queue(q, 'active'), 1, id);
+      await this.client.lrem(this.app.keys.queue(q, 'active'), 1, job.id);
       return;
     }
     const attempt = await runJob({
-      id,
+      id: job.id,
       queue: q,
-      raw,
+      raw: job.raw,
       node: this.name,
       tasks: this.app.tasks,
       log: this.log,
-      signal: entry.controller.signal,
+      signal: () => (entry.controller ??= new AbortController()).signal,
       appOrigin: this.options.appOrigin ?? 'this app',
-      progress: (value) => this.progress(id, q, startedAt, value),
+      progress: (value) => this.progress(job.id, q, job.startedAt, value),
     });
     if (entry.abandoned) return;
-    const call = finishCall(attempt, { keys: k, config: cfg, node: this.name, now: Date.now(), startedAt, raw });
-    await runScript(this.client, 'taskqFinish', call.keys, call.argv);
-    this.stats.processed++;
-    if (attempt.outcome.kind === 'success') this.stats.succeeded++;
-    else if (attempt.outcome.kind === 'retry') this.stats.retried++;
-    else {
-      this.stats.failed++;
-      this.log.warn({ jobId: id, task: attempt.taskName, reason: attempt.outcome.reason, error: attempt.outcome.error.message }, 'task failed');
+    this.finishing.set(job.id, entry);
+    const list = this.pending.get(consumer) ?? [];
+    list.push({ entry, attempt });
+    this.pending.set(consumer, list);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
     }
-    this.emit('job-finished', id, attempt.outcome.kind);
+  }
+
+  /** Records every pending outcome: one finish call per queue and batch. */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    const batches = [...this.pending];
+    this.pending.clear();
+    this.flushes++;
+    const k = this.app.keys;
+    const cfg = this.app.config;
+    await Promise.all(
+      batches.flatMap(([consumer, items]) => {
+        const calls: Promise<void>[] = [];
+        for (let i = 0; i < items.length; i += FINISH_BATCH) {
+          const batch = items.slice(i, i + FINISH_BATCH);
+          const now = Date.now();
+          const argv = finishHeader(cfg, k, now);
+          for (const { entry, attempt } of batch) {
+            argv.push(...finishEntry(attempt, { config: cfg, node: this.name, now, startedAt: entry.job.startedAt, raw: entry.job.raw }));
+          }
+          calls.push(
+            runScript(this.client, 'taskqFinish', finishKeys(k, consumer.queue), argv).then(
+              () => this.recorded(batch),
+              (err: unknown) => {
+                this.log.error({ err, queue: consumer.queue, jobs: batch.map((b) => b.entry.job.id) }, 'could not record job outcomes; the stall check will re-deliver them');
+                for (const { entry } of batch) this.finishing.delete(entry.job.id);
+              },
+            ),
+          );
+        }
+        return calls;
+      }),
+    );
+    this.flushes--;
+    this.checkIdle();
+  }
+
+  private recorded(batch: Pending[]): void {
+    for (const { entry, attempt } of batch) {
+      this.finishing.delete(entry.job.id);
+      const kind = attempt.outcome.kind;
+      this.stats.processed++;
+      if (kind === 'success') this.stats.succeeded++;
+      else if (kind === 'retry') this.stats.retried++;
+      else {
+        this.stats.failed++;
+        if (attempt.outcome.kind === 'failure') {
+          this.log.warn({ jobId: entry.job.id, task: attempt.taskName, reason: attempt.outcome.reason, error: attempt.outcome.error.message }, 'task failed');
+        }
+      }
+      this.emit('job-finished', entry.job.id, kind);
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.running.size === 0 && this.reserved.length === 0 && this.finishing.size === 0 && this.pending.size === 0 && this.flushes === 0) this.emit('idle');
   }
 
   private async progress(id: string, queue: string, startedAt: number, value: unknown): Promise<void> {
@@ -216,8 +288,14 @@ export class WorkerNode extends EventEmitter {
   /** Proves every running or reserved job alive to the stall checks (one SREM per queue). */
   private async keepAlive(): Promise<void> {
     const byQueue = new Map<QueueConsumer, string[]>();
-    for (const r of this.running.values()) byQueue.set(r.consumer, [...(byQueue.get(r.consumer) ?? []), r.id]);
-    for (const r of this.reserved) byQueue.set(r.consumer, [...(byQueue.get(r.consumer) ?? []), r.id]);
+    const add = (consumer: QueueConsumer, id: string): void => {
+      const ids = byQueue.get(consumer);
+      if (ids) ids.push(id);
+      else byQueue.set(consumer, [id]);
+    };
+    for (const r of this.running.values()) add(r.consumer, r.job.id);
+    for (const r of this.finishing.values()) add(r.consumer, r.job.id);
+    for (const r of this.reserved) add(r.consumer, r.job.id);
     await Promise.all(
       [...byQueue].map(([c, ids]) =>
         this.client.srem(this.app.keys.queue(c.queue, 'stalling'), ...ids).catch((err: unknown) => this.log.warn({ err }, 'stall keep-alive failed')),
@@ -294,7 +372,8 @@ export class WorkerNode extends EventEmitter {
   }
 
   private async drain(timeoutMs: number): Promise<void> {
-    const idle = (): Promise<void> => (this.running.size === 0 && this.reserved.length === 0 ? Promise.resolve() : once(this, 'idle').then(() => undefined));
+    const isIdle = (): boolean => this.running.size === 0 && this.reserved.length === 0 && this.finishing.size === 0 && this.pending.size === 0 && this.flushes === 0;
+    const idle = (): Promise<void> => (isIdle() ? Promise.resolve() : once(this, 'idle').then(() => undefined));
     const timeout = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
     const cold = new Promise<'timeout'>((r) => {
       if (this.cold.signal.aborted) r('timeout');
@@ -302,15 +381,15 @@ export class WorkerNode extends EventEmitter {
     });
     if ((await Promise.race([idle(), timeout(timeoutMs), cold])) !== 'timeout') return;
     this.log.warn({ running: this.running.size }, 'shutdown timeout: aborting running jobs');
-    for (const r of this.running.values()) r.controller.abort(new Error('worker shutting down'));
+    for (const r of this.running.values()) r.controller?.abort(new Error('worker shutting down'));
     const grace = this.cold.signal.aborted ? 0 : Math.min(5000, timeoutMs);
     if ((await Promise.race([idle(), timeout(grace)])) !== 'timeout') return;
     // Jobs that ignore their signal: hand them back so another worker runs them; never leave them in active.
     const pipeline = this.client.multi();
-    for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, abandoned: false }))]) {
+    for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, controller: undefined, abandoned: false }))]) {
       r.abandoned = true;
-      pipeline.lrem(this.app.keys.queue(r.consumer.queue, 'active'), 1, r.id);
-      pipeline.rpush(this.app.keys.queue(r.consumer.queue, 'waiting'), r.id);
+      pipeline.lrem(this.app.keys.queue(r.consumer.queue, 'active'), 1, r.job.id);
+      pipeline.rpush(this.app.keys.queue(r.consumer.queue, 'waiting'), r.job.id);
     }
     this.reserved.length = 0;
     await pipeline.exec();

@@ -1,26 +1,32 @@
---[[ enqueue: store a job record and make it runnable now or at a due time; announce task-sent.
+--[[ enqueue: store jobs and make each runnable now or at its due time; announce task-sent.
+One call carries one job or a whole bulk send (all to the same queue).
 KEYS[1] <prefix>:<queue>:jobs            HASH id → record
 KEYS[2] <prefix>:<queue>:waiting         LIST
 KEYS[3] <prefix>:<queue>:delayed         ZSET id by due ms
 KEYS[4] <prefix>:<queue>:earlierDelayed  CHAN (bee-queue's delayed-timer wake-up)
 KEYS[5] <prefix>:events                  STREAM
-ARGV[1] job id
-ARGV[2] job record JSON
-ARGV[3] due time, ms ("0" = run now)
-ARGV[4] events MAXLEN (approximate)
-ARGV[5] task-sent event data JSON ("" = events off)
-returns 1 when stored, 0 when a job with this id already exists (nothing is changed)
+ARGV[1] events MAXLEN (approximate)
+then 4 per job:
+  id, record JSON, due time ms ("0" = now), task-sent event data JSON ("" = events off)
+returns {1|0 per job}: 0 when a job with that id already exists (that job is left unchanged)
 ]]
-if redis.call("hsetnx", KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-local due = tonumber(ARGV[3])
-if due > 0 then
-  redis.call("zadd", KEYS[3], due, ARGV[1])
-  local head = redis.call("zrange", KEYS[3], 0, 0)
-  if head[1] == ARGV[1] then redis.call("publish", KEYS[4], ARGV[3]) end
-else
-  redis.call("lpush", KEYS[2], ARGV[1])
+local created = {}
+for i = 2, #ARGV, 4 do
+  local id, due = ARGV[i], tonumber(ARGV[i + 2])
+  if redis.call("hsetnx", KEYS[1], id, ARGV[i + 1]) == 0 then
+    created[#created + 1] = 0
+  else
+    created[#created + 1] = 1
+    if due > 0 then
+      redis.call("zadd", KEYS[3], due, id)
+      local head = redis.call("zrange", KEYS[3], 0, 0)
+      if head[1] == id then redis.call("publish", KEYS[4], ARGV[i + 2]) end
+    else
+      redis.call("lpush", KEYS[2], id)
+    end
+    if ARGV[i + 3] ~= "" then
+      redis.call("xadd", KEYS[5], "MAXLEN", "~", ARGV[1], "*", "type", "task-sent", "data", ARGV[i + 3])
+    end
+  end
 end
-if ARGV[5] ~= "" then
-  redis.call("xadd", KEYS[5], "MAXLEN", "~", ARGV[4], "*", "type", "task-sent", "data", ARGV[5])
-end
-return 1
+return created

@@ -1,50 +1,56 @@
---[[ finish: record the outcome of one attempt of job ARGV[1] and release it from `active`, atomically.
+--[[ finish: record the outcomes of a batch of attempts of one queue and release them from `active`,
+atomically: results, job records, retries, dead letters and events in one round trip.
 KEYS[1] <prefix>:<queue>:active          LIST
 KEYS[2] <prefix>:<queue>:jobs            HASH id → record
-KEYS[3] <prefix>:result:<id>             STR  result record (TTL); also the Pub/Sub channel announcing it
-KEYS[4] <prefix>:events                  STREAM
-KEYS[5] <prefix>:<queue>:waiting         LIST
-KEYS[6] <prefix>:<queue>:delayed         ZSET
-KEYS[7] <prefix>:<queue>:earlierDelayed  CHAN
-KEYS[8] <prefix>:<queue>:dead            ZSET id by time of death
-ARGV[1] job id
-ARGV[2] outcome: "success" | "retry" | "failure"
-ARGV[3] result record JSON ("" = results off for this task)
-ARGV[4] result TTL, ms
-ARGV[5] event type ("" = events off)
-ARGV[6] event data JSON
-ARGV[7] updated job record JSON (retry, failure)
-ARGV[8] retry due time, ms (retry; "0" = now)
-ARGV[9] now, ms
-ARGV[10] events MAXLEN (approximate)
-returns 1 if the job was still ours in `active`, 0 if a stall check had re-queued it (a re-queued copy
-that had not started yet is withdrawn from `waiting`, so it does not run twice)
+KEYS[3] <prefix>:events                  STREAM
+KEYS[4] <prefix>:<queue>:waiting         LIST
+KEYS[5] <prefix>:<queue>:delayed         ZSET
+KEYS[6] <prefix>:<queue>:earlierDelayed  CHAN
+KEYS[7] <prefix>:<queue>:dead            ZSET id by time of death
+ARGV[1] result TTL, ms
+ARGV[2] now, ms
+ARGV[3] events MAXLEN (approximate)
+ARGV[4] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
+then 7 per job:
+  id
+  outcome: "success" | "retry" | "failure"
+  result record JSON ("" = results off for this job)
+  event type ("" = events off)
+  event data JSON
+  updated job record JSON (retry, failure; "" for success)
+  due time ms of a retry ("0" = now)
+returns {1|0 per job}: 0 when a stall check had re-queued the job meanwhile (a re-queued copy that had
+not started yet is withdrawn from `waiting`, so it does not run twice)
 ]]
-local id = ARGV[1]
-local owned = redis.call("lrem", KEYS[1], 1, id)
-if owned == 0 then redis.call("lrem", KEYS[5], 1, id) end
-local outcome = ARGV[2]
-if ARGV[3] ~= "" then
-  redis.call("set", KEYS[3], ARGV[3], "PX", ARGV[4])
-  if outcome ~= "retry" then redis.call("publish", KEYS[3], outcome) end
-end
-if outcome == "success" then
-  redis.call("hdel", KEYS[2], id)
-elseif outcome == "retry" then
-  redis.call("hset", KEYS[2], id, ARGV[7])
-  local due = tonumber(ARGV[8])
-  if due > tonumber(ARGV[9]) then
-    redis.call("zadd", KEYS[6], due, id)
-    local head = redis.call("zrange", KEYS[6], 0, 0)
-    if head[1] == id then redis.call("publish", KEYS[7], ARGV[8]) end
-  else
-    redis.call("lpush", KEYS[5], id)
+local owned = {}
+local now = tonumber(ARGV[2])
+for i = 5, #ARGV, 7 do
+  local id, outcome, result, etype, edata, record, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  local mine = redis.call("lrem", KEYS[1], 1, id)
+  if mine == 0 then redis.call("lrem", KEYS[4], 1, id) end
+  owned[#owned + 1] = mine
+  if result ~= "" then
+    redis.call("set", ARGV[4] .. id, result, "PX", ARGV[1])
+    if outcome ~= "retry" then redis.call("publish", ARGV[4] .. id, outcome) end
   end
-else
-  redis.call("hset", KEYS[2], id, ARGV[7])
-  redis.call("zadd", KEYS[8], ARGV[9], id)
-end
-if ARGV[5] ~= "" then
-  redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[10], "*", "type", ARGV[5], "data", ARGV[6])
+  if outcome == "success" then
+    redis.call("hdel", KEYS[2], id)
+  elseif outcome == "retry" then
+    redis.call("hset", KEYS[2], id, record)
+    local at = tonumber(due)
+    if at > now then
+      redis.call("zadd", KEYS[5], at, id)
+      local head = redis.call("zrange", KEYS[5], 0, 0)
+      if head[1] == id then redis.call("publish", KEYS[6], due) end
+    else
+      redis.call("lpush", KEYS[4], id)
+    end
+  else
+    redis.call("hset", KEYS[2], id, record)
+    redis.call("zadd", KEYS[7], now, id)
+  end
+  if etype ~= "" then
+    redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[3], "*", "type", etype, "data", edata)
+  end
 end
 return owned

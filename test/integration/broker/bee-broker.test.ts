@@ -26,10 +26,10 @@ describe('bee-queue on ioredis', () => {
     const broker = new BeeBroker('q', { factory: app.redis, client, keyPrefix: app.keys.prefix, delayedWindowMs: 60_000, label: 'probe' });
     onTestFinished(() => broker.close());
     await broker.start();
-    const names = (await client.client('LIST'))
+    const names = ((await client.client('LIST')) as string)
       .split('\n')
-      .map((line) => /name=(\S*)/.exec(line)?.[1])
-      .filter((n) => n?.endsWith(':probe'));
+      .map((line: string) => /name=(\S*)/.exec(line)?.[1])
+      .filter((n: string | undefined) => n?.endsWith(':probe'));
     expect(names.sort()).toEqual(['taskq:blocking:probe', 'taskq:subscriber:probe']);
     expect(broker.bclient).toBeInstanceOf(Redis);
     expect(broker.eclient).toBeInstanceOf(Redis);

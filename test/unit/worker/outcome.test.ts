@@ -3,7 +3,7 @@ import { Keys } from '../../../src/broker/keys.js';
 import { resolveAppConfig, type AppConfig } from '../../../src/core/config.js';
 import { encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
 import type { Attempt, Outcome } from '../../../src/worker/job-runner.js';
-import { finishCall, type FinishContext } from '../../../src/worker/outcome.js';
+import { finishEntry, finishHeader, finishKeys, type FinishContext } from '../../../src/worker/outcome.js';
 
 const now = 1_700_000_010_000;
 const startedAt = 1_700_000_009_000;
@@ -24,7 +24,6 @@ function attempt(outcome: Outcome, rec: JobRecord | undefined): Attempt {
 
 function context(config: Partial<AppConfig> = {}, raw = 'RAW'): FinishContext {
   return {
-    keys: new Keys('tq'),
     config: { ...resolveAppConfig({ resultExpiresMs: 60_000, eventsMaxLen: 1000 }, {}), ...config },
     node: 'w1@host',
     now,
@@ -33,12 +32,11 @@ function context(config: Partial<AppConfig> = {}, raw = 'RAW'): FinishContext {
   };
 }
 
-describe('finishCall keys', () => {
-  it('lists the finish script keys in order', () => {
-    expect(finishCall(attempt({ kind: 'success', resultJson: '5' }, record()), context()).keys).toEqual([
+describe('finish script keys and header', () => {
+  it('lists the keys of a queue in order', () => {
+    expect(finishKeys(new Keys('tq'), 'q_math')).toEqual([
       'tq:q_math:active',
       'tq:q_math:jobs',
-      'tq:result:j1',
       'tq:events',
       'tq:q_math:waiting',
       'tq:q_math:delayed',
@@ -46,53 +44,54 @@ describe('finishCall keys', () => {
       'tq:q_math:dead',
     ]);
   });
+
+  it('leads with the result TTL, now, the events MAXLEN and the result prefix', () => {
+    expect(finishHeader(context().config, new Keys('tq'), now)).toEqual([60_000, now, 1000, 'tq:result:']);
+  });
 });
 
-describe('finishCall: success', () => {
+describe('finishEntry: success', () => {
   it('builds the result record by splicing in the serialised value', () => {
-    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '{"sum":5,"list":[]}' }, record()), context());
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '{"sum":5,"list":[]}' }, record()), context());
     expect(argv).toEqual([
       'j1',
       'success',
       '{"state":"SUCCESS","id":"j1","task":"tasks.add","node":"w1@host","attempt":2,' +
         `"startedAt":${startedAt},"doneAt":${now},"runtimeMs":12.346,"result":{"sum":5,"list":[]}}`,
-      60_000,
       'task-succeeded',
       '{"id":"j1","task":"tasks.add","node":"w1@host","attempt":2,"runtimeMs":12.346}',
       '',
       0,
-      now,
-      1000,
     ]);
     expect(JSON.parse(argv[2] as string).result).toEqual({ sum: 5, list: [] });
   });
 
   it('keeps the value text exactly (no re-serialisation)', () => {
-    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '12345678901234567890' }, record()), context());
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '12345678901234567890' }, record()), context());
     expect((argv[2] as string).endsWith(',"result":12345678901234567890}')).toBe(true);
   });
 
   it('stores no result when the job ignores results', () => {
-    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '5' }, record({ ignoreResult: true })), context());
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '5' }, record({ ignoreResult: true })), context());
     expect(argv[2]).toBe('');
-    expect(argv[4]).toBe('task-succeeded');
+    expect(argv[3]).toBe('task-succeeded');
   });
 
   it('writes no event when events are off', () => {
-    const { argv } = finishCall(attempt({ kind: 'success', resultJson: '5' }, record()), context({ events: false }));
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '5' }, record()), context({ events: false }));
+    expect(argv[3]).toBe('');
     expect(argv[4]).toBe('');
-    expect(argv[5]).toBe('');
     expect(argv[2]).not.toBe('');
   });
 });
 
-describe('finishCall: retry', () => {
+describe('finishEntry: retry', () => {
   const retry: Outcome = { kind: 'retry', error, delayMs: 4000 };
 
   it('stores a RETRY result, a task-retried event and the record for the next attempt', () => {
     const rec = record();
     const before = structuredClone(rec);
-    const { argv } = finishCall(attempt(retry, rec), context());
+    const argv = finishEntry(attempt(retry, rec), context());
     expect(argv[0]).toBe('j1');
     expect(argv[1]).toBe('retry');
     expect(JSON.parse(argv[2] as string)).toEqual({
@@ -106,8 +105,8 @@ describe('finishCall: retry', () => {
       retryAt: now + 4000,
       runtimeMs: 12.346,
     });
-    expect(argv[4]).toBe('task-retried');
-    expect(JSON.parse(argv[5] as string)).toEqual({
+    expect(argv[3]).toBe('task-retried');
+    expect(JSON.parse(argv[4] as string)).toEqual({
       id: 'j1',
       task: 'tasks.add',
       node: 'w1@host',
@@ -115,32 +114,32 @@ describe('finishCall: retry', () => {
       error: { name: 'TypeError', message: 'bad input' },
       retryAt: now + 4000,
     });
-    expect(argv[6]).toBe(
+    expect(argv[5]).toBe(
       encodeJobRecord({ ...rec, status: 'retrying', options: { ...rec.options, attempt: 3, lastError: error } }),
     );
-    expect((argv[6] as string).startsWith('{"stalls":1,')).toBe(true);
-    expect(argv.slice(7)).toEqual([now + 4000, now, 1000]);
+    expect((argv[5] as string).startsWith('{"stalls":1,')).toBe(true);
+    expect(argv.slice(6)).toEqual([now + 4000]);
     expect(rec).toEqual(before);
   });
 
   it('a retry without delay is due now', () => {
-    const { argv } = finishCall(attempt({ kind: 'retry', error, delayMs: 0 }, record()), context());
-    expect(argv[7]).toBe(now);
+    const argv = finishEntry(attempt({ kind: 'retry', error, delayMs: 0 }, record()), context());
+    expect(argv[6]).toBe(now);
   });
 
   it('ignoreResult and events off give empty strings but still update the record', () => {
-    const { argv } = finishCall(attempt(retry, record({ ignoreResult: true })), context({ events: false }));
-    expect([argv[2], argv[4], argv[5]]).toEqual(['', '', '']);
-    expect(JSON.parse(argv[6] as string).options.attempt).toBe(3);
+    const argv = finishEntry(attempt(retry, record({ ignoreResult: true })), context({ events: false }));
+    expect([argv[2], argv[3], argv[4]]).toEqual(['', '', '']);
+    expect(JSON.parse(argv[5] as string).options.attempt).toBe(3);
   });
 });
 
-describe('finishCall: failure', () => {
+describe('finishEntry: failure', () => {
   const failure: Outcome = { kind: 'failure', error, reason: 'max retries (3) exceeded' };
 
   it('stores a FAILURE result, a task-failed event and the failed record', () => {
     const rec = record();
-    const { argv } = finishCall(attempt(failure, rec), context());
+    const argv = finishEntry(attempt(failure, rec), context());
     expect(argv[1]).toBe('failure');
     expect(JSON.parse(argv[2] as string)).toEqual({
       state: 'FAILURE',
@@ -154,8 +153,8 @@ describe('finishCall: failure', () => {
       error,
       reason: 'max retries (3) exceeded',
     });
-    expect(argv[4]).toBe('task-failed');
-    expect(JSON.parse(argv[5] as string)).toEqual({
+    expect(argv[3]).toBe('task-failed');
+    expect(JSON.parse(argv[4] as string)).toEqual({
       id: 'j1',
       task: 'tasks.add',
       node: 'w1@host',
@@ -165,24 +164,24 @@ describe('finishCall: failure', () => {
       reason: 'max retries (3) exceeded',
       runtimeMs: 12.346,
     });
-    expect(argv[6]).toBe(encodeJobRecord({ ...rec, status: 'failed', options: { ...rec.options, lastError: error } }));
-    expect(argv[7]).toBe(0);
+    expect(argv[5]).toBe(encodeJobRecord({ ...rec, status: 'failed', options: { ...rec.options, lastError: error } }));
+    expect(argv[6]).toBe(0);
   });
 
   it('stores an undecodable record unchanged, as attempt 1', () => {
     const raw = '{"stalls":0,"data":{"task":"x"';
-    const { argv } = finishCall(
+    const argv = finishEntry(
       attempt({ kind: 'failure', error, reason: 'undecodable payload' }, undefined),
       context({}, raw),
     );
-    expect(argv[6]).toBe(raw);
+    expect(argv[5]).toBe(raw);
     expect(JSON.parse(argv[2] as string)).toMatchObject({ state: 'FAILURE', task: '<undecodable>', attempt: 1 });
-    expect(JSON.parse(argv[5] as string)).toMatchObject({ task: '<undecodable>', attempt: 1, reason: 'undecodable payload' });
+    expect(JSON.parse(argv[4] as string)).toMatchObject({ task: '<undecodable>', attempt: 1, reason: 'undecodable payload' });
   });
 
   it('ignoreResult and events off give empty strings', () => {
-    const { argv } = finishCall(attempt(failure, record({ ignoreResult: true })), context({ events: false }));
-    expect([argv[2], argv[4], argv[5]]).toEqual(['', '', '']);
-    expect(JSON.parse(argv[6] as string).status).toBe('failed');
+    const argv = finishEntry(attempt(failure, record({ ignoreResult: true })), context({ events: false }));
+    expect([argv[2], argv[3], argv[4]]).toEqual(['', '', '']);
+    expect(JSON.parse(argv[5] as string).status).toBe('failed');
   });
 });
