@@ -35,13 +35,11 @@ export type TaskqErrorCode =
   | 'TASKQ_RESULT_DISABLED'
   | 'TASKQ_TASK_FAILED'
   | 'TASKQ_TASK_REVOKED'
-  | 'TASKQ_JOB_STALLED'
-  | 'TASKQ_JOB_DUPLICATE'
   | 'TASKQ_APP_MODULE_INVALID'
   | 'TASKQ_CLOSED'
   | 'TASKQ_PIDFILE_LOCKED'
   | 'TASKQ_CANT_CREATE'
-  | 'TASKQ_USAGE';
+  | 'TASKQ_NODE_START_FAILED';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

@@ -41,7 +41,7 @@ export class Supervisor extends EventEmitter {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new TaskqError('TASKQ_USAGE', `node ${spec.name} did not report ready within ${readyTimeoutMs} ms:\n${node.output}`, { exitCode: ExitCode.software }));
+        reject(new TaskqError('TASKQ_NODE_START_FAILED', `node ${spec.name} did not report ready within ${readyTimeoutMs} ms:\n${node.output}`, { exitCode: ExitCode.software }));
       }, readyTimeoutMs);
       const onData = (): void => {
         if (/ ready\n/.test(node.output)) {
@@ -53,7 +53,7 @@ export class Supervisor extends EventEmitter {
       child.stderr!.on('data', onData);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new TaskqError('TASKQ_USAGE', `node ${spec.name} exited (${signal ?? code}) before it was ready:\n${node.output.trim()}`, { exitCode: ExitCode.software }));
+        reject(new TaskqError('TASKQ_NODE_START_FAILED', `node ${spec.name} exited (${signal ?? code}) before it was ready:\n${node.output.trim()}`, { exitCode: ExitCode.software }));
       });
     });
     child.removeAllListeners('exit');

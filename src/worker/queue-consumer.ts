@@ -27,7 +27,7 @@ export interface TakenJob {
 export interface ConsumerHost {
   /** How many jobs this queue may take now (0 = none); the host counts them as claimed. */
   claim(consumer: QueueConsumer): number;
-  /** Gives back the part of a claim that was not used. */
+  /** Ends a claim (its jobs, if any, are accepted in the same event-loop turn). */
   release(count: number): void;
   /** May this queue wait (block) for its next job? */
   canWait(consumer: QueueConsumer): boolean;
@@ -120,7 +120,8 @@ export class QueueConsumer {
     try {
       if (claim > 0) {
         jobs = await this.take('', claim);
-        this.host.release(claimed - jobs.length);
+        // The jobs taken now count as busy on the host (accepted below, in this same turn).
+        this.host.release(claimed);
         claimed = 0;
       }
       if (jobs.length === 0 && !this.stopping) {
