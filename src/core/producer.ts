@@ -38,6 +38,9 @@ interface Prepared {
   entry: Array<string | number>;
 }
 
+/** Job ids become part of Redis keys and channels: a safe alphabet (UUIDs, "order-42", "user:7/thumb"). */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_.:@/+=-]{1,200}$/;
+
 /** Most jobs one enqueue script call stores (bulk sends are split). */
 const ENQUEUE_BATCH = 500;
 
@@ -69,8 +72,8 @@ export class Producer {
     const queue = this.router.route(task, def?.queue, options.queue);
     assertQueueName(queue, `the queue of ${task}`);
     const timing = resolveTiming(options, now);
-    if (options.jobId !== undefined && (typeof options.jobId !== 'string' || !/^[^\s]{1,200}$/.test(options.jobId))) {
-      throw new OptionError(`${where}: jobId must be 1–200 non-space characters, got ${JSON.stringify(options.jobId)}`);
+    if (options.jobId !== undefined && (typeof options.jobId !== 'string' || !JOB_ID_PATTERN.test(options.jobId))) {
+      throw new OptionError(`${where}: jobId must be 1–200 of letters, digits and _ . : @ / + = -, got ${JSON.stringify(options.jobId)}`);
     }
     const id = options.jobId ?? randomUUID();
     const jobOptions: JobOptions = { v: 1, id, queue, timestamp: now, attempt: 1, stacktraces: [] };

@@ -99,7 +99,7 @@ export class QueueConsumer {
     return runScript(this.client, 'taskqTake', [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events], [
       first,
       count,
-      this.nodeName,
+      JSON.stringify(this.nodeName),
       now,
       this.config.resultExpiresMs,
       this.config.eventsMaxLen,

@@ -26,7 +26,8 @@ local owned = {}
 local now = tonumber(ARGV[2])
 for i = 5, #ARGV, 7 do
   local id, outcome, result, etype, edata, record, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  local mine = redis.call("lrem", KEYS[1], 1, id)
+  -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
+  local mine = redis.call("lrem", KEYS[1], -1, id)
   if mine == 0 then redis.call("lrem", KEYS[4], 1, id) end
   owned[#owned + 1] = mine
   if result ~= "" then

@@ -7,15 +7,25 @@ KEYS[3] <prefix>:<queue>:jobs     HASH id → record
 KEYS[4] <prefix>:events           STREAM
 ARGV[1] id already in `active` ("" = none)
 ARGV[2] how many more to take
-ARGV[3] node name
+ARGV[3] node name, JSON-encoded (with its quotes)
 ARGV[4] now, ms
 ARGV[5] result TTL, ms
 ARGV[6] events MAXLEN (approximate)
 ARGV[7] "1" to write events
 ARGV[8] result key prefix (<prefix>:result:)
 returns {id, record, id, record, …}; record is "" when it is gone (removed after it was queued)
+
+Hot path: records written by taskq's producer start with {"stalls":N,"data":{"task":"<name>" and
+their options with {"v":1,; task, attempt and ignoreResult are read from the text (cjson.decode of the
+whole record was most of this script's cost). Anything else is decoded in full, as a fallback.
 ]]
 local out = {}
+local node, now = ARGV[3], ARGV[4]
+local events = ARGV[7] == "1"
+local function quote(s)
+  if string.find(s, '^[%w_.:@/+=%-]*$') then return '"' .. s .. '"' end
+  return cjson.encode(s)
+end
 local function start(id)
   local raw = redis.call("hget", KEYS[3], id)
   if not raw then
@@ -23,19 +33,29 @@ local function start(id)
     out[#out + 1] = ""
     return
   end
-  local task, ignore, attempt = "<undecodable>", false, 1
-  local ok, rec = pcall(cjson.decode, raw)
-  if ok and type(rec) == "table" and type(rec.data) == "table" and type(rec.options) == "table" then
-    task = tostring(rec.data.task)
-    ignore = rec.options.ignoreResult == true
-    attempt = tonumber(rec.options.attempt) or 1
+  local task = string.match(raw, '^{"stalls":%d+,"data":{"task":"([%w_.:%-]+)"')
+  local opts = string.find(raw, ',"options":{"v":1,', 1, true)
+  local attempt, ignore
+  if task and opts then
+    task = '"' .. task .. '"'
+    attempt = string.match(raw, '"attempt":(%d+)', opts) or "1"
+    ignore = string.find(raw, '"ignoreResult":true', opts, true) ~= nil
+  else
+    task, attempt, ignore = '"<undecodable>"', "1", false
+    local ok, rec = pcall(cjson.decode, raw)
+    if ok and type(rec) == "table" and type(rec.data) == "table" and type(rec.options) == "table" then
+      task = cjson.encode(tostring(rec.data.task))
+      ignore = rec.options.ignoreResult == true
+      attempt = tostring(tonumber(rec.options.attempt) or 1)
+    end
   end
+  local qid = quote(id)
   if not ignore then
-    redis.call("set", ARGV[8] .. id, cjson.encode({state = "STARTED", id = id, task = task, node = ARGV[3],
-      startedAt = tonumber(ARGV[4]), attempt = attempt}), "PX", ARGV[5])
+    redis.call("set", ARGV[8] .. id, '{"state":"STARTED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
+      ',"startedAt":' .. now .. ',"attempt":' .. attempt .. '}', "PX", ARGV[5])
   end
-  if ARGV[7] == "1" then
-    local data = cjson.encode({id = id, task = task, node = ARGV[3], attempt = attempt})
+  if events then
+    local data = '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. '}'
     redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-received", "data", data)
     redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-started", "data", data)
   end
