@@ -102,9 +102,9 @@ export class RedisFactory {
       });
     } catch {
       client.disconnect();
-      const why = lastError instanceof Error ? lastError.message : 'no answer';
+      const why = lastError instanceof Error ? lastError.message : `no answer within ${this.connectTimeoutMs} ms`;
       throw new BrokerUnavailableError(
-        `cannot connect to the broker at ${this.display} within ${this.connectTimeoutMs} ms (${why}). ` +
+        `cannot connect to the broker at ${this.display} (${why}). ` +
           'Start redis-server there, or point TASKQ_BROKER_URL / --broker at a running Redis.',
         { cause: lastError },
       );
