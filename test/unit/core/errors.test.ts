@@ -84,7 +84,7 @@ describe('error classes', () => {
   });
 
   it('let an explicit exit code override the class default', () => {
-    expect(new ConfigError('TASKQ_USAGE', 'u', { exitCode: 64 }).exitCode).toBe(64);
+    expect(new ConfigError('TASKQ_CONFIG_INVALID', 'u', { exitCode: 64 }).exitCode).toBe(64);
   });
 
   it('say how to diagnose a result timeout', () => {
