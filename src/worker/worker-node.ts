@@ -79,6 +79,7 @@ export class WorkerNode extends EventEmitter {
   private readonly finishing = new Map<string, Running>();
   private readonly pending = new Map<QueueConsumer, Pending[]>();
   private flushScheduled = false;
+  private pumpScheduled = false;
   private flushes = 0;
   /** Slots promised to take calls under way. */
   private claimed = 0;
@@ -168,7 +169,14 @@ export class WorkerNode extends EventEmitter {
       }
     },
     pump: () => {
-      for (const c of this.consumers) c.pump();
+      // Coalesced: the jobs that finish in this turn free their slots first, so the next take asks
+      // for all of them at once instead of one slot at a time.
+      if (this.pumpScheduled) return;
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        for (const c of this.consumers) c.pump();
+      });
     },
   };
 
