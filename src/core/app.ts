@@ -8,7 +8,7 @@ import { defineScripts } from '../broker/scripts.js';
 import { AsyncResult } from './async-result.js';
 import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
 import type { TaskContext } from './context.js';
-import { TaskqError } from './errors.js';
+import { OptionError, TaskqError } from './errors.js';
 import { Producer, type SendSpec } from './producer.js';
 import { ResultStore } from './result-store.js';
 import { Router } from './routing.js';
@@ -79,7 +79,9 @@ export class App implements TaskSender {
 
   /** @internal used by Task. */
   async sendTaskBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]> {
-    const sent = await this.producer.sendBulk(argsList.map((args) => ({ task: def.name, def, args, options })));
+    this.assertOpen();
+    if (!Array.isArray(argsList)) throw new OptionError(`${def.name}.applyBulk: expected an array of argument arrays`);
+    const sent = await this.producer.sendBulk(def.name, def, argsList, options);
     const ignore = options.ignoreResult ?? def.ignoreResult;
     return sent.map((s) => new AsyncResult(s.id, this.results, def.name, ignore));
   }

@@ -1,0 +1,89 @@
+/**
+ * Builds job records and task-sent events for one task and one set of call options. Everything that
+ * does not depend on the arguments (queue, timing, retry options, the JSON around them) is computed
+ * once, so a bulk send of thousands of calls pays per call only for its arguments and its id.
+ * The record text is exactly what encodeJobRecord() makes for the same job (a unit test holds it to that).
+ */
+import { assertQueueName } from '../broker/keys.js';
+import { OptionError } from './errors.js';
+import type { JobOptions } from './message.js';
+import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
+import type { Router } from './routing.js';
+import { toJson } from './serialize.js';
+import type { ApplyOptions, TaskDefinition } from './task.js';
+import { resolveTiming } from './timing.js';
+
+/** Job ids become part of Redis keys and channels: a safe alphabet (UUIDs, "order-42", "user:7/thumb"). */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_.:@/+=-]{1,200}$/;
+
+/** How much of the arguments a task-sent event carries. */
+const ARGS_PREVIEW = 512;
+const ID = '\u0001ID\u0001';
+
+function isPlain(value: unknown): boolean {
+  const t = typeof value;
+  return value === null || t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(value));
+}
+
+export class JobTemplate {
+  readonly queue: string;
+  readonly dueMs: number;
+  private readonly recordHead: string;
+  private readonly optionsHead: string;
+  private readonly optionsTail: string;
+  private readonly eventHead: string | undefined;
+  private readonly eventTail: string;
+
+  constructor(
+    readonly task: string,
+    def: TaskDefinition | undefined,
+    options: ApplyOptions,
+    router: Router,
+    now: number,
+    events: boolean,
+  ) {
+    const where = `${task}.applyAsync`;
+    this.queue = router.route(task, def?.queue, options.queue);
+    assertQueueName(this.queue, `the queue of ${task}`);
+    const timing = resolveTiming(options, now);
+    this.dueMs = timing.dueMs;
+    const jobOptions: JobOptions = { v: 1, id: ID, queue: this.queue, timestamp: now, attempt: 1, stacktraces: [] };
+    const retries = normalizeRetries(options.retries, where);
+    if (retries !== undefined) jobOptions.retries = retries;
+    const backoff = normalizeBackoff(options.backoff, where);
+    if (backoff) jobOptions.backoff = backoff;
+    if (timing.dueMs) jobOptions.eta = timing.dueMs;
+    if (timing.expiresMs !== undefined) jobOptions.expires = timing.expiresMs;
+    if (options.ignoreResult ?? def?.ignoreResult) jobOptions.ignoreResult = true;
+    const taskJson = JSON.stringify(task);
+    this.recordHead = `{"stalls":0,"data":{"task":${taskJson},"args":`;
+    [this.optionsHead, this.optionsTail] = JSON.stringify(jobOptions).split(JSON.stringify(ID)) as [string, string];
+    if (events) {
+      this.eventHead = `","task":${taskJson},"queue":${JSON.stringify(this.queue)},"args":`;
+      this.eventTail = `${timing.dueMs ? `,"eta":${timing.dueMs}` : ''}${timing.expiresMs ? `,"expires":${timing.expiresMs}` : ''}}`;
+    } else {
+      this.eventTail = '';
+    }
+  }
+
+  /** Validates a job id given by the caller. */
+  static checkJobId(task: string, jobId: unknown): string {
+    if (typeof jobId !== 'string' || !JOB_ID_PATTERN.test(jobId)) {
+      throw new OptionError(`${task}.applyAsync: jobId must be 1–200 of letters, digits and _ . : @ / + = -, got ${JSON.stringify(jobId)}`);
+    }
+    return jobId;
+  }
+
+  /** The enqueue script's 4 arguments for one call: id, record, due time, task-sent event. */
+  build(args: unknown[], id: string, where: string): Array<string | number> {
+    if (!Array.isArray(args)) throw new OptionError(`${where}: args must be an array, got ${typeof args}`);
+    // Fast path: flat arguments of plain values need no walk to be sent faithfully.
+    const argsJson = args.every(isPlain) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
+    const record = `${this.recordHead}${argsJson}},"options":${this.optionsHead}"${id}"${this.optionsTail},"status":"created"}`;
+    const event =
+      this.eventHead === undefined
+        ? ''
+        : `{"id":"${id}${this.eventHead}${JSON.stringify(argsJson.length > ARGS_PREVIEW ? `${argsJson.slice(0, ARGS_PREVIEW)}…` : argsJson)}${this.eventTail}`;
+    return [id, record, this.dueMs, event];
+  }
+}

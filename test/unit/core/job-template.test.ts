@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { JobTemplate } from '../../../src/core/job-template.js';
+import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
+import { Router } from '../../../src/core/routing.js';
+import { thrown } from '../../helpers/thrown.js';
+
+const now = 1_700_000_000_000;
+const router = new Router({ 'video.*': 'q_video' }, 'default');
+
+describe('JobTemplate', () => {
+  it('builds exactly the record encodeJobRecord makes, with stalls first', () => {
+    const t = new JobTemplate('video.fetch', undefined, { retries: 2, backoff: 100, countdown: 5, expires: 60, ignoreResult: true }, router, now, true);
+    const [id, record, due, event] = t.build([1, 'two', { three: [3] }], 'job-1', 'here');
+    const expected: JobRecord = {
+      stalls: 0,
+      data: { task: 'video.fetch', args: [1, 'two', { three: [3] }] },
+      options: {
+        v: 1,
+        id: 'job-1',
+        queue: 'q_video',
+        timestamp: now,
+        attempt: 1,
+        stacktraces: [],
+        retries: 2,
+        backoff: { type: 'fixed', delayMs: 100 },
+        eta: now + 5000,
+        expires: now + 60_000,
+        ignoreResult: true,
+      },
+      status: 'created',
+    };
+    expect(record).toBe(encodeJobRecord(expected));
+    expect(decodeJobRecord(record as string, 'job-1', 'q_video')).toEqual(expected);
+    expect([id, due]).toEqual(['job-1', now + 5000]);
+    expect(JSON.parse(event as string)).toEqual({ id: 'job-1', task: 'video.fetch', queue: 'q_video', args: '[1,"two",{"three":[3]}]', eta: now + 5000, expires: now + 60_000 });
+  });
+
+  it('shortens the arguments in the event, never in the record; no event when events are off', () => {
+    const long = 'x'.repeat(2000);
+    const [, record, , event] = new JobTemplate('t', undefined, {}, router, now, true).build([long], 'a', 'here');
+    expect(JSON.parse(record as string).data.args).toEqual([long]);
+    expect((JSON.parse(event as string) as { args: string }).args).toHaveLength(513);
+    expect(new JobTemplate('t', undefined, {}, router, now, false).build([], 'a', 'here')[3]).toBe('');
+  });
+
+  it('refuses bad arguments and job ids, naming them', () => {
+    const t = new JobTemplate('t', undefined, {}, router, now, true);
+    expect((thrown(() => t.build([new Set([1])], 'a', 'here')) as Error).message).toContain('args[0] is a Set');
+    expect((thrown(() => t.build('nope' as unknown as unknown[], 'a', 't.applyBulk (call 3)')) as Error).message).toBe('t.applyBulk (call 3): args must be an array, got string');
+    expect((thrown(() => JobTemplate.checkJobId('t', 'has space')) as Error).message).toContain('jobId must be 1–200 of letters');
+    expect(JobTemplate.checkJobId('t', 'user:7/thumb')).toBe('user:7/thumb');
+  });
+});
