@@ -3,7 +3,7 @@
  * file under src/ that the build compiled to dist/) exporting the app as `default` or `app`.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from '../core/app.js';
 import { ExitCode, TaskqError } from '../core/errors.js';
@@ -16,10 +16,10 @@ function invalid(message: string, cause?: unknown): TaskqError {
 export function resolveAppPath(spec: string, cwd = process.cwd()): string {
   const path = resolve(cwd, spec);
   if (path.endsWith('.ts')) {
-    const compiled = path.replace(/([/\\])src([/\\])/, '$1dist$2').replace(/\.ts$/, '.js');
-    if (compiled === path.replace(/\.ts$/, '.js') && !path.includes('/src/')) {
-      throw invalid(`-A ${spec}: a .ts app must live under src/ so the build compiles it to dist/; or pass the compiled .js file`);
-    }
+    // The project's own src/ is the last one in the path (/home/me/src/proj/src/app.ts).
+    const at = path.lastIndexOf(`${sep}src${sep}`);
+    if (at < 0) throw invalid(`-A ${spec}: a .ts app must live under src/ so the build compiles it to dist/; or pass the compiled .js file`);
+    const compiled = `${path.slice(0, at)}${sep}dist${sep}${path.slice(at + 5).replace(/\.ts$/, '.js')}`;
     if (!existsSync(compiled)) {
       throw invalid(`-A ${spec}: its compiled form ${compiled} does not exist. Run \`npm run build\` first.`);
     }

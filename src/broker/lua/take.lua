@@ -15,6 +15,9 @@ ARGV[7] "1" to write events
 ARGV[8] result key prefix (<prefix>:result:)
 returns {id, record, id, record, …}; record is "" when it is gone (removed after it was queued)
 
+A job whose `expires` time has passed is not handed over: it is released, its record deleted, its
+result set to REVOKED (reason "expired") and task-revoked announced. It never runs.
+
 Hot path: records written by taskq's producer start with {"stalls":N,"data":{"task":"<name>" and
 their options with {"v":1,; task, attempt and ignoreResult are read from the text (cjson.decode of the
 whole record was most of this script's cost). Anything else is decoded in full, as a fallback.
@@ -35,11 +38,12 @@ local function start(id)
   end
   local task = string.match(raw, '^{"stalls":%d+,"data":{"task":"([%w_.:%-]+)"')
   local opts = string.find(raw, ',"options":{"v":1,', 1, true)
-  local attempt, ignore
+  local attempt, ignore, expires
   if task and opts then
     task = '"' .. task .. '"'
     attempt = string.match(raw, '"attempt":(%d+)', opts) or "1"
     ignore = string.find(raw, '"ignoreResult":true', opts, true) ~= nil
+    expires = tonumber(string.match(raw, '"expires":(%d+)', opts))
   else
     task, attempt, ignore = '"<undecodable>"', "1", false
     local ok, rec = pcall(cjson.decode, raw)
@@ -47,9 +51,24 @@ local function start(id)
       task = cjson.encode(tostring(rec.data.task))
       ignore = rec.options.ignoreResult == true
       attempt = tostring(tonumber(rec.options.attempt) or 1)
+      expires = tonumber(rec.options.expires)
     end
   end
   local qid = quote(id)
+  if expires and expires < tonumber(now) then
+    redis.call("lrem", KEYS[2], 1, id)
+    redis.call("hdel", KEYS[3], id)
+    if not ignore then
+      redis.call("set", ARGV[8] .. id, '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
+        ',"doneAt":' .. now .. ',"reason":"expired","attempt":' .. attempt .. '}', "PX", ARGV[5])
+      redis.call("publish", ARGV[8] .. id, "revoked")
+    end
+    if events then
+      redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-revoked", "data",
+        '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"reason":"expired","expired":true}')
+    end
+    return
+  end
   if not ignore then
     redis.call("set", ARGV[8] .. id, '{"state":"STARTED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
       ',"startedAt":' .. now .. ',"attempt":' .. attempt .. '}', "PX", ARGV[5])

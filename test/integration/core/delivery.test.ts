@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { listDead, retryDead } from '../../../src/broker/queue-admin.js';
 import { QueueConsumer } from '../../../src/worker/queue-consumer.js';
+import { EventReader } from '../../../src/events/event-reader.js';
 import { silent } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -86,5 +87,26 @@ describe('job ids', () => {
     await startWorker(app);
     expect(await a.get({ timeout: 5000 })).toBe(1);
     expect(runs).toBe(1);
+  });
+});
+
+describe('expiry', () => {
+  it('a job not started before it expires is REVOKED (expired) and never runs', async () => {
+    const app = testApp();
+    let runs = 0;
+    const t = app.task('perishable', () => ++runs);
+    const stale = await t.applyAsync([], { expires: new Date(Date.now() - 1) });
+    const fresh = await t.applyAsync([], { expires: 60 });
+    await startWorker(app);
+    expect(await fresh.get({ timeout: 5000 })).toBe(1);
+    await expect(stale.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED', message: `task ${stale.id} was revoked: expired` });
+    expect(await stale.info()).toMatchObject({ state: 'REVOKED', reason: 'expired', task: 'perishable' });
+    expect(runs).toBe(1);
+    const client = await app.client();
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+    expect(await client.hexists(app.keys.queue('default', 'jobs'), stale.id)).toBe(0);
+    const reader = new EventReader(client, app.keys.events, '0');
+    const revoked = (await reader.read()).filter((e) => e.type === 'task-revoked');
+    expect(revoked.map((e) => e.data)).toMatchObject([{ id: stale.id, reason: 'expired', expired: true }]);
   });
 });
