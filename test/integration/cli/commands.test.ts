@@ -84,4 +84,25 @@ describe('taskq commands', () => {
     expect(await first.exited).toBe(0);
     expect(existsSync(pidfile)).toBe(false);
   });
+
+  it('--logfile gets JSON lines with the node name; an unwritable log file is exit 73', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const logfile = `${mkdtempSync(`${tmpdir()}/taskq-log-`)}/logs/w.log`;
+    const w = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-n', 'logger@%h', '--logfile', logfile], { env });
+    w.signal('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const lines = readFileSync(logfile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; node: string; pid: number });
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['worker ready', 'worker stopped']));
+    expect(lines[0]).toMatchObject({ pid: w.pid });
+    expect(lines[0]?.node).toMatch(/^logger@/);
+    const { writeFileSync } = await import('node:fs');
+    const notADir = `${logfile}.file`;
+    writeFileSync(notADir, '');
+    const bad = await runTaskq(['worker', '-A', fixture('basic.mjs'), '--logfile', `${notADir}/w.log`], env);
+    expect(bad.code).toBe(73);
+    expect(bad.stderr).toContain(`cannot open the log file ${notADir}/w.log`);
+  });
 });
