@@ -1,4 +1,5 @@
 /** What every command gets: output streams, environment, and how to build the app it works on. */
+import type { Command } from 'commander';
 import type { App } from '../core/app.js';
 import { createApp } from '../core/app.js';
 import { loadApp } from './load-app.js';
@@ -26,4 +27,21 @@ export async function appFor(options: BrokerOptions, io: CliIo): Promise<App> {
   if (options.prefix) io.env.TASKQ_KEY_PREFIX = options.prefix;
   if (options.app) return loadApp(options.app, io.cwd);
   return createApp({ broker: io.env.TASKQ_BROKER_URL, keyPrefix: io.env.TASKQ_KEY_PREFIX });
+}
+
+/** Adds the options every broker-facing command shares: `-b/--broker` and `--prefix`. */
+export function brokerOptions(cmd: Command): Command {
+  return cmd
+    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
+    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)');
+}
+
+/** Runs `fn` with the command's app and closes the app afterwards, whatever happens. */
+export async function withApp<T>(options: BrokerOptions, io: CliIo, fn: (app: App) => Promise<T>): Promise<T> {
+  const app = await appFor(options, io);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
 }

@@ -2,8 +2,8 @@
 import { Command } from 'commander';
 import { ExitCode } from '../../core/errors.js';
 import type { ApplyOptions } from '../../core/task.js';
-import { appFor, type CliIo } from '../context.js';
-import { jsonArgs, nonNegativeNumber, positiveInt } from '../parse.js';
+import { brokerOptions, withApp, type CliIo } from '../context.js';
+import { jsonArgs, nonNegativeInt, nonNegativeNumber } from '../parse.js';
 import { json, resultText } from '../presenter.js';
 
 interface CallOptions {
@@ -22,25 +22,22 @@ interface CallOptions {
 }
 
 export function callCommand(io: CliIo, exit: (code: number) => void): Command {
-  return new Command('call')
+  return brokerOptions(new Command('call'))
     .description('send a task by name (arguments as a JSON array) and print its id; --wait prints its result')
     .argument('<task>', 'task name')
     .argument('[args]', "JSON array of arguments, e.g. '[2, 3]'", jsonArgs, [])
     .option('-A, --app <module>', 'module exporting the app (applies its routes)')
-    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
     .option('--countdown <s>', 'run no earlier than this many seconds from now', nonNegativeNumber)
     .option('--eta <time>', 'run no earlier than this ISO time')
     .option('--expires <s>', 'never start after this many seconds', nonNegativeNumber)
     .option('-Q, --queue <queue>', 'queue (overrides routes)')
     .option('--id <id>', 'task id (a duplicate of a queued id is a no-op)')
-    .option('--retries <n>', 'retries for this call', (v) => positiveInt(v) && Number(v))
+    .option('--retries <n>', 'retries for this call', nonNegativeInt)
     .option('-w, --wait', 'wait for the result and print it (exit 1 if the task failed)')
     .option('--timeout <s>', 'with --wait: give up after this many seconds (exit 75)', nonNegativeNumber)
     .option('--json', 'print JSON')
     .action(async (task: string, args: unknown[], options: CallOptions) => {
-      const app = await appFor(options, io);
-      try {
+      await withApp(options, io, async (app) => {
         const apply: ApplyOptions = {};
         if (options.countdown !== undefined) apply.countdown = options.countdown;
         if (options.eta !== undefined) apply.eta = options.eta;
@@ -57,8 +54,6 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
         const rec = await r.info();
         io.stdout(options.json ? json(rec) : resultText(r.id, rec));
         exit(rec?.state === 'SUCCESS' ? ExitCode.ok : ExitCode.failure);
-      } finally {
-        await app.close();
-      }
+      });
     });
 }

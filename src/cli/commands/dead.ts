@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { listDead, listQueues, purgeDead, retryDead } from '../../broker/queue-admin.js';
 import { ExitCode, OptionError } from '../../core/errors.js';
-import { appFor, type BrokerOptions, type CliIo } from '../context.js';
+import { brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { positiveInt, queueList } from '../parse.js';
 import { deadText, json } from '../presenter.js';
 
@@ -15,10 +15,8 @@ interface DeadOptions extends BrokerOptions {
 }
 
 function common(cmd: Command): Command {
-  return cmd
+  return brokerOptions(cmd)
     .option('-Q, --queues <q1,q2>', 'queues (default: all)', queueList)
-    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
     .option('--json', 'print JSON');
 }
 
@@ -28,14 +26,11 @@ export function deadCommand(io: CliIo, exit: (code: number) => void): Command {
     common(new Command('ls').description('list dead jobs, newest first'))
       .option('--limit <n>', 'at most this many', positiveInt, 100)
       .action(async (options: DeadOptions) => {
-        const app = await appFor(options, io);
-        try {
+        await withApp(options, io, async (app) => {
           const jobs = await listDead(app, options.queues ?? (await listQueues(app)), options.limit);
           io.stdout(options.json ? json(jobs) : deadText(jobs));
           exit(ExitCode.ok);
-        } finally {
-          await app.close();
-        }
+        });
       }),
   );
   dead.addCommand(
@@ -44,8 +39,7 @@ export function deadCommand(io: CliIo, exit: (code: number) => void): Command {
       .option('--all', 'every dead job of the queues')
       .action(async (ids: string[], options: DeadOptions) => {
         if (!ids.length && !options.all) throw new OptionError('name the job ids to retry, or pass --all');
-        const app = await appFor(options, io);
-        try {
+        await withApp(options, io, async (app) => {
           const jobs = await listDead(app, options.queues ?? (await listQueues(app)), Number.MAX_SAFE_INTEGER);
           const wanted = options.all ? jobs : jobs.filter((j) => ids.includes(j.id));
           const missing = options.all ? [] : ids.filter((id) => !jobs.some((j) => j.id === id));
@@ -55,9 +49,7 @@ export function deadCommand(io: CliIo, exit: (code: number) => void): Command {
           }
           io.stdout(options.json ? json({ retried, missing }) : `re-queued ${retried.length} job(s)${missing.length ? `; not dead: ${missing.join(', ')}` : ''}\n`);
           exit(missing.length ? ExitCode.dataErr : ExitCode.ok);
-        } finally {
-          await app.close();
-        }
+        });
       }),
   );
   dead.addCommand(
@@ -65,15 +57,12 @@ export function deadCommand(io: CliIo, exit: (code: number) => void): Command {
       .option('-f, --force', 'really delete (required)')
       .action(async (options: DeadOptions) => {
         if (!options.force) throw new OptionError('dead purge deletes the jobs for good: add --force to confirm');
-        const app = await appFor(options, io);
-        try {
+        await withApp(options, io, async (app) => {
           let n = 0;
           for (const q of options.queues ?? (await listQueues(app))) n += await purgeDead(app, q);
           io.stdout(options.json ? json({ purged: n }) : `purged ${n} dead job(s)\n`);
           exit(ExitCode.ok);
-        } finally {
-          await app.close();
-        }
+        });
       }),
   );
   return dead;

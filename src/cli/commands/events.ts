@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../core/errors.js';
 import { EventReader, type EventCursor } from '../../events/event-reader.js';
-import { appFor, type CliIo } from '../context.js';
+import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { positiveInt } from '../parse.js';
 import { eventText, json } from '../presenter.js';
 
@@ -25,10 +25,8 @@ interface EventsOptions {
 }
 
 export function eventsCommand(io: CliIo, exit: (code: number) => void): Command {
-  return new Command('events')
+  return brokerOptions(new Command('events'))
     .description('print task and worker events from the durable event stream')
-    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--from <cursor>', 'start after a stream id, or at a time; 0 = start of retention', parseFrom)
     .option('-n, --count <n>', 'print at most this many events', positiveInt)

@@ -2,30 +2,25 @@
 import { Command } from 'commander';
 import { purgeQueue } from '../../broker/queue-admin.js';
 import { ExitCode, OptionError } from '../../core/errors.js';
-import { appFor, type CliIo } from '../context.js';
+import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { queueList } from '../parse.js';
 import { json } from '../presenter.js';
 
 export function purgeCommand(io: CliIo, exit: (code: number) => void): Command {
-  return new Command('purge')
+  return brokerOptions(new Command('purge'))
     .description('delete every waiting and delayed job of the given queues')
     .requiredOption('-Q, --queues <q1,q2>', 'queues to purge', queueList)
     .option('-f, --force', 'really delete (required: purge cannot be undone)')
-    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
     .option('--json', 'print JSON')
     .action(async (options: { queues: string[]; force?: boolean; broker?: string; prefix?: string; json?: boolean }) => {
       if (!options.force) {
         throw new OptionError(`purge deletes every waiting job of ${options.queues.join(', ')} and cannot be undone: add --force to confirm`);
       }
-      const app = await appFor(options, io);
-      try {
+      await withApp(options, io, async (app) => {
         const counts: Record<string, number> = {};
         for (const q of options.queues) counts[q] = await purgeQueue(app, q);
         io.stdout(options.json ? json(counts) : Object.entries(counts).map(([q, n]) => `purged ${n} job(s) from ${q}\n`).join(''));
         exit(ExitCode.ok);
-      } finally {
-        await app.close();
-      }
+      });
     });
 }

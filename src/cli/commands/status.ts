@@ -2,27 +2,22 @@
 import { Command } from 'commander';
 import { aliveNodes, listQueues, queueStatus } from '../../broker/queue-admin.js';
 import { ExitCode } from '../../core/errors.js';
-import { appFor, type CliIo } from '../context.js';
+import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { queueList } from '../parse.js';
 import { json, statusText } from '../presenter.js';
 
 export function statusCommand(io: CliIo, exit: (code: number) => void): Command {
-  return new Command('status')
+  return brokerOptions(new Command('status'))
     .description('show queues (waiting / active / delayed / dead) and the worker nodes alive')
     .option('-A, --app <module>', "module exporting the app (adds its queues)")
-    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
     .option('-Q, --queues <q1,q2>', 'only these queues', queueList)
     .option('--json', 'print JSON')
     .action(async (options: { app?: string; broker?: string; prefix?: string; queues?: string[]; json?: boolean }) => {
-      const app = await appFor(options, io);
-      try {
+      await withApp(options, io, async (app) => {
         const names = options.queues ?? (await listQueues(app, options.app ? app.knownQueues() : []));
         const [queues, nodes] = await Promise.all([queueStatus(app, names), aliveNodes(app)]);
         io.stdout(options.json ? json({ queues, nodes }) : statusText(queues, nodes));
         exit(ExitCode.ok);
-      } finally {
-        await app.close();
-      }
+      });
     });
 }

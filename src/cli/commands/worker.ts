@@ -8,7 +8,7 @@ import { ExitCode, TaskqError } from '../../core/errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
-import { appFor, type CliIo } from '../context.js';
+import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { logLevel, nonNegativeNumber, positiveInt, queueList } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 
@@ -77,11 +77,9 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
 }
 
 export function workerCommand(io: CliIo, exit: (code: number) => void): Command {
-  return new Command('worker')
+  return brokerOptions(new Command('worker'))
     .description('run a worker node: consume queues and execute tasks until TERM/INT')
     .option('-A, --app <module>', 'module exporting the app (default export or `app`)')
-    .option('-b, --broker <url>', 'broker URL (overrides TASKQ_BROKER_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)')
     .option('-Q, --queues <q1,q2>', "queues to consume (default: every queue the app's tasks use)", queueList)
     .option('-c, --concurrency <n>', 'jobs run at once', positiveInt, defaults.concurrency)
     .option('-n, --hostname <name>', 'node name; %h host, %n short host, %d domain (default worker<pid>@%h)')
