@@ -18,6 +18,7 @@
  *    and `close()` here only releases connections.
  */
 import { createRequire } from 'node:module';
+import { defaults } from '../core/defaults.js';
 import type { Redis, RedisFactory } from './redis-factory.js';
 
 const require = createRequire(import.meta.url);
@@ -79,6 +80,9 @@ export class BeeBroker extends Base {
       storeJobs: false,
       activateDelayedJobs: true,
       nearTermWindow: opts.delayedWindowMs,
+      // bee-queue waits for the last job due within this window before raising any (1 s by default):
+      // a retry or countdown would start up to a second late.
+      delayedDebounce: defaults.delayedDebounceMs,
       quitCommandClient: false,
       redis: {},
     });

@@ -13,6 +13,8 @@
  *   <prefix>:result:<id>             STR   result record JSON, with TTL (see core/result-record.ts)
  *   <prefix>:result:<id>             CHAN  published once the result is ready (PUBLISH, no subscriber needed)
  *   <prefix>:events                  STREAM event stream (see events/event-types.ts)
+ *   <prefix>:revoked                 ZSET  revoked job ids by time of revocation (bounded, see defaults)
+ *   <prefix>:control                 CHAN  commands to every worker node (JSON: {op, …})
  *   <prefix>:queues                  SET   every queue name producers or workers have used
  *   <prefix>:nodes                   ZSET  node name → last heartbeat (ms)
  *   <prefix>:node:<name>             STR   last heartbeat JSON of a node, TTL 3 heartbeats
@@ -61,6 +63,14 @@ export class Keys {
 
   get events(): string {
     return `${this.prefix}:events`;
+  }
+
+  get revoked(): string {
+    return `${this.prefix}:revoked`;
+  }
+
+  get control(): string {
+    return `${this.prefix}:control`;
   }
 
   get queues(): string {

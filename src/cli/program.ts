@@ -10,6 +10,7 @@ import { resultCommand } from './commands/result.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
 import { upCommand } from './commands/up.js';
+import { revokeCommand } from './commands/revoke.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,6 +29,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     eventsCommand(io, exit),
     purgeCommand(io, exit),
     deadCommand(io, exit),
+    revokeCommand(io, exit),
     upCommand(io, exit),
   ]) {
     program.addCommand(cmd);

@@ -10,7 +10,7 @@ import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
 import type { TaskContext } from './context.js';
 import { OptionError, TaskqError } from './errors.js';
 import { Producer, type SendSpec } from './producer.js';
-import { ResultStore } from './result-store.js';
+import { ResultStore, type RevokeResult } from './result-store.js';
 import { Router } from './routing.js';
 import { defineTask, Task, type ApplyOptions, type TaskDefinition, type TaskOptions, type TaskSender } from './task.js';
 
@@ -69,7 +69,12 @@ export class App implements TaskSender {
 
   /** A handle on a task's result, from its id. */
   result<R = unknown>(id: string): AsyncResult<R> {
-    return new AsyncResult<R>(id, this.results);
+    return new AsyncResult<R>(id, this.results, undefined, false, this.config);
+  }
+
+  /** Revokes a task by id (see AsyncResult.revoke). */
+  revoke(id: string, options: { terminate?: boolean } = {}): Promise<RevokeResult> {
+    return this.results.revoke(id, options, this.config);
   }
 
   /** @internal used by Task. */
@@ -83,13 +88,13 @@ export class App implements TaskSender {
     if (!Array.isArray(argsList)) throw new OptionError(`${def.name}.applyBulk: expected an array of argument arrays`);
     const sent = await this.producer.sendBulk(def.name, def, argsList, options);
     const ignore = options.ignoreResult ?? def.ignoreResult;
-    return sent.map((s) => new AsyncResult(s.id, this.results, def.name, ignore));
+    return sent.map((s) => new AsyncResult(s.id, this.results, def.name, ignore, this.config));
   }
 
   private async sendSpec(spec: SendSpec): Promise<AsyncResult> {
     this.assertOpen();
     const sent = await this.producer.send(spec);
-    return new AsyncResult(sent.id, this.results, spec.task, spec.options.ignoreResult ?? spec.def?.ignoreResult ?? false);
+    return new AsyncResult(sent.id, this.results, spec.task, spec.options.ignoreResult ?? spec.def?.ignoreResult ?? false, this.config);
   }
 
   /**

@@ -5,7 +5,8 @@
 import { defaults } from './defaults.js';
 import { ResultTimeoutError, TaskFailedError, TaskRevokedError, TaskqError } from './errors.js';
 import type { ResultRecord } from './result-record.js';
-import type { ResultStore } from './result-store.js';
+import type { ResultStore, RevokeResult } from './result-store.js';
+import type { AppConfig } from './config.js';
 import { isReadyState, type TaskState } from './states.js';
 
 export interface GetOptions {
@@ -25,7 +26,18 @@ export class AsyncResult<T = unknown> {
     /** The task name, when known to this process. */
     readonly taskName?: string,
     private readonly ignoreResult = false,
+    private readonly config?: AppConfig,
   ) {}
+
+  /**
+   * Revokes the task: if it has not started it never will (nodes started later honour it too); with
+   * `terminate: true` a running task is stopped — its `ctx.signal` aborts with a `Revoked` reason
+   * (the async pool cannot stop code that ignores the signal; it is recorded REVOKED when it ends).
+   */
+  revoke(options: { terminate?: boolean } = {}): Promise<RevokeResult> {
+    if (!this.config) throw new TaskqError('TASKQ_CLOSED', 'this result handle cannot revoke (no app)', { exitCode: 70 });
+    return this.store.revoke(this.id, { ...options, taskName: this.taskName }, this.config);
+  }
 
   /** The full stored record (state, result or error, progress, node, timings), or undefined if PENDING. */
   info(): Promise<ResultRecord | undefined> {

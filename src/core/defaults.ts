@@ -31,6 +31,12 @@ export const defaults = {
   delayedWindowMs: 20 * 60 * 1000,
   /** How long a warm shutdown waits for running jobs before aborting them (ms). */
   shutdownTimeoutMs: 30_000,
+  /** Revoked ids kept (newest first) so that nodes starting later honour them (Celery keeps 50,000). */
+  revokedMax: 50_000,
+  /** How long a revoked id is kept (ms): 3 h, as Celery. */
+  revokedTtlMs: 3 * 60 * 60 * 1000,
+  /** Delayed jobs due within this window are raised together (ms); bounds how late a due job starts. */
+  delayedDebounceMs: 10,
   /** How long `taskq call --wait` and `get()` without a timeout wait. `0` = forever. */
   resultWaitMs: 0,
 } as const;

@@ -104,6 +104,14 @@ export class SoftTimeLimitExceeded extends Error {
   }
 }
 
+/** The abort reason a task's `ctx.signal` carries when the job is revoked with terminate. */
+export class Revoked extends Error {
+  constructor(message = 'revoked') {
+    super(message);
+    this.name = 'Revoked';
+  }
+}
+
 /** The job was stopped at its hard time limit. */
 export class TimeLimitExceeded extends Error {
   constructor(message = 'hard time limit exceeded') {

@@ -10,6 +10,12 @@ import type { RedisFactory } from '../broker/redis-factory.js';
 import type { Keys } from '../broker/keys.js';
 import { parseResultRecord, type ResultRecord } from './result-record.js';
 import { isReadyState } from './states.js';
+import { runScript } from '../broker/scripts.js';
+import type { AppConfig } from './config.js';
+import { defaults } from './defaults.js';
+
+/** What a revocation found (see ResultStore.revoke). */
+export type RevokeResult = 'SUCCESS' | 'FAILURE' | 'REVOKED' | 'STARTED' | 'TERMINATING' | 'REVOKED-NOW';
 
 interface Waiter {
   wake: () => void;
@@ -29,6 +35,28 @@ export class ResultStore {
   async read(id: string): Promise<ResultRecord | undefined> {
     const client = await this.client();
     return parseResultRecord(await client.get(this.keys.result(id)), id);
+  }
+
+  /**
+   * Revokes a job (see revoke.lua): it never starts; with `terminate`, a running job is stopped.
+   * Returns what the revocation found: SUCCESS / FAILURE / REVOKED (already over), STARTED (running,
+   * left to finish), TERMINATING, or REVOKED-NOW.
+   */
+  async revoke(id: string, options: { terminate?: boolean; taskName?: string | undefined }, config: AppConfig): Promise<RevokeResult> {
+    const client = await this.client();
+    const k = this.keys;
+    return (await runScript(client, 'taskqRevoke', [k.revoked, k.result(id), k.events], [
+      id,
+      Date.now(),
+      defaults.revokedMax,
+      defaults.revokedTtlMs,
+      config.resultExpiresMs,
+      config.eventsMaxLen,
+      config.events ? '1' : '0',
+      options.terminate ? '1' : '0',
+      k.control,
+      options.taskName ? JSON.stringify(options.taskName) : '',
+    ])) as RevokeResult;
   }
 
   async forget(id: string): Promise<void> {

@@ -13,7 +13,8 @@ import type { TaskDefinition } from '../core/task.js';
 export type Outcome =
   | { kind: 'success'; resultJson: string }
   | { kind: 'retry'; error: ErrorInfo; delayMs: number }
-  | { kind: 'failure'; error: ErrorInfo; reason: string };
+  | { kind: 'failure'; error: ErrorInfo; reason: string }
+  | { kind: 'revoked'; reason: string };
 
 export interface Attempt {
   id: string;

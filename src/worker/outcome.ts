@@ -39,7 +39,7 @@ export interface FinishContext {
 function nextRecord(rec: JobRecord, status: JobRecord['status'], attempt: Attempt): JobRecord {
   const outcome = attempt.outcome;
   const next: JobRecord = { ...rec, options: { ...rec.options }, status };
-  if (outcome.kind !== 'success') next.options.lastError = outcome.error;
+  if (outcome.kind === 'retry' || outcome.kind === 'failure') next.options.lastError = outcome.error;
   if (status === 'retrying') next.options.attempt = rec.options.attempt + 1;
   return next;
 }
@@ -86,6 +86,15 @@ export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string 
       eventType = 'task-failed';
       event = { ...base, queue, error: outcome.error, reason: outcome.reason, runtimeMs };
       updated = record ? encodeJobRecord(nextRecord(record, 'failed', attempt)) : ctx.raw;
+      break;
+    }
+    case 'revoked': {
+      if (storeResult) {
+        const rec: ResultRecord = { state: 'REVOKED', ...base, startedAt: ctx.startedAt, doneAt: now, runtimeMs, reason: outcome.reason };
+        resultJson = JSON.stringify(rec);
+      }
+      eventType = 'task-revoked';
+      event = { ...base, reason: outcome.reason, terminated: true };
       break;
     }
   }

@@ -96,7 +96,7 @@ export class QueueConsumer {
     const k = this.keys;
     const q = this.queue;
     const now = Date.now();
-    return runScript(this.client, 'taskqTake', [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events], [
+    return runScript(this.client, 'taskqTake', [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events, k.revoked], [
       first,
       count,
       JSON.stringify(this.nodeName),

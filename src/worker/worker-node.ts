@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { defaults } from '../core/defaults.js';
-import { OptionError } from '../core/errors.js';
+import { OptionError, Revoked } from '../core/errors.js';
 import { assertQueueName } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
@@ -42,6 +42,8 @@ interface Running {
   controller: AbortController | undefined;
   /** Set when shutdown gave up on the job: its late outcome is not recorded. */
   abandoned: boolean;
+  /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */
+  revoked: boolean;
 }
 
 /** An outcome waiting for the next finish batch of its queue. */
@@ -84,6 +86,7 @@ export class WorkerNode extends EventEmitter {
   /** Slots promised to take calls under way. */
   private claimed = 0;
   private client!: Redis;
+  private control: Redis | undefined;
   private events!: EventWriter;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
@@ -130,6 +133,7 @@ export class WorkerNode extends EventEmitter {
       this.consumers.push(consumer);
     }
     await Promise.all(this.consumers.map((c) => c.start()));
+    await this.listen();
     if (this.state !== 'starting') return; // stop() was called meanwhile
     this.state = 'running';
     await this.events.write('worker-online', {
@@ -144,6 +148,32 @@ export class WorkerNode extends EventEmitter {
     this.keepaliveTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(cfg.stallIntervalMs / 2)));
     this.log.info({ queues: this.queues, concurrency: this.concurrency }, 'worker ready');
     this.host.pump();
+  }
+
+  /** Subscribes to the control channel (revoke with terminate; more commands come with remote control). */
+  private async listen(): Promise<void> {
+    const sub = await this.app.redis.connected('subscriber', `${this.name}:control`);
+    this.control = sub;
+    sub.on('error', (err: unknown) => this.log.warn({ err }, 'control connection error (reconnecting)'));
+    sub.on('message', (_channel: string, message: string) => this.onControl(message));
+    await sub.subscribe(this.app.keys.control);
+  }
+
+  private onControl(message: string): void {
+    let command: { op?: unknown; id?: unknown; terminate?: unknown };
+    try {
+      command = JSON.parse(message) as typeof command;
+    } catch {
+      this.log.warn({ message }, 'ignored an undecodable control message');
+      return;
+    }
+    if (command.op === 'revoke' && typeof command.id === 'string' && command.terminate === true) {
+      const entry = this.running.get(command.id);
+      if (!entry) return;
+      entry.revoked = true;
+      (entry.controller ??= new AbortController()).abort(new Revoked(`task ${command.id} was revoked (terminate)`));
+      this.log.info({ jobId: command.id }, 'revoked: terminating (its signal was aborted)');
+    }
   }
 
   private get busy(): number {
@@ -181,7 +211,7 @@ export class WorkerNode extends EventEmitter {
   };
 
   private execute(consumer: QueueConsumer, job: TakenJob): void {
-    const entry: Running = { job, consumer, controller: undefined, abandoned: false };
+    const entry: Running = { job, consumer, controller: undefined, abandoned: false, revoked: false };
     this.running.set(job.id, entry);
     this.stats.active = this.running.size;
     this.process(entry)
@@ -216,6 +246,7 @@ export class WorkerNode extends EventEmitter {
       progress: (value) => this.progress(job.id, q, job.startedAt, value),
     });
     if (entry.abandoned) return;
+    if (entry.revoked) attempt.outcome = { kind: 'revoked', reason: 'terminated' };
     this.finishing.set(job.id, entry);
     const list = this.pending.get(consumer) ?? [];
     list.push({ entry, attempt });
@@ -362,6 +393,7 @@ export class WorkerNode extends EventEmitter {
         clearInterval(this.keepaliveTimer);
       }],
       ['close queues', () => Promise.all(this.consumers.map((c) => c.close()))],
+      ['close control', async () => this.control?.disconnect()],
       ['announce offline', async () => {
         await this.client.pipeline().zrem(this.app.keys.nodes, this.name).del(this.app.keys.node(this.name)).exec();
         await this.events.write('worker-offline', { node: this.name, pid: process.pid, ...this.stats });
@@ -394,7 +426,7 @@ export class WorkerNode extends EventEmitter {
     if ((await Promise.race([idle(), timeout(grace)])) !== 'timeout') return;
     // Jobs that ignore their signal: hand them back so another worker runs them; never leave them in active.
     const pipeline = this.client.multi();
-    for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, controller: undefined, abandoned: false }))]) {
+    for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, controller: undefined, abandoned: false, revoked: false }))]) {
       r.abandoned = true;
       pipeline.lrem(this.app.keys.queue(r.consumer.queue, 'active'), 1, r.job.id);
       pipeline.rpush(this.app.keys.queue(r.consumer.queue, 'waiting'), r.job.id);

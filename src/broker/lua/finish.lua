@@ -13,7 +13,7 @@ ARGV[3] events MAXLEN (approximate)
 ARGV[4] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
 then 7 per job:
   id
-  outcome: "success" | "retry" | "failure"
+  outcome: "success" | "retry" | "failure" | "revoked" (terminated while running)
   result record JSON ("" = results off for this job)
   event type ("" = events off)
   event data JSON
@@ -34,7 +34,7 @@ for i = 5, #ARGV, 7 do
     redis.call("set", ARGV[4] .. id, result, "PX", ARGV[1])
     if outcome ~= "retry" then redis.call("publish", ARGV[4] .. id, outcome) end
   end
-  if outcome == "success" then
+  if outcome == "success" or outcome == "revoked" then
     redis.call("hdel", KEYS[2], id)
   elseif outcome == "retry" then
     redis.call("hset", KEYS[2], id, record)

@@ -5,6 +5,7 @@ KEYS[1] <prefix>:<queue>:waiting  LIST
 KEYS[2] <prefix>:<queue>:active   LIST
 KEYS[3] <prefix>:<queue>:jobs     HASH id → record
 KEYS[4] <prefix>:events           STREAM
+KEYS[5] <prefix>:revoked          ZSET revoked ids
 ARGV[1] id already in `active` ("" = none)
 ARGV[2] how many more to take
 ARGV[3] node name, JSON-encoded (with its quotes)
@@ -15,8 +16,9 @@ ARGV[7] "1" to write events
 ARGV[8] result key prefix (<prefix>:result:)
 returns {id, record, id, record, …}; record is "" when it is gone (removed after it was queued)
 
-A job whose `expires` time has passed is not handed over: it is released, its record deleted, its
-result set to REVOKED (reason "expired") and task-revoked announced. It never runs.
+A job that was revoked, or whose `expires` time has passed, is not handed over: it is released, its
+record deleted, its result set to REVOKED (reason "revoked" / "expired") and task-revoked announced.
+It never runs.
 
 Hot path: records written by taskq's producer start with {"stalls":N,"data":{"task":"<name>" and
 their options with {"v":1,; task, attempt and ignoreResult are read from the text (cjson.decode of the
@@ -55,17 +57,19 @@ local function start(id)
     end
   end
   local qid = quote(id)
-  if expires and expires < tonumber(now) then
+  local reason = (expires and expires < tonumber(now) and "expired") or (redis.call("zscore", KEYS[5], id) and "revoked")
+  if reason then
     redis.call("lrem", KEYS[2], 1, id)
     redis.call("hdel", KEYS[3], id)
     if not ignore then
       redis.call("set", ARGV[8] .. id, '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
-        ',"doneAt":' .. now .. ',"reason":"expired","attempt":' .. attempt .. '}', "PX", ARGV[5])
+        ',"doneAt":' .. now .. ',"reason":"' .. reason .. '","attempt":' .. attempt .. '}', "PX", ARGV[5])
       redis.call("publish", ARGV[8] .. id, "revoked")
     end
     if events then
       redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-revoked", "data",
-        '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"reason":"expired","expired":true}')
+        '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"reason":"' .. reason .. '"' ..
+        (reason == "expired" and ',"expired":true}' or '}'))
     end
     return
   end

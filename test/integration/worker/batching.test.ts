@@ -21,7 +21,7 @@ describe('batched take and finish', () => {
     // Each take asks for every free slot; each finish records every outcome of an event-loop turn.
     expect(takes.mock.calls.length).toBeLessThanOrEqual(20);
     expect(finishes.mock.calls.length).toBeLessThanOrEqual(20);
-    const taken = takes.mock.calls.map((args) => Number(args[5])); // ARGV[2]: how many to take
+    const taken = takes.mock.calls.map((args) => Number(args[6])); // after 5 keys, ARGV[2]: how many to take
     expect(Math.max(...taken)).toBe(50);
   });
 

@@ -1,0 +1,62 @@
+/** Revoke: before start a job never runs (nodes that start later honour it); terminate stops a running one. */
+import { describe, expect, it } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { EventReader } from '../../../src/events/event-reader.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+describe('revoke', () => {
+  it('a job revoked before it starts never runs, even on a node that starts afterwards', async () => {
+    const app = testApp();
+    let runs = 0;
+    const t = app.task('t', () => ++runs);
+    const doomed = await t.delay();
+    const later = await t.applyAsync([], { countdown: 0.2 });
+    const kept = await t.delay();
+    expect(await doomed.revoke()).toBe('REVOKED-NOW');
+    expect(await later.revoke()).toBe('REVOKED-NOW');
+    await expect(doomed.get({ timeout: 100 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
+    await startWorker(app); // started after the revocation
+    expect(await kept.get({ timeout: 5000 })).toBe(1);
+    const client = await app.client();
+    const reader = new EventReader(client, app.keys.events, '0');
+    const discarded: string[] = [];
+    await waitFor(
+      'both revoked jobs to be discarded by the worker',
+      async () => discarded.push(...(await reader.read()).filter((e) => e.type === 'task-revoked' && e.data.node).map((e) => e.data.id as string)),
+      () => discarded.length === 2,
+    );
+    expect(discarded.sort()).toEqual([doomed.id, later.id].sort());
+    expect(runs).toBe(1);
+    expect(await doomed.info()).toMatchObject({ state: 'REVOKED', reason: 'revoked' });
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+    expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(0);
+  });
+
+  it('terminate aborts a running job through ctx.signal and records REVOKED (terminated)', async () => {
+    const app = testApp();
+    const started: string[] = [];
+    const wait = app.task('wait', async (ctx) => {
+      started.push(ctx.id);
+      await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
+    }, { bind: true });
+    await startWorker(app);
+    const r = await wait.delay();
+    await waitFor('the job to start', () => started.length, (n) => n === 1);
+    expect(await r.revoke()).toBe('STARTED'); // without terminate a running job is left alone
+    expect(await r.revoke({ terminate: true })).toBe('TERMINATING');
+    await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
+    expect(await r.info()).toMatchObject({ state: 'REVOKED', reason: 'terminated' });
+    const events = await new EventReader(await app.client(), app.keys.events, '0').read();
+    expect(events.find((e) => e.type === 'task-revoked')?.data).toMatchObject({ id: r.id, terminated: true });
+  });
+
+  it('revoking a finished job changes nothing', async () => {
+    const app = testApp();
+    const t = app.task('t', () => 'done');
+    await startWorker(app);
+    const r = await t.delay();
+    await r.get({ timeout: 5000 });
+    expect(await r.revoke({ terminate: true })).toBe('SUCCESS');
+    expect(await r.get({ timeout: 100 })).toBe('done');
+  });
+});
