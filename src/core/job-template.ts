@@ -10,7 +10,7 @@ import type { JobOptions } from './message.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import type { Router } from './routing.js';
 import { toJson } from './serialize.js';
-import type { ApplyOptions, TaskDefinition } from './task.js';
+import { normalizeTimeLimit, type ApplyOptions, type TaskDefinition } from './task.js';
 import { resolveTiming } from './timing.js';
 
 /** Job ids become part of Redis keys and channels: a safe alphabet (UUIDs, "order-42", "user:7/thumb"). */
@@ -55,6 +55,10 @@ export class JobTemplate {
     if (timing.dueMs) jobOptions.eta = timing.dueMs;
     if (timing.expiresMs !== undefined) jobOptions.expires = timing.expiresMs;
     if (options.ignoreResult ?? def?.ignoreResult) jobOptions.ignoreResult = true;
+    const timeLimitMs = normalizeTimeLimit(options.timeLimitMs, `${where}: timeLimitMs`);
+    if (timeLimitMs !== undefined) jobOptions.timeLimitMs = timeLimitMs;
+    const softTimeLimitMs = normalizeTimeLimit(options.softTimeLimitMs, `${where}: softTimeLimitMs`);
+    if (softTimeLimitMs !== undefined) jobOptions.softTimeLimitMs = softTimeLimitMs;
     const taskJson = JSON.stringify(task);
     this.recordHead = `{"stalls":0,"data":{"task":${taskJson},"args":`;
     [this.optionsHead, this.optionsTail] = JSON.stringify(jobOptions).split(JSON.stringify(ID)) as [string, string];

@@ -17,6 +17,8 @@
  *   options.eta      number?   ms the job was scheduled for (countdown / eta)
  *   options.expires  number?   ms after which the job must not start
  *   options.ignoreResult bool? do not store the result
+ *   options.timeLimitMs number? hard time limit asked at the call site
+ *   options.softTimeLimitMs number? soft time limit asked at the call site
  *   options.lastError object?  {name, message, stack} of the latest failed attempt
  *   options.stacktraces string[] bee-queue's field; kept empty (errors live in lastError)
  *   status           string    'created' | 'retrying' | 'failed' (bee-queue's field)
@@ -41,6 +43,8 @@ export interface JobOptions {
   eta?: number;
   expires?: number;
   ignoreResult?: boolean;
+  timeLimitMs?: number;
+  softTimeLimitMs?: number;
   lastError?: ErrorInfo;
   stacktraces: string[];
 }

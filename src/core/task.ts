@@ -1,7 +1,7 @@
 /** A registered task: its handler, its options, and the ways to send it. */
 import type { AsyncResult } from './async-result.js';
 import type { TaskContext } from './context.js';
-import { OptionError, TaskqError } from './errors.js';
+import { OptionError, show, TaskqError } from './errors.js';
 import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 
@@ -18,6 +18,13 @@ export interface TaskOptions {
   autoretryFor?: readonly ErrorClass[];
   /** Do not store results of this task. */
   ignoreResult?: boolean;
+  /**
+   * Hard time limit (ms): the job fails with TimeLimitExceeded. In the async pool code that ignores
+   * `ctx.signal` cannot be stopped; it is reported and its slot stays taken until it ends.
+   */
+  timeLimitMs?: number;
+  /** Soft time limit (ms): `ctx.signal` aborts with SoftTimeLimitExceeded so the task can clean up. */
+  softTimeLimitMs?: number;
 }
 
 /** Options of one call (Celery's apply_async options). */
@@ -38,6 +45,10 @@ export interface ApplyOptions {
   backoff?: BackoffOption;
   /** Do not store the result of this call. */
   ignoreResult?: boolean;
+  /** Hard time limit for this call (ms), overriding the task's. */
+  timeLimitMs?: number;
+  /** Soft time limit for this call (ms), overriding the task's. */
+  softTimeLimitMs?: number;
 }
 
 export type Handler<A extends unknown[], R> = (...args: A) => R | Promise<R>;
@@ -52,7 +63,18 @@ export interface TaskDefinition {
   backoff: BackoffSpec | undefined;
   autoretryFor: readonly ErrorClass[];
   ignoreResult: boolean;
+  timeLimitMs: number | undefined;
+  softTimeLimitMs: number | undefined;
   handler: (...args: unknown[]) => unknown;
+}
+
+/** Validates a time limit option (ms): a positive finite number. */
+export function normalizeTimeLimit(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new OptionError(`${what} must be a positive number of milliseconds, got ${show(value)}`);
+  }
+  return value;
 }
 
 export const TASK_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.:\-]{0,199}$/;
@@ -78,6 +100,8 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
     backoff: normalizeBackoff(options.backoff, where),
     autoretryFor: options.autoretryFor ?? [],
     ignoreResult: options.ignoreResult ?? false,
+    timeLimitMs: normalizeTimeLimit(options.timeLimitMs, `${where} timeLimitMs`),
+    softTimeLimitMs: normalizeTimeLimit(options.softTimeLimitMs, `${where} softTimeLimitMs`),
     handler: handler as (...args: unknown[]) => unknown,
   };
 }

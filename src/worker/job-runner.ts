@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { TaskContext, RetryOptions } from '../core/context.js';
-import { Retry, TaskqError, toError, UnrecoverableError } from '../core/errors.js';
+import { Retry, SoftTimeLimitExceeded, TaskqError, TimeLimitExceeded, toError, UnrecoverableError } from '../core/errors.js';
 import { decodeJobRecord, errorInfo, type ErrorInfo, type JobRecord } from '../core/message.js';
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
@@ -17,6 +17,8 @@ export type Outcome =
   | { kind: 'revoked'; reason: string };
 
 export interface Attempt {
+  /** Set when the outcome was decided at the hard time limit while the handler still runs: it settles here. */
+  lingering?: Promise<void>;
   id: string;
   queue: string;
   /** The decoded record, when it could be decoded. */
@@ -35,6 +37,10 @@ export interface RunJobInput {
   log: Logger;
   /** The job's abort signal, created on first use. */
   signal: () => AbortSignal;
+  /** Aborts the job's signal with this reason. */
+  abort: (reason: Error) => void;
+  /** The node's default time limits (ms), used when neither the call nor the task sets one. */
+  limits?: { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined };
   progress: (value: unknown) => Promise<void>;
   /** Where the tasks came from, for the unknown-task message (e.g. the -A module). */
   appOrigin: string;
@@ -98,10 +104,40 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
     },
   };
 
+  const soft = record.options.softTimeLimitMs ?? def.softTimeLimitMs ?? input.limits?.softTimeLimitMs;
+  const hard = record.options.timeLimitMs ?? def.timeLimitMs ?? input.limits?.timeLimitMs;
+  // Started inside a promise so that a synchronous throw is a rejection like any other.
+  const settled = Promise.resolve()
+    .then(() => (def.bind ? def.handler(ctx, ...record.data.args) : def.handler(...record.data.args)))
+    .then(
+      (value) => ({ ok: true as const, value }),
+      (thrown: unknown) => ({ ok: false as const, thrown }),
+    );
+  const softTimer = soft ? setTimeout(() => input.abort(new SoftTimeLimitExceeded(`soft time limit (${soft} ms) exceeded`)), soft) : undefined;
+  let hardTimer: NodeJS.Timeout | undefined;
+  const hardHit = hard ? new Promise<'hard'>((resolve) => (hardTimer = setTimeout(() => resolve('hard'), hard))) : undefined;
+  const first = hardHit ? await Promise.race([settled, hardHit]) : await settled;
+  clearTimeout(softTimer);
+  clearTimeout(hardTimer);
+
+  let lingering: Promise<void> | undefined;
+  let thrown: unknown;
   let value: unknown;
-  try {
-    value = await (def.bind ? def.handler(ctx, ...record.data.args) : def.handler(...record.data.args));
-  } catch (thrown) {
+  if (first === 'hard') {
+    input.abort(new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded`));
+    thrown = new TimeLimitExceeded(
+      `hard time limit (${hard} ms) exceeded. The async pool cannot stop code that ignores ctx.signal: ` +
+        'if this task does, it is still running in the worker (its slot stays taken until it ends).',
+    );
+    lingering = settled.then(() => undefined);
+  } else if (first.ok) {
+    value = first.value;
+  } else {
+    thrown = first.thrown;
+  }
+  const withLingering = (attempt: Attempt): Attempt => (lingering ? { ...attempt, lingering } : attempt);
+
+  if (first === 'hard' || !first.ok) {
     const err = toError(thrown);
     const reported = err instanceof Retry && err.cause instanceof Error ? err.cause : err;
     const decision = decideRetry(err, record.options.attempt, {
@@ -109,8 +145,8 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
       backoff: record.options.backoff ?? def.backoff,
       autoretryFor: def.autoretryFor,
     });
-    if (decision.retry) return done(record, taskName, { kind: 'retry', error: errorInfo(reported), delayMs: decision.delayMs });
-    return done(record, taskName, failure(reported, decision.reason));
+    if (decision.retry) return withLingering(done(record, taskName, { kind: 'retry', error: errorInfo(reported), delayMs: decision.delayMs }));
+    return withLingering(done(record, taskName, failure(reported, first === 'hard' ? 'hard time limit exceeded' : decision.reason)));
   }
 
   try {

@@ -33,6 +33,10 @@ export interface WorkerNodeOptions {
   appOrigin?: string;
   /** Warm shutdown waits this long for running jobs before aborting them (ms). */
   shutdownTimeoutMs?: number;
+  /** Hard time limit of every task that sets none (ms). */
+  timeLimitMs?: number;
+  /** Soft time limit of every task that sets none (ms). */
+  softTimeLimitMs?: number;
 }
 
 interface Running {
@@ -44,6 +48,8 @@ interface Running {
   abandoned: boolean;
   /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */
   revoked: boolean;
+  /** Outcome recorded at the hard time limit; the handler still runs (never re-queued at shutdown). */
+  lingering?: boolean;
 }
 
 /** An outcome waiting for the next finish batch of its queue. */
@@ -242,6 +248,8 @@ export class WorkerNode extends EventEmitter {
       tasks: this.app.tasks,
       log: this.log,
       signal: () => (entry.controller ??= new AbortController()).signal,
+      abort: (reason) => (entry.controller ??= new AbortController()).abort(reason),
+      limits: { timeLimitMs: this.options.timeLimitMs, softTimeLimitMs: this.options.softTimeLimitMs },
       appOrigin: this.options.appOrigin ?? 'this app',
       progress: (value) => this.progress(job.id, q, job.startedAt, value),
     });
@@ -254,6 +262,12 @@ export class WorkerNode extends EventEmitter {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
+    }
+    if (attempt.lingering) {
+      // Recorded already, but its code still runs here: keep its slot until it really ends.
+      entry.lingering = true;
+      this.log.warn({ jobId: job.id, task: attempt.taskName }, 'hard time limit passed; the task ignores its signal and keeps running (async pool)');
+      await attempt.lingering;
     }
   }
 
@@ -427,6 +441,7 @@ export class WorkerNode extends EventEmitter {
     // Jobs that ignore their signal: hand them back so another worker runs them; never leave them in active.
     const pipeline = this.client.multi();
     for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, controller: undefined, abandoned: false, revoked: false }))]) {
+      if ('lingering' in r && r.lingering) continue; // already recorded and out of `active`
       r.abandoned = true;
       pipeline.lrem(this.app.keys.queue(r.consumer.queue, 'active'), 1, r.job.id);
       pipeline.rpush(this.app.keys.queue(r.consumer.queue, 'waiting'), r.job.id);

@@ -4,12 +4,12 @@ import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import { defaults } from '../../core/defaults.js';
-import { ExitCode, TaskqError } from '../../core/errors.js';
+import { ExitCode, OptionError, TaskqError } from '../../core/errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
-import { logLevel, nonNegativeNumber, positiveInt, queueList } from '../parse.js';
+import { logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 
 interface WorkerOptions {
@@ -23,6 +23,8 @@ interface WorkerOptions {
   logfile?: string;
   pidfile?: string;
   shutdownTimeout: number;
+  timeLimit?: number;
+  softTimeLimit?: number;
 }
 
 function openLogger(options: WorkerOptions): Logger {
@@ -39,6 +41,9 @@ function openLogger(options: WorkerOptions): Logger {
 }
 
 async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
+  if (options.timeLimit !== undefined && options.softTimeLimit !== undefined && options.softTimeLimit >= options.timeLimit) {
+    throw new OptionError(`--soft-time-limit (${options.softTimeLimit} s) must be below --time-limit (${options.timeLimit} s): the soft limit warns the task before the hard one stops it`);
+  }
   const log = openLogger(options);
   const app = await appFor(options, io);
   const name = expandNodeName(options.hostname ?? `worker${process.pid}@%h`);
@@ -49,6 +54,8 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
     logger: log,
     appOrigin: options.app ? `app ${options.app}` : 'a bare app without -A',
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
+    ...(options.timeLimit !== undefined ? { timeLimitMs: options.timeLimit * 1000 } : {}),
+    ...(options.softTimeLimit !== undefined ? { softTimeLimitMs: options.softTimeLimit * 1000 } : {}),
   });
   if (options.pidfile) acquirePidfile(options.pidfile);
   let cold = false;
@@ -86,6 +93,8 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .option('--logfile <file>', 'log to this file instead of stderr')
     .option('--pidfile <file>', 'write the pid here; refuse to start if a live node holds it')
+    .option('--time-limit <s>', 'hard time limit of tasks that set none (seconds)', positiveNumber)
+    .option('--soft-time-limit <s>', 'soft time limit of tasks that set none (seconds): ctx.signal aborts', positiveNumber)
     .option('--shutdown-timeout <s>', 'warm shutdown waits this long for running jobs', nonNegativeNumber, defaults.shutdownTimeoutMs / 1000)
     .action(async (options: WorkerOptions) => exit(await runWorker(options, io)));
 }
