@@ -15,6 +15,8 @@
  *   <prefix>:events                  STREAM event stream (see events/event-types.ts)
  *   <prefix>:revoked                 ZSET  revoked job ids by time of revocation (bounded, see defaults)
  *   <prefix>:control                 CHAN  commands to every worker node (JSON: {op, …})
+ *   <prefix>:rates                   HASH  task → rate limit set at run time ("10/s"), beats the task's own
+ *   <prefix>:rate:<task>             STR   the task's next free start time (ms), cluster-wide
  *   <prefix>:queues                  SET   every queue name producers or workers have used
  *   <prefix>:nodes                   ZSET  node name → last heartbeat (ms)
  *   <prefix>:node:<name>             STR   last heartbeat JSON of a node, TTL 3 heartbeats
@@ -67,6 +69,14 @@ export class Keys {
 
   get revoked(): string {
     return `${this.prefix}:revoked`;
+  }
+
+  get rates(): string {
+    return `${this.prefix}:rates`;
+  }
+
+  get ratePrefix(): string {
+    return `${this.prefix}:rate:`;
   }
 
   get control(): string {

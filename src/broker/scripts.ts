@@ -11,7 +11,7 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
-  taskqTake: { file: 'take.lua', keys: 5 },
+  taskqTake: { file: 'take.lua', keys: 7 },
   taskqFinish: { file: 'finish.lua', keys: 7 },
   taskqStalls: { file: 'stalls.lua', keys: 7 },
   taskqPurge: { file: 'purge.lua', keys: 3 },

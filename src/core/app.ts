@@ -12,6 +12,7 @@ import { OptionError, TaskqError } from './errors.js';
 import { Producer, type SendSpec } from './producer.js';
 import { ResultStore, type RevokeResult } from './result-store.js';
 import { Router } from './routing.js';
+import { parseRateLimit, type RateLimit } from './rate-limit.js';
 import { defineTask, Task, type ApplyOptions, type TaskDefinition, type TaskOptions, type TaskSender } from './task.js';
 
 export class App implements TaskSender {
@@ -75,6 +76,20 @@ export class App implements TaskSender {
   /** Revokes a task by id (see AsyncResult.revoke). */
   revoke(id: string, options: { terminate?: boolean } = {}): Promise<RevokeResult> {
     return this.results.revoke(id, options, this.config);
+  }
+
+  /**
+   * Changes a task's rate limit at run time, for every node at once (`null` restores the task's own).
+   * Takes effect on the nodes' next take, without restarts.
+   */
+  async setRateLimit(task: string, rate: RateLimit | null): Promise<void> {
+    const client = await this.client();
+    if (rate === null) await client.hdel(this.keys.rates, task);
+    else {
+      parseRateLimit(rate, `task ${task}:`);
+      await client.hset(this.keys.rates, task, String(rate));
+    }
+    await client.publish(this.keys.control, JSON.stringify({ op: 'rate_limit', task }));
   }
 
   /** @internal used by Task. */

@@ -37,6 +37,8 @@ export const defaults = {
   revokedTtlMs: 3 * 60 * 60 * 1000,
   /** Delayed jobs due within this window are raised together (ms); bounds how late a due job starts. */
   delayedDebounceMs: 10,
+  /** A rate-limited job whose start slot is further away than this goes back to `delayed` (ms). */
+  rateHorizonMs: 1000,
   /** How long `taskq call --wait` and `get()` without a timeout wait. `0` = forever. */
   resultWaitMs: 0,
 } as const;

@@ -4,6 +4,7 @@ import type { TaskContext } from './context.js';
 import { OptionError, show, TaskqError } from './errors.js';
 import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
+import { parseRateLimit, type RateLimit } from './rate-limit.js';
 
 export interface TaskOptions {
   /** Queue this task goes to (beats the app's routes; the call's `queue` beats it). */
@@ -25,6 +26,8 @@ export interface TaskOptions {
   timeLimitMs?: number;
   /** Soft time limit (ms): `ctx.signal` aborts with SoftTimeLimitExceeded so the task can clean up. */
   softTimeLimitMs?: number;
+  /** Most starts per second / minute / hour across all nodes: `'10/s'`, `'100/m'`, `'5/h'`. */
+  rateLimit?: RateLimit;
 }
 
 /** Options of one call (Celery's apply_async options). */
@@ -65,6 +68,8 @@ export interface TaskDefinition {
   ignoreResult: boolean;
   timeLimitMs: number | undefined;
   softTimeLimitMs: number | undefined;
+  /** Interval between two starts (ms) from `rateLimit`, cluster-wide. */
+  rateIntervalMs: number | undefined;
   handler: (...args: unknown[]) => unknown;
 }
 
@@ -102,6 +107,7 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
     ignoreResult: options.ignoreResult ?? false,
     timeLimitMs: normalizeTimeLimit(options.timeLimitMs, `${where} timeLimitMs`),
     softTimeLimitMs: normalizeTimeLimit(options.softTimeLimitMs, `${where} softTimeLimitMs`),
+    rateIntervalMs: parseRateLimit(options.rateLimit, where),
     handler: handler as (...args: unknown[]) => unknown,
   };
 }

@@ -22,6 +22,8 @@ export interface TakenJob {
   id: string;
   raw: string;
   startedAt: number;
+  /** A rate-limited job may start at this ms time, not before (0 = now). */
+  notBefore: number;
 }
 
 export interface ConsumerHost {
@@ -35,6 +37,8 @@ export interface ConsumerHost {
   accept(consumer: QueueConsumer, jobs: TakenJob[]): void;
   /** Something changed; re-evaluate fetching on every queue. */
   pump(): void;
+  /** Rate limits for the take script: "task=intervalMs …". */
+  rateTable(): string;
 }
 
 export class QueueConsumer {
@@ -96,7 +100,11 @@ export class QueueConsumer {
     const k = this.keys;
     const q = this.queue;
     const now = Date.now();
-    return runScript(this.client, 'taskqTake', [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events, k.revoked], [
+    return runScript(
+      this.client,
+      'taskqTake',
+      [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events, k.revoked, k.queue(q, 'delayed'), k.queue(q, 'earlierDelayed')],
+      [
       first,
       count,
       JSON.stringify(this.nodeName),
@@ -105,10 +113,15 @@ export class QueueConsumer {
       this.config.eventsMaxLen,
       this.config.events ? '1' : '0',
       k.resultPrefix,
+      this.host.rateTable(),
+      k.ratePrefix,
+      defaults.rateHorizonMs,
     ]).then((reply) => {
       const flat = reply as string[];
       const jobs: TakenJob[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now });
+      for (let i = 0; i + 2 < flat.length; i += 3) {
+        jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now, notBefore: Number(flat[i + 2]) });
+      }
       return jobs;
     });
   }

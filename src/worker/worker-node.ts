@@ -16,6 +16,7 @@ import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import { EventWriter } from '../events/event-writer.js';
 import { runJob, type Attempt } from './job-runner.js';
+import { parseRateLimit } from '../core/rate-limit.js';
 import { finishEntry, finishHeader, finishKeys } from './outcome.js';
 import { QueueConsumer, type ConsumerHost, type TakenJob } from './queue-consumer.js';
 import { EventEmitter } from 'node:events';
@@ -83,6 +84,10 @@ export class WorkerNode extends EventEmitter {
   private readonly running = new Map<string, Running>();
   /** Jobs taken beyond the free slots (one blocking fetch per queue may land while the node is full). */
   private readonly reserved: Array<{ consumer: QueueConsumer; job: TakenJob }> = [];
+  /** Rate-limited jobs waiting for their start slot (in `active`, kept alive, counted as busy). */
+  private readonly slotWaits = new Map<string, { consumer: QueueConsumer; job: TakenJob; timer: NodeJS.Timeout }>();
+  /** Rate limits for the take script ("task=intervalMs …"): the tasks' own, overridden at run time. */
+  private rateTable = '';
   /** Jobs done running whose outcome is not recorded yet (still in `active`). */
   private readonly finishing = new Map<string, Running>();
   private readonly pending = new Map<QueueConsumer, Pending[]>();
@@ -134,6 +139,7 @@ export class WorkerNode extends EventEmitter {
     this.client = await this.app.client();
     this.events = new EventWriter(this.client, this.app.keys.events, cfg.eventsMaxLen, cfg.events);
     await this.client.sadd(this.app.keys.queues, ...this.queues);
+    await this.refreshRates();
     for (const queue of this.queues) {
       const consumer = new QueueConsumer(queue, this.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name);
       this.consumers.push(consumer);
@@ -173,6 +179,10 @@ export class WorkerNode extends EventEmitter {
       this.log.warn({ message }, 'ignored an undecodable control message');
       return;
     }
+    if (command.op === 'rate_limit') {
+      this.refreshRates().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits'));
+      return;
+    }
     if (command.op === 'revoke' && typeof command.id === 'string' && command.terminate === true) {
       const entry = this.running.get(command.id);
       if (!entry) return;
@@ -183,7 +193,28 @@ export class WorkerNode extends EventEmitter {
   }
 
   private get busy(): number {
-    return this.running.size + this.reserved.length;
+    return this.running.size + this.reserved.length + this.slotWaits.size;
+  }
+
+  /** Rebuilds the rate table from the tasks' limits and the run-time overrides in `<prefix>:rates`. */
+  private async refreshRates(): Promise<void> {
+    const overrides = await this.client.hgetall(this.app.keys.rates);
+    const table: string[] = [];
+    for (const def of this.app.tasks.values()) {
+      let interval = def.rateIntervalMs;
+      const override = overrides[def.name];
+      if (override !== undefined) {
+        try {
+          interval = parseRateLimit(override, `rate limit of ${def.name} in ${this.app.keys.rates}`);
+        } catch (err) {
+          this.log.error({ err }, 'ignored an invalid run-time rate limit');
+        }
+      }
+      if (interval) table.push(`${def.name}=${interval}`);
+    }
+    const next = table.join(' ');
+    if (next !== this.rateTable) this.log.info({ rates: next || 'none' }, 'rate limits');
+    this.rateTable = next;
   }
 
   private readonly host: ConsumerHost = {
@@ -199,11 +230,14 @@ export class WorkerNode extends EventEmitter {
     },
     canWait: () => this.state === 'running' && this.busy < this.concurrency,
     accept: (consumer, jobs) => {
+      const now = Date.now();
       for (const job of jobs) {
-        if (this.running.size < this.concurrency) this.execute(consumer, job);
+        if (job.notBefore > now) this.waitForSlot(consumer, job, job.notBefore - now);
+        else if (this.running.size < this.concurrency) this.execute(consumer, job);
         else this.reserved.push({ consumer, job });
       }
     },
+    rateTable: () => this.rateTable,
     pump: () => {
       // Coalesced: the jobs that finish in this turn free their slots first, so the next take asks
       // for all of them at once instead of one slot at a time.
@@ -215,6 +249,15 @@ export class WorkerNode extends EventEmitter {
       });
     },
   };
+
+  /** A rate-limited job starts at its reserved slot (a timer, no polling). */
+  private waitForSlot(consumer: QueueConsumer, job: TakenJob, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.slotWaits.delete(job.id);
+      this.host.accept(consumer, [{ ...job, notBefore: 0, startedAt: Date.now() }]);
+    }, delayMs);
+    this.slotWaits.set(job.id, { consumer, job, timer });
+  }
 
   private execute(consumer: QueueConsumer, job: TakenJob): void {
     const entry: Running = { job, consumer, controller: undefined, abandoned: false, revoked: false };
@@ -324,7 +367,18 @@ export class WorkerNode extends EventEmitter {
   }
 
   private checkIdle(): void {
-    if (this.running.size === 0 && this.reserved.length === 0 && this.finishing.size === 0 && this.pending.size === 0 && this.flushes === 0) this.emit('idle');
+    if (this.isIdle()) this.emit('idle');
+  }
+
+  private isIdle(): boolean {
+    return (
+      this.running.size === 0 &&
+      this.reserved.length === 0 &&
+      this.slotWaits.size === 0 &&
+      this.finishing.size === 0 &&
+      this.pending.size === 0 &&
+      this.flushes === 0
+    );
   }
 
   private async progress(id: string, queue: string, startedAt: number, value: unknown): Promise<void> {
@@ -349,6 +403,7 @@ export class WorkerNode extends EventEmitter {
     for (const r of this.running.values()) add(r.consumer, r.job.id);
     for (const r of this.finishing.values()) add(r.consumer, r.job.id);
     for (const r of this.reserved) add(r.consumer, r.job.id);
+    for (const r of this.slotWaits.values()) add(r.consumer, r.job.id);
     await Promise.all(
       [...byQueue].map(([c, ids]) =>
         this.client.srem(this.app.keys.queue(c.queue, 'stalling'), ...ids).catch((err: unknown) => this.log.warn({ err }, 'stall keep-alive failed')),
@@ -357,6 +412,8 @@ export class WorkerNode extends EventEmitter {
   }
 
   private async heartbeat(): Promise<void> {
+    // A missed rate_limit message (reconnect) is caught up here.
+    await this.refreshRates();
     const now = Date.now();
     const info = {
       node: this.name,
@@ -426,8 +483,7 @@ export class WorkerNode extends EventEmitter {
   }
 
   private async drain(timeoutMs: number): Promise<void> {
-    const isIdle = (): boolean => this.running.size === 0 && this.reserved.length === 0 && this.finishing.size === 0 && this.pending.size === 0 && this.flushes === 0;
-    const idle = (): Promise<void> => (isIdle() ? Promise.resolve() : once(this, 'idle').then(() => undefined));
+    const idle = (): Promise<void> => (this.isIdle() ? Promise.resolve() : once(this, 'idle').then(() => undefined));
     const timeout = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
     const cold = new Promise<'timeout'>((r) => {
       if (this.cold.signal.aborted) r('timeout');
@@ -440,7 +496,10 @@ export class WorkerNode extends EventEmitter {
     if ((await Promise.race([idle(), timeout(grace)])) !== 'timeout') return;
     // Jobs that ignore their signal: hand them back so another worker runs them; never leave them in active.
     const pipeline = this.client.multi();
-    for (const r of [...this.running.values(), ...this.reserved.map((x) => ({ ...x, controller: undefined, abandoned: false, revoked: false }))]) {
+    for (const w of this.slotWaits.values()) clearTimeout(w.timer);
+    const waiting = [...this.reserved, ...this.slotWaits.values()].map((x) => ({ ...x, controller: undefined, abandoned: false, revoked: false }));
+    this.slotWaits.clear();
+    for (const r of [...this.running.values(), ...waiting]) {
       if ('lingering' in r && r.lingering) continue; // already recorded and out of `active`
       r.abandoned = true;
       pipeline.lrem(this.app.keys.queue(r.consumer.queue, 'active'), 1, r.job.id);

@@ -6,6 +6,8 @@ KEYS[2] <prefix>:<queue>:active   LIST
 KEYS[3] <prefix>:<queue>:jobs     HASH id → record
 KEYS[4] <prefix>:events           STREAM
 KEYS[5] <prefix>:revoked          ZSET revoked ids
+KEYS[6] <prefix>:<queue>:delayed          ZSET (rate-limited jobs deferred)
+KEYS[7] <prefix>:<queue>:earlierDelayed   CHAN
 ARGV[1] id already in `active` ("" = none)
 ARGV[2] how many more to take
 ARGV[3] node name, JSON-encoded (with its quotes)
@@ -14,7 +16,16 @@ ARGV[5] result TTL, ms
 ARGV[6] events MAXLEN (approximate)
 ARGV[7] "1" to write events
 ARGV[8] result key prefix (<prefix>:result:)
-returns {id, record, id, record, …}; record is "" when it is gone (removed after it was queued)
+ARGV[9] rate limits: "task=intervalMs task=intervalMs …" ("" = none)
+ARGV[10] rate key prefix (<prefix>:rate:); <prefix>:rate:<task> holds the task's next free start time (ms)
+ARGV[11] horizon, ms: a job whose start slot is further away goes back to `delayed` instead
+returns {id, record, notBefore, …}; record is "" when it is gone (removed after it was queued);
+notBefore is the ms time a rate-limited job may start ("0" = now)
+
+Rate limits are cluster-wide: each start of a limited task reserves the task's next free slot, so all
+nodes together start at most one job per interval. A job whose slot is within the horizon is handed
+over with its slot time (the worker starts it then); a later one is deferred to `delayed` until its
+slot is near, without reserving it, so no worker holds it and nothing polls.
 
 A job that was revoked, or whose `expires` time has passed, is not handed over: it is released, its
 record deleted, its result set to REVOKED (reason "revoked" / "expired") and task-revoked announced.
@@ -26,6 +37,9 @@ whole record was most of this script's cost). Anything else is decoded in full, 
 ]]
 local out = {}
 local node, now = ARGV[3], ARGV[4]
+local nowMs, horizon = tonumber(ARGV[4]), tonumber(ARGV[11])
+local rates = {}
+for name, ms in string.gmatch(ARGV[9], "([^=%s]+)=([%d%.]+)") do rates[name] = tonumber(ms) end
 local events = ARGV[7] == "1"
 local function quote(s)
   if string.find(s, '^[%w_.:@/+=%-]*$') then return '"' .. s .. '"' end
@@ -36,11 +50,13 @@ local function start(id)
   if not raw then
     out[#out + 1] = id
     out[#out + 1] = ""
+    out[#out + 1] = "0"
     return
   end
   local task = string.match(raw, '^{"stalls":%d+,"data":{"task":"([%w_.:%-]+)"')
   local opts = string.find(raw, ',"options":{"v":1,', 1, true)
   local attempt, ignore, expires
+  local name = task
   if task and opts then
     task = '"' .. task .. '"'
     attempt = string.match(raw, '"attempt":(%d+)', opts) or "1"
@@ -50,7 +66,8 @@ local function start(id)
     task, attempt, ignore = '"<undecodable>"', "1", false
     local ok, rec = pcall(cjson.decode, raw)
     if ok and type(rec) == "table" and type(rec.data) == "table" and type(rec.options) == "table" then
-      task = cjson.encode(tostring(rec.data.task))
+      name = tostring(rec.data.task)
+      task = cjson.encode(name)
       ignore = rec.options.ignoreResult == true
       attempt = tostring(tonumber(rec.options.attempt) or 1)
       expires = tonumber(rec.options.expires)
@@ -73,6 +90,21 @@ local function start(id)
     end
     return
   end
+  local notBefore = "0"
+  local interval = name and rates[name]
+  if interval then
+    local key = ARGV[10] .. name
+    local slot = math.max(tonumber(redis.call("get", key)) or 0, nowMs)
+    if slot - nowMs > horizon then
+      redis.call("lrem", KEYS[2], 1, id)
+      redis.call("zadd", KEYS[6], slot, id)
+      local head = redis.call("zrange", KEYS[6], 0, 0)
+      if head[1] == id then redis.call("publish", KEYS[7], tostring(slot)) end
+      return
+    end
+    redis.call("set", key, tostring(slot + interval), "PX", math.ceil(slot - nowMs + interval) + 60000)
+    if slot > nowMs then notBefore = tostring(slot) end
+  end
   if not ignore then
     redis.call("set", ARGV[8] .. id, '{"state":"STARTED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
       ',"startedAt":' .. now .. ',"attempt":' .. attempt .. '}', "PX", ARGV[5])
@@ -84,6 +116,7 @@ local function start(id)
   end
   out[#out + 1] = id
   out[#out + 1] = raw
+  out[#out + 1] = notBefore
 end
 if ARGV[1] ~= "" then start(ARGV[1]) end
 for _ = 1, tonumber(ARGV[2]) do
