@@ -22,6 +22,11 @@ const SCRIPTS = {
 
 export type ScriptName = keyof typeof SCRIPTS;
 
+/** How many KEYS a script takes (its ARGV follow them in a call). */
+export function scriptKeyCount(name: ScriptName): number {
+  return SCRIPTS[name].keys;
+}
+
 const sources = new Map<ScriptName, string>();
 function source(name: ScriptName): string {
   let lua = sources.get(name);

@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { scriptKeyCount } from '../../../src/broker/scripts.js';
 
 type Scripted = Record<'taskqTake' | 'taskqFinish', (...args: unknown[]) => Promise<unknown>>;
 
@@ -21,7 +22,7 @@ describe('batched take and finish', () => {
     // Each take asks for every free slot; each finish records every outcome of an event-loop turn.
     expect(takes.mock.calls.length).toBeLessThanOrEqual(20);
     expect(finishes.mock.calls.length).toBeLessThanOrEqual(20);
-    const taken = takes.mock.calls.map((args) => Number(args[6])); // after 5 keys, ARGV[2]: how many to take
+    const taken = takes.mock.calls.map((args) => Number(args[scriptKeyCount('taskqTake') + 1])); // ARGV[2]: how many to take
     expect(Math.max(...taken)).toBe(50);
   });
 
