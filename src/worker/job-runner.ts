@@ -9,6 +9,7 @@ import { decodeJobRecord, errorInfo, type ErrorInfo, type JobRecord } from '../c
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
 import type { TaskDefinition } from '../core/task.js';
+import type { Execution, Executor } from './executor.js';
 
 export type Outcome =
   | { kind: 'success'; resultJson: string }
@@ -39,6 +40,10 @@ export interface RunJobInput {
   signal: () => AbortSignal;
   /** Aborts the job's signal with this reason. */
   abort: (reason: Error) => void;
+  /** Where the handler runs (the async pool, or a threads / processes pool). */
+  executor: Executor;
+  /** Told about the execution as soon as it starts (so it can be killed on revoke --terminate). */
+  onExecution?: (execution: Execution) => void;
   /** The node's default time limits (ms), used when neither the call nor the task sets one. */
   limits?: { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined };
   progress: (value: unknown) => Promise<void>;
@@ -106,13 +111,9 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
 
   const soft = record.options.softTimeLimitMs ?? def.softTimeLimitMs ?? input.limits?.softTimeLimitMs;
   const hard = record.options.timeLimitMs ?? def.timeLimitMs ?? input.limits?.timeLimitMs;
-  // Started inside a promise so that a synchronous throw is a rejection like any other.
-  const settled = Promise.resolve()
-    .then(() => (def.bind ? def.handler(ctx, ...record.data.args) : def.handler(...record.data.args)))
-    .then(
-      (value) => ({ ok: true as const, value }),
-      (thrown: unknown) => ({ ok: false as const, thrown }),
-    );
+  const execution = input.executor.start({ def, ctx, args: record.data.args });
+  input.onExecution?.(execution);
+  const settled = execution.settled;
   const softTimer = soft ? setTimeout(() => input.abort(new SoftTimeLimitExceeded(`soft time limit (${soft} ms) exceeded`)), soft) : undefined;
   let hardTimer: NodeJS.Timeout | undefined;
   const hardHit = hard ? new Promise<'hard'>((resolve) => (hardTimer = setTimeout(() => resolve('hard'), hard))) : undefined;
@@ -123,15 +124,25 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
   let lingering: Promise<void> | undefined;
   let thrown: unknown;
   let value: unknown;
+  let preserialised: string | undefined;
   if (first === 'hard') {
-    input.abort(new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded`));
-    thrown = new TimeLimitExceeded(
-      `hard time limit (${hard} ms) exceeded. The async pool cannot stop code that ignores ctx.signal: ` +
-        'if this task does, it is still running in the worker (its slot stays taken until it ends).',
-    );
-    lingering = settled.then(() => undefined);
+    if (execution.kill) {
+      // threads / processes: the child is killed (and replaced): the code really stops.
+      thrown = new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded: the task was stopped`);
+      execution.kill(thrown as Error);
+      await settled;
+    } else {
+      input.abort(new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded`));
+      thrown = new TimeLimitExceeded(
+        `hard time limit (${hard} ms) exceeded. The async pool cannot stop code that ignores ctx.signal: ` +
+          'if this task does, it is still running in the worker (its slot stays taken until it ends); ' +
+          'run it in a threads or processes pool (-P) to have it killed.',
+      );
+      lingering = settled.then(() => undefined);
+    }
   } else if (first.ok) {
-    value = first.value;
+    value = 'json' in first ? undefined : first.value;
+    if ('json' in first) preserialised = first.json;
   } else {
     thrown = first.thrown;
   }
@@ -149,6 +160,7 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
     return withLingering(done(record, taskName, failure(reported, first === 'hard' ? 'hard time limit exceeded' : decision.reason)));
   }
 
+  if (preserialised !== undefined) return done(record, taskName, { kind: 'success', resultJson: preserialised });
   try {
     return done(record, taskName, {
       kind: 'success',

@@ -16,6 +16,8 @@ import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import { EventWriter } from '../events/event-writer.js';
 import { runJob, type Attempt } from './job-runner.js';
+import { AsyncExecutor, type Executor, type PoolKind } from './executor.js';
+import { ChildPool } from './pool/child-pool.js';
 import { parseRateLimit } from '../core/rate-limit.js';
 import { finishEntry, finishHeader, finishKeys } from './outcome.js';
 import { QueueConsumer, type ConsumerHost, type TakenJob } from './queue-consumer.js';
@@ -38,6 +40,16 @@ export interface WorkerNodeOptions {
   timeLimitMs?: number;
   /** Soft time limit of every task that sets none (ms). */
   softTimeLimitMs?: number;
+  /** Where task code runs: `async` (this event loop, default), `threads` or `processes` (killable children). */
+  pool?: PoolKind;
+  /** The app's module file: the threads and processes pools load it in each child. */
+  appModule?: string;
+  /** Recycle a pool child after this many jobs. */
+  maxTasksPerChild?: number;
+  /** Recycle a pool child when, after a job, it uses more memory than this (KiB; a thread's heap, a process's RSS). */
+  maxMemoryPerChildKb?: number;
+  /** Log level and file for pool children (default: the node's level, stderr). */
+  childLog?: { level: string; file?: string | undefined };
 }
 
 interface Running {
@@ -49,6 +61,8 @@ interface Running {
   abandoned: boolean;
   /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */
   revoked: boolean;
+  /** Stops the job's code for good (threads / processes pools). */
+  kill?: (reason: Error) => void;
   /** Outcome recorded at the hard time limit; the handler still runs (never re-queued at shutdown). */
   lingering?: boolean;
 }
@@ -97,6 +111,7 @@ export class WorkerNode extends EventEmitter {
   /** Slots promised to take calls under way. */
   private claimed = 0;
   private client!: Redis;
+  private executor: Executor = new AsyncExecutor();
   private control: Redis | undefined;
   private events!: EventWriter;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -137,6 +152,7 @@ export class WorkerNode extends EventEmitter {
   private async doStart(): Promise<void> {
     const cfg = this.app.config;
     this.client = await this.app.client();
+    await this.openPool();
     this.events = new EventWriter(this.client, this.app.keys.events, cfg.eventsMaxLen, cfg.events);
     await this.client.sadd(this.app.keys.queues, ...this.queues);
     await this.refreshRates();
@@ -160,6 +176,27 @@ export class WorkerNode extends EventEmitter {
     this.keepaliveTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(cfg.stallIntervalMs / 2)));
     this.log.info({ queues: this.queues, concurrency: this.concurrency }, 'worker ready');
     this.host.pump();
+  }
+
+  private async openPool(): Promise<void> {
+    const kind = this.options.pool ?? 'async';
+    if (kind === 'async') return;
+    if (!this.options.appModule) {
+      throw new OptionError(`the ${kind} pool loads the app in each child: give the app's module (-A, or the appModule option)`);
+    }
+    const pool = new ChildPool({
+      kind,
+      size: this.concurrency,
+      appModule: this.options.appModule,
+      node: this.name,
+      log: this.log,
+      logLevel: this.options.childLog?.level ?? this.log.level,
+      logfile: this.options.childLog?.file,
+      maxTasksPerChild: this.options.maxTasksPerChild,
+      maxMemoryKb: this.options.maxMemoryPerChildKb,
+    });
+    this.executor = pool;
+    await pool.open();
   }
 
   /** Subscribes to the control channel (revoke with terminate; more commands come with remote control). */
@@ -187,7 +224,9 @@ export class WorkerNode extends EventEmitter {
       const entry = this.running.get(command.id);
       if (!entry) return;
       entry.revoked = true;
-      (entry.controller ??= new AbortController()).abort(new Revoked(`task ${command.id} was revoked (terminate)`));
+      const reason = new Revoked(`task ${command.id} was revoked (terminate)`);
+      if (entry.kill) entry.kill(reason);
+      else (entry.controller ??= new AbortController()).abort(reason);
       this.log.info({ jobId: command.id }, 'revoked: terminating (its signal was aborted)');
     }
   }
@@ -292,6 +331,10 @@ export class WorkerNode extends EventEmitter {
       log: this.log,
       signal: () => (entry.controller ??= new AbortController()).signal,
       abort: (reason) => (entry.controller ??= new AbortController()).abort(reason),
+      executor: this.executor,
+      onExecution: (execution) => {
+        if (execution.kill) entry.kill = execution.kill;
+      },
       limits: { timeLimitMs: this.options.timeLimitMs, softTimeLimitMs: this.options.softTimeLimitMs },
       appOrigin: this.options.appOrigin ?? 'this app',
       progress: (value) => this.progress(job.id, q, job.startedAt, value),
@@ -465,6 +508,7 @@ export class WorkerNode extends EventEmitter {
       }],
       ['close queues', () => Promise.all(this.consumers.map((c) => c.close()))],
       ['close control', async () => this.control?.disconnect()],
+      ['close pool', () => this.executor.close()],
       ['announce offline', async () => {
         await this.client.pipeline().zrem(this.app.keys.nodes, this.name).del(this.app.keys.node(this.name)).exec();
         await this.events.write('worker-offline', { node: this.name, pid: process.pid, ...this.stats });

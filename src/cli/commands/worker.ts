@@ -8,6 +8,8 @@ import { ExitCode, OptionError, TaskqError } from '../../core/errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
+import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
+import { resolveAppPath } from '../load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
 import { workerBanner } from '../presenter.js';
@@ -25,6 +27,9 @@ interface WorkerOptions {
   shutdownTimeout: number;
   timeLimit?: number;
   softTimeLimit?: number;
+  pool: PoolKind;
+  maxTasksPerChild?: number;
+  maxMemoryPerChild?: number;
 }
 
 function openLogger(options: WorkerOptions): Logger {
@@ -56,6 +61,11 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
     shutdownTimeoutMs: options.shutdownTimeout * 1000,
     ...(options.timeLimit !== undefined ? { timeLimitMs: options.timeLimit * 1000 } : {}),
     ...(options.softTimeLimit !== undefined ? { softTimeLimitMs: options.softTimeLimit * 1000 } : {}),
+    pool: options.pool,
+    ...(options.app ? { appModule: resolveAppPath(options.app, io.cwd) } : {}),
+    ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
+    ...(options.maxMemoryPerChild !== undefined ? { maxMemoryPerChildKb: options.maxMemoryPerChild } : {}),
+    childLog: { level: options.loglevel, file: options.logfile },
   });
   if (options.pidfile) acquirePidfile(options.pidfile);
   let cold = false;
@@ -93,6 +103,9 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .option('--logfile <file>', 'log to this file instead of stderr')
     .option('--pidfile <file>', 'write the pid here; refuse to start if a live node holds it')
+    .addOption(new Option('-P, --pool <kind>', 'where task code runs: async (this event loop), threads or processes (killable)').choices([...POOL_KINDS]).default('async'))
+    .option('--max-tasks-per-child <n>', 'recycle a pool child after this many tasks', positiveInt)
+    .option('--max-memory-per-child <KiB>', "recycle a pool child when, after a task, it uses more memory (a process's RSS, a thread's heap)", positiveInt)
     .option('--time-limit <s>', 'hard time limit of tasks that set none (seconds)', positiveNumber)
     .option('--soft-time-limit <s>', 'soft time limit of tasks that set none (seconds): ctx.signal aborts', positiveNumber)
     .option('--shutdown-timeout <s>', 'warm shutdown waits this long for running jobs', nonNegativeNumber, defaults.shutdownTimeoutMs / 1000)

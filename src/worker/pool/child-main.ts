@@ -1,0 +1,106 @@
+/**
+ * Entry of a pool child, as a forked process or a worker thread: loads the app module, then runs the
+ * jobs its parent node sends, one at a time, and reports results already serialised (so a value JSON
+ * cannot carry is caught here, where it was made).
+ */
+import { getHeapStatistics } from 'node:v8';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { loadApp } from '../../cli/load-app.js';
+import { Retry, TaskqError, toError } from '../../core/errors.js';
+import type { TaskContext } from '../../core/context.js';
+import { toJson } from '../../core/serialize.js';
+import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';
+
+const init: PoolInit = isMainThread ? (JSON.parse(process.env.TASKQ_POOL_INIT ?? '{}') as PoolInit) : (workerData as PoolInit);
+const send = (msg: FromChild): void => {
+  if (parentPort) parentPort.postMessage(msg);
+  else process.send?.(msg);
+};
+const onMessage = (fn: (msg: ToChild) => void): void => {
+  if (parentPort) parentPort.on('message', fn);
+  else process.on('message', (m) => fn(m as ToChild));
+};
+
+// Threads share the process: report their own heap; processes report their resident set.
+const memoryKb = (): number => Math.round((isMainThread ? process.memoryUsage().rss : getHeapStatistics().used_heap_size) / 1024);
+
+function wire(err: Error): WireError {
+  const out: WireError = { name: err.name, message: err.message };
+  if (err.stack) out.stack = err.stack;
+  if (err instanceof TaskqError) out.code = err.code;
+  if (err instanceof Retry) {
+    out.countdownMs = err.countdownMs ?? null;
+    if (err.cause instanceof Error) out.message = err.cause.message;
+  }
+  return out;
+}
+
+const log = pino(
+  { level: init.logLevel },
+  init.logfile ? pino.destination({ dest: init.logfile, sync: true, mkdir: true }) : pino.destination({ dest: 2, sync: true }),
+).child({ node: init.node, index: init.index });
+
+const controllers = new Map<string, AbortController>();
+
+if (isMainThread) {
+  // The parent decides when a child ends ({type: 'exit'}, or SIGKILL). Ctrl-C in a terminal, or
+  // systemd's stop, signal the whole process group: a child must not die under a running job then.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
+  process.on('SIGHUP', () => {});
+  // No orphans: when the parent goes away (even kill -9), the IPC channel closes.
+  process.on('disconnect', () => process.exit(0));
+}
+
+async function main(): Promise<void> {
+  let app: Awaited<ReturnType<typeof loadApp>>;
+  try {
+    app = await loadApp(init.appModule);
+  } catch (err) {
+    send({ type: 'fatal', message: (err as Error).message });
+    return;
+  }
+  onMessage((msg) => {
+    if (msg.type === 'exit') process.exit(0);
+    if (msg.type === 'abort') {
+      const err = new Error(msg.reason.message);
+      err.name = msg.reason.name;
+      controllers.get(msg.id)?.abort(err);
+      return;
+    }
+    if (msg.type === 'run') void run(app, msg);
+  });
+  send({ type: 'ready', pid: process.pid });
+}
+
+async function run(app: Awaited<ReturnType<typeof loadApp>>, msg: Extract<ToChild, { type: 'run' }>): Promise<void> {
+  const controller = new AbortController();
+  controllers.set(msg.id, controller);
+  const def = app.tasks.get(msg.task);
+  try {
+    if (!def) throw new TaskqError('TASKQ_TASK_UNKNOWN', `task ${JSON.stringify(msg.task)} is not registered in ${init.appModule} (pool child ${init.index})`);
+    const ctx: TaskContext = {
+      id: msg.id,
+      name: msg.task,
+      attempt: msg.attempt,
+      queue: msg.queue,
+      node: msg.node,
+      signal: controller.signal,
+      log: log.child({ task: msg.task, jobId: msg.id, attempt: msg.attempt }),
+      progress: async (value) => send({ type: 'progress', id: msg.id, value }),
+      retry(options = {}): never {
+        throw new Retry('retry requested', options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000), { cause: options.error });
+      },
+    };
+    const value = await (def.bind ? def.handler(ctx, ...msg.args) : def.handler(...msg.args));
+    const json = toJson(value, 'result', 'TASKQ_RESULT_UNSERIALIZABLE', `task ${msg.task} returned a value taskq cannot store`);
+    send({ type: 'done', id: msg.id, ok: true, json, memoryKb: memoryKb() });
+  } catch (thrown) {
+    send({ type: 'done', id: msg.id, ok: false, error: wire(toError(thrown)), memoryKb: memoryKb() });
+  } finally {
+    controllers.delete(msg.id);
+  }
+}
+
+void main();

@@ -1,0 +1,44 @@
+/**
+ * Messages between a worker node and its pool children (threads or processes). JSON only; `type`
+ * values are wire format: never rename.
+ *
+ * parent → child
+ *   {type: 'run', id, task, args, attempt, queue, node}   run one job
+ *   {type: 'abort', id, reason: {name, message}}          abort the job's ctx.signal (soft limit)
+ *   {type: 'exit'}                                        finish and exit (recycling, shutdown)
+ * child → parent
+ *   {type: 'ready', pid}                                  the app is loaded
+ *   {type: 'fatal', message}                              the app could not be loaded
+ *   {type: 'progress', id, value}                         ctx.progress(value)
+ *   {type: 'done', id, ok: true, json, memoryKb}          the result, already serialised
+ *   {type: 'done', id, ok: false, error, memoryKb}        the error thrown (name, message, stack, code?, countdownMs?)
+ */
+export interface PoolInit {
+  appModule: string;
+  node: string;
+  index: number;
+  logLevel: string;
+  logfile: string | undefined;
+}
+
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  /** TaskqError code, when the error was one. */
+  code?: string;
+  /** Set for ctx.retry(): the countdown asked for (ms), or null for the default. */
+  countdownMs?: number | null;
+}
+
+export type ToChild =
+  | { type: 'run'; id: string; task: string; args: unknown[]; attempt: number; queue: string; node: string }
+  | { type: 'abort'; id: string; reason: { name: string; message: string } }
+  | { type: 'exit' };
+
+export type FromChild =
+  | { type: 'ready'; pid: number }
+  | { type: 'fatal'; message: string }
+  | { type: 'progress'; id: string; value: unknown }
+  | { type: 'done'; id: string; ok: true; json: string; memoryKb: number }
+  | { type: 'done'; id: string; ok: false; error: WireError; memoryKb: number };

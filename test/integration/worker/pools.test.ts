@@ -1,0 +1,122 @@
+/**
+ * Threads and processes pools: a hard time limit stops even a busy CPU loop (the child is killed and
+ * replaced, the node keeps serving), crashes fail the job and bring a fresh child, children are
+ * recycled by task count and by memory, and revoke --terminate kills the running code.
+ */
+import { pathToFileURL } from 'node:url';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { fixture } from '../../helpers/processes.js';
+import type { App } from '../../../src/core/app.js';
+import type { TaskFailedError } from '../../../src/core/errors.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+/**
+ * The fixture app, loaded in this process too (the node needs its task definitions), on the test
+ * Redis with the test's prefix; the environment also reaches the pool children spawned meanwhile.
+ */
+async function fixtureApp(prefix: string): Promise<App> {
+  const saved = { url: process.env.TASKQ_BROKER_URL, prefix: process.env.TASKQ_KEY_PREFIX };
+  process.env.TASKQ_BROKER_URL = inject('redisUrl');
+  process.env.TASKQ_KEY_PREFIX = prefix;
+  onTestFinished(() => {
+    process.env.TASKQ_BROKER_URL = saved.url;
+    process.env.TASKQ_KEY_PREFIX = saved.prefix;
+    if (saved.url === undefined) delete process.env.TASKQ_BROKER_URL;
+    if (saved.prefix === undefined) delete process.env.TASKQ_KEY_PREFIX;
+  });
+  // A fresh module instance per test (the query defeats the import cache).
+  const mod = (await import(`${pathToFileURL(fixture('basic.mjs')).href}?${prefix}`)) as { default: App };
+  onTestFinished(() => mod.default.close());
+  return mod.default;
+}
+
+for (const pool of ['processes', 'threads'] as const) {
+  describe(`${pool} pool`, () => {
+    it('a busy loop with a 1 s hard limit is stopped, and the next task runs on the same node', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const started = Date.now();
+      const spin = await producer.send('spin', [], { timeLimitMs: 1000 });
+      const next = await producer.send('whoami', []);
+      const err = (await spin.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
+      expect(err.remoteName).toBe('TimeLimitExceeded');
+      expect(err.message).toContain('the task was stopped');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(await next.get({ timeout: 10_000 })).toMatch(/^\d+:\d+$/);
+    });
+
+    it('a child that exits under a job fails the job (WorkerLostError) and is replaced', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const before = await (await producer.send('whoami', [])).get({ timeout: 10_000 });
+      const crash = await producer.send('crash', ['exit']);
+      const err = (await crash.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
+      expect(err.remoteName).toBe('WorkerLostError');
+      expect(err.message).toMatch(/pool child 1 .* exited with code 3 while running crash/);
+      const after = await (await producer.send('whoami', [])).get({ timeout: 10_000 });
+      expect(after).not.toBe(before);
+    });
+
+    it('recycles a child after --max-tasks-per-child tasks', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1, maxTasksPerChild: 2 });
+      const ids: unknown[] = [];
+      for (let i = 0; i < 3; i++) ids.push(await (await producer.send('whoami', [])).get({ timeout: 10_000 }));
+      expect(ids[0]).toBe(ids[1]);
+      expect(ids[2]).not.toBe(ids[1]);
+    });
+
+    it('revoke --terminate kills the running code', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      const node = await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const spin = await producer.send('spin', []);
+      await waitFor('the spin to start', () => spin.state(), (s) => s === 'STARTED');
+      expect(await spin.revoke({ terminate: true })).toBe('TERMINATING');
+      await expect(spin.get({ timeout: 10_000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
+      expect(await (await producer.send('add', [1, 2])).get({ timeout: 10_000 })).toBe(3);
+      expect(node.stats.processed).toBe(2);
+    });
+  });
+}
+
+describe('processes pool only', () => {
+  it('a native crash (abort) fails the job and the node survives', async () => {
+    const producer = testApp();
+    const app = await fixtureApp(producer.keys.prefix);
+    await startWorker(app, { pool: 'processes', appModule: fixture('basic.mjs'), concurrency: 1 });
+    const crash = await producer.send('crash', ['abort']);
+    const err = (await crash.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
+    expect(err.remoteName).toBe('WorkerLostError');
+    expect(err.message).toMatch(/was killed \(SIGABRT\)/);
+    expect(await (await producer.send('add', [2, 2])).get({ timeout: 10_000 })).toBe(4);
+  });
+
+  it('recycles a child whose memory passes --max-memory-per-child after a task', async () => {
+    const producer = testApp();
+    const app = await fixtureApp(producer.keys.prefix);
+    await startWorker(app, { pool: 'processes', appModule: fixture('basic.mjs'), concurrency: 1, maxMemoryPerChildKb: 200_000 });
+    const first = await (await producer.send('whoami', [])).get({ timeout: 10_000 });
+    expect(await (await producer.send('hog', [50])).get({ timeout: 10_000 })).toBe(50); // ~ +50 MB: still under
+    expect(await (await producer.send('whoami', [])).get({ timeout: 10_000 })).toBe(first);
+    await (await producer.send('hog', [250])).get({ timeout: 10_000 }); // over 200,000 KiB now
+    expect(await (await producer.send('whoami', [])).get({ timeout: 10_000 })).not.toBe(first);
+  });
+
+  it('a soft limit reaches the task inside the child through ctx.signal', async () => {
+    const producer = testApp();
+    const app = await fixtureApp(producer.keys.prefix);
+    await startWorker(app, { pool: 'processes', appModule: fixture('basic.mjs'), concurrency: 1 });
+    const r = await producer.send('waitAbort', [], { softTimeLimitMs: 200 });
+    expect(await r.get({ timeout: 10_000 })).toBe('SoftTimeLimitExceeded');
+  });
+
+  it('a pool without the app module path is a clear error', async () => {
+    const app = testApp();
+    await expect(startWorker(app, { pool: 'processes' })).rejects.toThrow(/the processes pool loads the app in each child: give the app's module/);
+  });
+});
