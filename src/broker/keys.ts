@@ -2,7 +2,9 @@
  * Redis key layout. Queue keys keep bee-queue's layout (`<prefix>:<queue>:<name>`) so bee-queue's own
  * methods (getJobs, checkHealth, removeJob, delayed activation) work on taskq queues unchanged.
  *
- *   <prefix>:<queue>:waiting         LIST  job ids ready to run (LPUSH in, BRPOPLPUSH out)
+ *   <prefix>:<queue>:waiting         LIST  job ids ready to run (LPUSH in, BRPOPLPUSH out), normal priority
+ *   <prefix>:<queue>:waiting:high    LIST  high-priority ids (taken first); `:low` taken last
+ *                                          ("~wake" in `waiting` wakes a blocked worker for them)
  *   <prefix>:<queue>:active          LIST  job ids a worker has taken
  *   <prefix>:<queue>:stalling        SET   active ids not yet proven alive since the last stall check
  *   <prefix>:<queue>:stallBlock      STR   held (PX stall interval) by the one process running the check

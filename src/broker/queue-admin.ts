@@ -42,7 +42,9 @@ export async function queueStatus(app: App, queues: string[]): Promise<QueueStat
   const k = app.keys;
   const pipeline = client.pipeline();
   for (const q of queues) {
-    pipeline.llen(k.queue(q, 'waiting')).llen(k.queue(q, 'active')).zcard(k.queue(q, 'delayed')).zcard(k.queue(q, 'dead'));
+    const waiting = k.queue(q, 'waiting');
+    pipeline.llen(k.queue(q, 'active')).zcard(k.queue(q, 'delayed')).zcard(k.queue(q, 'dead'));
+    pipeline.llen(waiting).llen(`${waiting}:high`).llen(`${waiting}:low`).lpos(waiting, '~wake', 'COUNT', 0);
   }
   const replies = (await pipeline.exec()) ?? [];
   const value = (i: number): number => {
@@ -50,13 +52,18 @@ export async function queueStatus(app: App, queues: string[]): Promise<QueueStat
     if (err) throw err;
     return Number(v);
   };
-  return queues.map((queue, i) => ({
-    queue,
-    waiting: value(i * 4),
-    active: value(i * 4 + 1),
-    delayed: value(i * 4 + 2),
-    dead: value(i * 4 + 3),
-  }));
+  const per = 7;
+  return queues.map((queue, i) => {
+    const tokens = (replies[i * per + 6]?.[1] as unknown[] | null)?.length ?? 0;
+    return {
+      queue,
+      // Every priority level; wake tokens are not jobs.
+      waiting: value(i * per + 3) + value(i * per + 4) + value(i * per + 5) - tokens,
+      active: value(i * per),
+      delayed: value(i * per + 1),
+      dead: value(i * per + 2),
+    };
+  });
 }
 
 /** Nodes whose heartbeat is younger than three heartbeat periods; older entries are pruned. */

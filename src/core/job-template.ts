@@ -10,7 +10,7 @@ import type { JobOptions } from './message.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import type { Router } from './routing.js';
 import { toJson } from './serialize.js';
-import { normalizeTimeLimit, type ApplyOptions, type TaskDefinition } from './task.js';
+import { normalizePriority, normalizeTimeLimit, type ApplyOptions, type Priority, type TaskDefinition } from './task.js';
 import { resolveTiming } from './timing.js';
 
 /** Job ids become part of Redis keys and channels: a safe alphabet (UUIDs, "order-42", "user:7/thumb"). */
@@ -28,6 +28,7 @@ function isPlain(value: unknown): boolean {
 export class JobTemplate {
   readonly queue: string;
   readonly dueMs: number;
+  readonly priority: Priority;
   private readonly recordHead: string;
   private readonly optionsHead: string;
   private readonly optionsTail: string;
@@ -47,6 +48,7 @@ export class JobTemplate {
     assertQueueName(this.queue, `the queue of ${task}`);
     const timing = resolveTiming(options, now);
     this.dueMs = timing.dueMs;
+    this.priority = normalizePriority(options.priority, `${where}: priority`) ?? def?.priority ?? 'normal';
     const jobOptions: JobOptions = { v: 1, id: ID, queue: this.queue, timestamp: now, attempt: 1, stacktraces: [] };
     const retries = normalizeRetries(options.retries, where);
     if (retries !== undefined) jobOptions.retries = retries;

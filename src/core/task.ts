@@ -28,6 +28,18 @@ export interface TaskOptions {
   softTimeLimitMs?: number;
   /** Most starts per second / minute / hour across all nodes: `'10/s'`, `'100/m'`, `'5/h'`. */
   rateLimit?: RateLimit;
+  /** `high` jobs of a queue are taken before `normal` (default) ones, `low` last. */
+  priority?: Priority;
+}
+
+/** Priority levels of a queue, served high → normal → low. Wire values: never rename. */
+export type Priority = 'high' | 'normal' | 'low';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+
+export function normalizePriority(value: unknown, what: string): Priority | undefined {
+  if (value === undefined) return undefined;
+  if (!PRIORITIES.includes(value as Priority)) throw new OptionError(`${what} must be "high", "normal" or "low", got ${show(value)}`);
+  return value as Priority;
 }
 
 /** Options of one call (Celery's apply_async options). */
@@ -52,6 +64,8 @@ export interface ApplyOptions {
   timeLimitMs?: number;
   /** Soft time limit for this call (ms), overriding the task's. */
   softTimeLimitMs?: number;
+  /** Priority of this call within its queue (overrides the task's). */
+  priority?: Priority;
 }
 
 export type Handler<A extends unknown[], R> = (...args: A) => R | Promise<R>;
@@ -70,6 +84,7 @@ export interface TaskDefinition {
   softTimeLimitMs: number | undefined;
   /** Interval between two starts (ms) from `rateLimit`, cluster-wide. */
   rateIntervalMs: number | undefined;
+  priority: Priority | undefined;
   handler: (...args: unknown[]) => unknown;
 }
 
@@ -108,6 +123,7 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
     timeLimitMs: normalizeTimeLimit(options.timeLimitMs, `${where} timeLimitMs`),
     softTimeLimitMs: normalizeTimeLimit(options.softTimeLimitMs, `${where} softTimeLimitMs`),
     rateIntervalMs: parseRateLimit(options.rateLimit, where),
+    priority: normalizePriority(options.priority, `${where} priority`),
     handler: handler as (...args: unknown[]) => unknown,
   };
 }

@@ -1,7 +1,7 @@
---[[ take: hand jobs to a worker: move up to ARGV[2] ids from `waiting` to `active` (after ARGV[1], which
-a blocking BRPOPLPUSH already moved), load their records, mark them STARTED, and announce
+--[[ take: hand jobs to a worker: move up to ARGV[2] ids from the waiting lists to `active`, high
+priority first, then normal, then low (after ARGV[1], which a blocking BRPOPLPUSH already moved), load their records, mark them STARTED, and announce
 task-received and task-started, all in one round trip.
-KEYS[1] <prefix>:<queue>:waiting  LIST
+KEYS[1] <prefix>:<queue>:waiting  LIST (normal priority; <waiting>:high and <waiting>:low beside it)
 KEYS[2] <prefix>:<queue>:active   LIST
 KEYS[3] <prefix>:<queue>:jobs     HASH id → record
 KEYS[4] <prefix>:events           STREAM
@@ -118,9 +118,29 @@ local function start(id)
   out[#out + 1] = raw
   out[#out + 1] = notBefore
 end
-if ARGV[1] ~= "" then start(ARGV[1]) end
-for _ = 1, tonumber(ARGV[2]) do
-  local id = redis.call("rpoplpush", KEYS[1], KEYS[2])
+local WAKE = "~wake"
+local lists = {KEYS[1] .. ":high", KEYS[1], KEYS[1] .. ":low"}
+local current = 1
+local function pop()
+  while current <= 3 do
+    local id = redis.call("rpoplpush", lists[current], KEYS[2])
+    if not id then
+      current = current + 1
+    elseif id == WAKE then
+      redis.call("lrem", KEYS[2], 1, WAKE)
+    else
+      return id
+    end
+  end
+  return nil
+end
+if ARGV[1] == WAKE then
+  redis.call("lrem", KEYS[2], 1, WAKE)
+elseif ARGV[1] ~= "" then
+  start(ARGV[1])
+end
+for _ = 1, tonumber(ARGV[2]) + (ARGV[1] == WAKE and 1 or 0) do
+  local id = pop()
   if not id then break end
   start(id)
 end

@@ -1,7 +1,7 @@
 /** `taskq call`: sends a task by name; with --wait, prints its result. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ExitCode } from '../../core/errors.js';
-import type { ApplyOptions } from '../../core/task.js';
+import type { ApplyOptions, Priority } from '../../core/task.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { jsonArgs, nonNegativeInt, nonNegativeNumber } from '../parse.js';
 import { json, resultText } from '../presenter.js';
@@ -16,6 +16,7 @@ interface CallOptions {
   queue?: string;
   id?: string;
   retries?: number;
+  priority?: Priority;
   wait?: boolean;
   timeout?: number;
   json?: boolean;
@@ -31,6 +32,7 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
     .option('--eta <time>', 'run no earlier than this ISO time')
     .option('--expires <s>', 'never start after this many seconds', nonNegativeNumber)
     .option('-Q, --queue <queue>', 'queue (overrides routes)')
+    .addOption(new Option('-p, --priority <level>', 'priority within the queue').choices(['high', 'normal', 'low']))
     .option('--id <id>', 'task id (a duplicate of a queued id is a no-op)')
     .option('--retries <n>', 'retries for this call', nonNegativeInt)
     .option('-w, --wait', 'wait for the result and print it (exit 1 if the task failed)')
@@ -45,6 +47,7 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
         if (options.queue !== undefined) apply.queue = options.queue;
         if (options.id !== undefined) apply.jobId = options.id;
         if (options.retries !== undefined) apply.retries = options.retries;
+        if (options.priority !== undefined) apply.priority = options.priority;
         const r = await app.send(task, args, apply);
         if (!options.wait) {
           io.stdout(options.json ? json({ id: r.id }) : `${r.id}\n`);
