@@ -34,8 +34,10 @@ if state == "STARTED" then
 end
 local task = ARGV[10] ~= "" and ARGV[10] or (record and string.match(record, '"task":("[^"]*")')) or '"<unknown>"'
 local qid = cjson.encode(id)
+-- This record is also what take.lua checks (SET … GET when it marks a job STARTED): keep it at least as
+-- long as the revoked set keeps the id.
 redis.call("set", KEYS[2], '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"doneAt":' .. ARGV[2] ..
-  ',"reason":"revoked"}', "PX", ARGV[5])
+  ',"reason":"revoked"}', "PX", math.max(tonumber(ARGV[5]), tonumber(ARGV[4])))
 redis.call("publish", KEYS[2], "revoked")
 if ARGV[7] == "1" then
   redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[6], "*", "type", "task-revoked", "data",

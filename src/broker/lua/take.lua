@@ -74,11 +74,11 @@ local function start(id)
     end
   end
   local qid = quote(id)
-  local reason = (expires and expires < tonumber(now) and "expired") or (redis.call("zscore", KEYS[5], id) and "revoked")
-  if reason then
+  -- Released instead of handed over: revoked or expired. `keep` = its REVOKED result is already stored.
+  local function release(reason, keep)
     redis.call("lrem", KEYS[2], 1, id)
     redis.call("hdel", KEYS[3], id)
-    if not ignore then
+    if not ignore and not keep then
       redis.call("set", ARGV[8] .. id, '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
         ',"doneAt":' .. now .. ',"reason":"' .. reason .. '","attempt":' .. attempt .. '}', "PX", ARGV[5])
       redis.call("publish", ARGV[8] .. id, "revoked")
@@ -88,11 +88,13 @@ local function start(id)
         '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"reason":"' .. reason .. '"' ..
         (reason == "expired" and ',"expired":true}' or '}'))
     end
-    return
   end
+  if expires and expires < nowMs then return release("expired") end
   local notBefore = "0"
   local interval = name and rates[name]
   if interval then
+    -- Check revocation before reserving a start slot a revoked job would waste.
+    if redis.call("zscore", KEYS[5], id) then return release("revoked") end
     local key = ARGV[10] .. name
     local slot = math.max(tonumber(redis.call("get", key)) or 0, nowMs)
     if slot - nowMs > horizon then
@@ -106,8 +108,16 @@ local function start(id)
     if slot > nowMs then notBefore = tostring(slot) end
   end
   if not ignore then
-    redis.call("set", ARGV[8] .. id, '{"state":"STARTED","id":' .. qid .. ',"task":' .. task .. ',"node":' .. node ..
-      ',"startedAt":' .. now .. ',"attempt":' .. attempt .. '}', "PX", ARGV[5])
+    -- Marks STARTED and reads the previous record in one command: revoke.lua stores REVOKED there
+    -- (and in the revoked set), so this is the revocation check too.
+    local previous = redis.call("set", ARGV[8] .. id, '{"state":"STARTED","id":' .. qid .. ',"task":' .. task ..
+      ',"node":' .. node .. ',"startedAt":' .. now .. ',"attempt":' .. attempt .. '}', "PX", ARGV[5], "GET")
+    if previous and string.find(previous, '"state":"REVOKED"', 1, true) then
+      redis.call("set", ARGV[8] .. id, previous, "PX", ARGV[5])
+      return release("revoked", true)
+    end
+  elseif redis.call("zscore", KEYS[5], id) then
+    return release("revoked")
   end
   if events then
     local data = '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. '}'

@@ -59,4 +59,22 @@ describe('revoke', () => {
     expect(await r.revoke({ terminate: true })).toBe('SUCCESS');
     expect(await r.get({ timeout: 100 })).toBe('done');
   });
+
+  it('is honoured through the REVOKED record or the revoked set, whichever remains (ignoreResult jobs too)', async () => {
+    const app = testApp();
+    let runs = 0;
+    const t = app.task('t', () => ++runs);
+    const quiet = app.task('quiet', () => ++runs, { ignoreResult: true });
+    const a = await t.delay();
+    const b = await quiet.delay();
+    await a.revoke();
+    await b.revoke();
+    const client = await app.client();
+    await client.zrem(app.keys.revoked, a.id); // as if trimmed: the REVOKED record still says so
+    await startWorker(app);
+    const ok = await t.delay();
+    expect(await ok.get({ timeout: 5000 })).toBe(1);
+    await waitFor('both to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
+    expect(runs).toBe(1);
+  });
 });
