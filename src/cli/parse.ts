@@ -50,3 +50,12 @@ export function jsonArgs(value: string): unknown[] {
   if (!Array.isArray(parsed)) throw new InvalidArgumentError(`args must be a JSON array, e.g. '[2, 3]', got ${typeof parsed}`);
   return parsed;
 }
+
+/** Celery's `--autoscale max,min` (min defaults to 1). */
+export function autoscaleRange(value: string): { max: number; min: number } {
+  const m = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
+  const max = Number(m?.[1]);
+  const min = m?.[2] === undefined ? 1 : Number(m[2]);
+  if (!m || max < 1 || min < 1 || min > max) throw new InvalidArgumentError(`expected max,min with 1 ≤ min ≤ max (e.g. 10,3), got "${value}"`);
+  return { max, min };
+}

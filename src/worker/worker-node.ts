@@ -48,6 +48,8 @@ export interface WorkerNodeOptions {
   maxTasksPerChild?: number;
   /** Recycle a pool child when, after a job, it uses more memory than this (KiB; a thread's heap, a process's RSS). */
   maxMemoryPerChildKb?: number;
+  /** Grow the pool up to `max` slots while there is a backlog, shrink to `min` when idle (Celery's --autoscale). */
+  autoscale?: { max: number; min: number };
   /** Log level and file for pool children (default: the node's level, stderr). */
   childLog?: { level: string; file?: string | undefined };
 }
@@ -75,6 +77,9 @@ interface Pending {
 
 /** Most jobs one finish script call records. */
 const FINISH_BATCH = 100;
+/** How often autoscale looks at the load (ms), and how many idle looks shrink the pool by one. */
+const AUTOSCALE_TICK_MS = 250;
+const AUTOSCALE_IDLE_TICKS = 8;
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
 
@@ -90,7 +95,13 @@ export interface WorkerStats {
 export class WorkerNode extends EventEmitter {
   readonly name: string;
   readonly queues: string[];
-  readonly concurrency: number;
+  /** Jobs run at once now (between autoscale min and max when autoscaling). */
+  concurrency: number;
+  private readonly autoscale: { min: number; max: number } | undefined;
+  private autoscaleTimer: NodeJS.Timeout | undefined;
+  /** The last take filled every slot it asked for: there may be more waiting (autoscale grows then). */
+  private backlog = false;
+  private idleTicks = 0;
   private readonly log: Logger;
   private readonly shutdownTimeoutMs: number;
   private readonly consumers: QueueConsumer[] = [];
@@ -134,6 +145,14 @@ export class WorkerNode extends EventEmitter {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new OptionError(`concurrency must be a positive integer, got ${JSON.stringify(options.concurrency)}`);
     }
+    if (options.autoscale) {
+      const { min, max } = options.autoscale;
+      if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
+        throw new OptionError(`autoscale must be max,min with 1 ≤ min ≤ max, got ${JSON.stringify(options.autoscale)}`);
+      }
+      this.autoscale = { min, max };
+      this.concurrency = min;
+    }
     this.queues = [...new Set(options.queues?.length ? options.queues : app.knownQueues())];
     for (const q of this.queues) assertQueueName(q, 'the worker queues (-Q)');
     this.name = options.name ?? `worker${process.pid}@${hostname()}`;
@@ -174,6 +193,7 @@ export class WorkerNode extends EventEmitter {
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed')), cfg.heartbeatMs);
     this.keepaliveTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(cfg.stallIntervalMs / 2)));
+    if (this.autoscale) this.autoscaleTimer = setInterval(() => void this.rescale(), AUTOSCALE_TICK_MS);
     this.log.info({ queues: this.queues, concurrency: this.concurrency }, 'worker ready');
     this.host.pump();
   }
@@ -197,6 +217,33 @@ export class WorkerNode extends EventEmitter {
     });
     this.executor = pool;
     await pool.open();
+  }
+
+  /**
+   * One autoscale step: one more slot when every slot is busy and the last take found a backlog;
+   * one less after AUTOSCALE_IDLE_TICKS ticks with a slot to spare. Pool children follow the slots.
+   */
+  private async rescale(): Promise<void> {
+    const scale = this.autoscale;
+    if (!scale || this.state !== 'running') return;
+    const full = this.busy >= this.concurrency;
+    if (full && this.backlog && this.concurrency < scale.max) {
+      this.idleTicks = 0;
+      if (this.executor instanceof ChildPool) await this.executor.grow();
+      this.concurrency++;
+      this.log.info({ concurrency: this.concurrency }, 'autoscale: grew');
+      this.host.pump();
+    } else if (!full) {
+      this.backlog = false;
+      if (++this.idleTicks >= AUTOSCALE_IDLE_TICKS && this.concurrency > scale.min) {
+        this.idleTicks = 0;
+        this.concurrency--;
+        if (this.executor instanceof ChildPool) await this.executor.shrink();
+        this.log.info({ concurrency: this.concurrency }, 'autoscale: shrank');
+      }
+    } else {
+      this.idleTicks = 0;
+    }
   }
 
   /** Subscribes to the control channel (revoke with terminate; more commands come with remote control). */
@@ -270,6 +317,7 @@ export class WorkerNode extends EventEmitter {
     canWait: () => this.state === 'running' && this.busy < this.concurrency,
     accept: (consumer, jobs) => {
       const now = Date.now();
+      if (this.busy + jobs.length >= this.concurrency) this.backlog = true;
       for (const job of jobs) {
         if (job.notBefore > now) this.waitForSlot(consumer, job, job.notBefore - now);
         else if (this.running.size < this.concurrency) this.execute(consumer, job);
@@ -503,6 +551,7 @@ export class WorkerNode extends EventEmitter {
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['drain', () => this.drain(timeoutMs)],
       ['stop timers', async () => {
+        clearInterval(this.autoscaleTimer);
         clearInterval(this.heartbeatTimer);
         clearInterval(this.keepaliveTimer);
       }],

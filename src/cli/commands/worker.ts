@@ -11,7 +11,7 @@ import { WorkerNode } from '../../worker/worker-node.js';
 import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
 import { resolveAppPath } from '../load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
-import { logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
+import { autoscaleRange, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 
 interface WorkerOptions {
@@ -30,6 +30,7 @@ interface WorkerOptions {
   pool: PoolKind;
   maxTasksPerChild?: number;
   maxMemoryPerChild?: number;
+  autoscale?: { max: number; min: number };
 }
 
 function openLogger(options: WorkerOptions): Logger {
@@ -66,6 +67,7 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
     ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
     ...(options.maxMemoryPerChild !== undefined ? { maxMemoryPerChildKb: options.maxMemoryPerChild } : {}),
     childLog: { level: options.loglevel, file: options.logfile },
+    ...(options.autoscale ? { autoscale: options.autoscale } : {}),
   });
   if (options.pidfile) acquirePidfile(options.pidfile);
   let cold = false;
@@ -104,6 +106,7 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .option('--logfile <file>', 'log to this file instead of stderr')
     .option('--pidfile <file>', 'write the pid here; refuse to start if a live node holds it')
     .addOption(new Option('-P, --pool <kind>', 'where task code runs: async (this event loop), threads or processes (killable)').choices([...POOL_KINDS]).default('async'))
+    .option('--autoscale <max,min>', 'grow to max slots (children) under load, shrink to min when idle; replaces -c', autoscaleRange)
     .option('--max-tasks-per-child <n>', 'recycle a pool child after this many tasks', positiveInt)
     .option('--max-memory-per-child <KiB>', "recycle a pool child when, after a task, it uses more memory (a process's RSS, a thread's heap)", positiveInt)
     .option('--time-limit <s>', 'hard time limit of tasks that set none (seconds)', positiveNumber)

@@ -142,6 +142,10 @@ export class ChildPool implements Executor {
         child.job = undefined;
         child.tasks++;
         job.resolve(msg.ok ? { ok: true, json: msg.json } : { ok: false, thrown: fromWire(msg.error) });
+        if (!this.children.includes(child)) {
+          child.send({ type: 'exit' }); // autoscale removed it while it finished this job
+          return;
+        }
         const tooMany = this.opts.maxTasksPerChild !== undefined && child.tasks >= this.opts.maxTasksPerChild;
         const tooBig = this.opts.maxMemoryKb !== undefined && msg.memoryKb > this.opts.maxMemoryKb;
         if (tooMany || tooBig) {
@@ -162,7 +166,8 @@ export class ChildPool implements Executor {
     if (job) job.resolve({ ok: false, thrown: job.killReason ?? workerLost(child, how, job) });
     const wasStarting = child.state === 'starting';
     child.state = 'leaving';
-    if (this.closing || wasStarting) return;
+    // Replaced only if it still holds its place (not when autoscale removed it or the pool closes).
+    if (this.closing || wasStarting || this.children[child.index - 1] !== child) return;
     if (job && !job.killReason) this.opts.log.error({ index: child.index, jobId: job.id }, `pool child ${how}; replacing it`);
     this.spawn(child.index).catch((err: unknown) => this.opts.log.error({ err, index: child.index }, 'could not replace a pool child'));
   }
@@ -210,6 +215,26 @@ export class ChildPool implements Executor {
         if (child?.job === job) child.kill();
       },
     };
+  }
+
+  /** One more child (autoscale). */
+  async grow(): Promise<void> {
+    await this.spawn(this.children.length + 1);
+  }
+
+  /** One child less (autoscale): the newest idle one leaves; the node has given up its slot first. */
+  async shrink(): Promise<void> {
+    const last = this.children.at(-1);
+    if (!last) return;
+    this.children.pop();
+    if (last.state === 'busy' || last.job) {
+      // Still finishing a job: it leaves once done (its slot is already gone, so no new job comes).
+      last.state = 'leaving';
+      return;
+    }
+    last.state = 'leaving';
+    last.send({ type: 'exit' });
+    await last.exited;
   }
 
   /** Asks every child to exit; kills those still up after `graceMs`. */

@@ -120,3 +120,18 @@ describe('processes pool only', () => {
     await expect(startWorker(app, { pool: 'processes' })).rejects.toThrow(/the processes pool loads the app in each child: give the app's module/);
   });
 });
+
+describe('autoscale', () => {
+  it('grows the processes pool to max under a backlog and shrinks it back to min when idle', async () => {
+    const producer = testApp();
+    const app = await fixtureApp(producer.keys.prefix);
+    const node = await startWorker(app, { pool: 'processes', appModule: fixture('basic.mjs'), autoscale: { max: 3, min: 1 } });
+    expect(node.concurrency).toBe(1);
+    const jobs = await Promise.all(Array.from({ length: 12 }, () => producer.send('slow', [300])));
+    await waitFor('the pool to grow to 3', () => node.concurrency, (c) => c === 3, { timeoutMs: 10_000 });
+    await Promise.all(jobs.map((j) => j.get({ timeout: 20_000 })));
+    await waitFor('the pool to shrink to 1', () => node.concurrency, (c) => c === 1, { timeoutMs: 20_000 });
+    const pids = new Set(await Promise.all([1, 2, 3].map(async () => (await producer.send('whoami', [])).get({ timeout: 10_000 }))));
+    expect(pids.size).toBe(1); // one child left
+  }, 40_000);
+});
