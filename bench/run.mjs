@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: taskq vs raw bee-queue vs BullMQ on one private redis-server.
  *   node bench/run.mjs [--n 20000] [--runs 3] [--quick] [--rate 500] [--latency-count 2500]
- *                      [--systems taskq,bee,bullmq]
+ *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only]
  * Progress goes to stderr; the table and target checks to stdout; every figure to
  * bench/results/latest.json.
  */
@@ -12,6 +12,7 @@ import { loadSystem, SYSTEMS } from './systems/index.mjs';
 import { ENQUEUE_MODES, enqueue, latency, processing } from './measure.mjs';
 import { checkTargets, table, targetsText, writeJson } from './report.mjs';
 import { median } from './util.mjs';
+import { measurePools, poolsTable } from './pools.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -25,6 +26,8 @@ function options() {
       rate: { type: 'string', default: '500' },
       'latency-count': { type: 'string' },
       systems: { type: 'string', default: Object.keys(SYSTEMS).join(',') },
+      'skip-pools': { type: 'boolean', default: false },
+      'pools-only': { type: 'boolean', default: false },
     },
   });
   const int = (name, raw, fallback) => {
@@ -38,6 +41,8 @@ function options() {
     rate: int('rate', values.rate, 500),
     latencyCount: int('latency-count', values['latency-count'], values.quick ? 1000 : 2500),
     systems: values.systems.split(',').map((s) => s.trim()).filter(Boolean),
+    pools: !values['skip-pools'] || values['pools-only'],
+    poolsOnly: values['pools-only'],
   };
 }
 
@@ -106,11 +111,13 @@ async function main() {
   log(`redis ${redis.version} on 127.0.0.1:${redis.port}; n=${opts.n}, runs=${opts.runs}, latency ${opts.latencyCount} jobs @${opts.rate}/s`);
   const started = Date.now();
   try {
-    const systemsOut = summarize(await measureAll(opts, systems, redis));
-    const targets = checkTargets(systemsOut);
-    process.stdout.write(`\n${table(systemsOut)}\n\n${targetsText(targets)}\n`);
+    const systemsOut = opts.poolsOnly ? {} : summarize(await measureAll(opts, systems, redis));
+    const targets = opts.poolsOnly ? [] : checkTargets(systemsOut);
+    if (!opts.poolsOnly) process.stdout.write(`\n${table(systemsOut)}\n\n${targetsText(targets)}\n`);
+    const pools = opts.pools ? await measurePools(redis, { n: Math.min(opts.n, 4000), log }) : undefined;
+    if (pools) process.stdout.write(`\n${poolsTable(pools)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, pools });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();
