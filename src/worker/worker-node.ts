@@ -5,103 +5,41 @@
  * past its timeout, aborts jobs and returns unfinished ones to their queue so nothing stays in
  * `active`.
  */
-import { hostname, loadavg } from 'node:os';
-import { once } from 'node:events';
+import { hostname } from 'node:os';
+import { EventEmitter, once } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { defaults } from '../core/defaults.js';
 import { OptionError, Revoked } from '../core/errors.js';
 import { assertQueueName } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
-import { runScript } from '../broker/scripts.js';
-import { EventWriter } from '../events/event-writer.js';
 import { runJob, type Attempt } from './job-runner.js';
-import { AsyncExecutor, type Executor, type PoolKind } from './executor.js';
+import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
-import { parseRateLimit } from '../core/rate-limit.js';
-import { finishEntry, finishHeader, finishKeys } from './outcome.js';
 import { QueueConsumer, type ConsumerHost, type TakenJob } from './queue-consumer.js';
-import { EventEmitter } from 'node:events';
+import { RateTable } from './rate-table.js';
+import { ControlListener } from './control-listener.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
+import { Presence } from './presence.js';
+import { Autoscaler, type Scalable } from './autoscaler.js';
+import type { Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
-export interface WorkerNodeOptions {
-  /** Queues to consume (default: every queue the app's tasks route to). */
-  queues?: string[];
-  /** Jobs run at once on this node (default 4). */
-  concurrency?: number;
-  /** Node name, `name@host` (default `worker<pid>@<hostname>`). */
-  name?: string;
-  /** Root logger (default: warnings and errors to stderr). */
-  logger?: Logger;
-  /** Where the app came from, shown in unknown-task errors. */
-  appOrigin?: string;
-  /** Warm shutdown waits this long for running jobs before aborting them (ms). */
-  shutdownTimeoutMs?: number;
-  /** Hard time limit of every task that sets none (ms). */
-  timeLimitMs?: number;
-  /** Soft time limit of every task that sets none (ms). */
-  softTimeLimitMs?: number;
-  /** Where task code runs: `async` (this event loop, default), `threads` or `processes` (killable children). */
-  pool?: PoolKind;
-  /** The app's module file: the threads and processes pools load it in each child. */
-  appModule?: string;
-  /** Recycle a pool child after this many jobs. */
-  maxTasksPerChild?: number;
-  /** Recycle a pool child when, after a job, it uses more memory than this (KiB; a thread's heap, a process's RSS). */
-  maxMemoryPerChildKb?: number;
-  /** Grow the pool up to `max` slots while there is a backlog, shrink to `min` when idle (Celery's --autoscale). */
-  autoscale?: { max: number; min: number };
-  /** Log level and file for pool children (default: the node's level, stderr). */
-  childLog?: { level: string; file?: string | undefined };
-}
+export type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
-interface Running {
-  job: TakenJob;
-  consumer: QueueConsumer;
-  /** Created when the task first reads `ctx.signal` (most never do; it is per-job garbage otherwise). */
-  controller: AbortController | undefined;
-  /** Set when shutdown gave up on the job: its late outcome is not recorded. */
-  abandoned: boolean;
-  /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */
-  revoked: boolean;
-  /** Stops the job's code for good (threads / processes pools). */
-  kill?: (reason: Error) => void;
-  /** Outcome recorded at the hard time limit; the handler still runs (never re-queued at shutdown). */
-  lingering?: boolean;
-}
-
-/** An outcome waiting for the next finish batch of its queue. */
-interface Pending {
-  entry: Running;
-  attempt: Attempt;
-}
-
-/** Most jobs one finish script call records. */
-const FINISH_BATCH = 100;
-/** How often autoscale looks at the load (ms), and how many idle looks shrink the pool by one. */
-const AUTOSCALE_TICK_MS = 250;
-const AUTOSCALE_IDLE_TICKS = 8;
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
 
-export interface WorkerStats {
-  active: number;
-  processed: number;
-  succeeded: number;
-  failed: number;
-  retried: number;
-}
 
 /** Events: 'job-finished' (id, outcome kind), 'error' never: errors are logged. */
-export class WorkerNode extends EventEmitter {
+export class WorkerNode extends EventEmitter implements Scalable {
   readonly name: string;
   readonly queues: string[];
   /** Jobs run at once now (between autoscale min and max when autoscaling). */
   concurrency: number;
   private readonly autoscale: { min: number; max: number } | undefined;
-  private autoscaleTimer: NodeJS.Timeout | undefined;
+  private autoscaler: Autoscaler | undefined;
   /** The last take filled every slot it asked for: there may be more waiting (autoscale grows then). */
-  private backlog = false;
-  private idleTicks = 0;
+  backlog = false;
   private readonly log: Logger;
   private readonly shutdownTimeoutMs: number;
   private readonly consumers: QueueConsumer[] = [];
@@ -111,20 +49,15 @@ export class WorkerNode extends EventEmitter {
   private readonly reserved: Array<{ consumer: QueueConsumer; job: TakenJob }> = [];
   /** Rate-limited jobs waiting for their start slot (in `active`, kept alive, counted as busy). */
   private readonly slotWaits = new Map<string, { consumer: QueueConsumer; job: TakenJob; timer: NodeJS.Timeout }>();
-  /** Rate limits for the take script ("task=intervalMs …"): the tasks' own, overridden at run time. */
-  private rateTable = '';
-  /** Jobs done running whose outcome is not recorded yet (still in `active`). */
-  private readonly finishing = new Map<string, Running>();
-  private readonly pending = new Map<QueueConsumer, Pending[]>();
-  private flushScheduled = false;
+  private rates!: RateTable;
+  private recorder!: OutcomeRecorder;
+  private presence!: Presence;
   private pumpScheduled = false;
-  private flushes = 0;
   /** Slots promised to take calls under way. */
   private claimed = 0;
   private client!: Redis;
   private executor: Executor = new AsyncExecutor();
-  private control: Redis | undefined;
-  private events!: EventWriter;
+  private control: ControlListener | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -172,28 +105,31 @@ export class WorkerNode extends EventEmitter {
     const cfg = this.app.config;
     this.client = await this.app.client();
     await this.openPool();
-    this.events = new EventWriter(this.client, this.app.keys.events, cfg.eventsMaxLen, cfg.events);
+    this.presence = new Presence(this.app, this.client, this.log);
+    this.recorder = new OutcomeRecorder(this.client, this.app.keys, cfg, this.name, this.log, (job, attempt) => this.recorded(job, attempt), () => this.checkIdle());
+    this.rates = new RateTable(this.client, this.app.keys, this.app.tasks, this.log);
     await this.client.sadd(this.app.keys.queues, ...this.queues);
-    await this.refreshRates();
+    await this.rates.refresh();
     for (const queue of this.queues) {
       const consumer = new QueueConsumer(queue, this.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name);
       this.consumers.push(consumer);
     }
     await Promise.all(this.consumers.map((c) => c.start()));
-    await this.listen();
+    this.control = new ControlListener(this.app.redis, this.app.keys.control, `${this.name}:control`, {
+      revoke: (id, terminate) => terminate && this.terminate(id),
+      rateLimit: () => void this.rates.refresh().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits')),
+    }, this.log);
+    await this.control.listen();
     if (this.state !== 'starting') return; // stop() was called meanwhile
     this.state = 'running';
-    await this.events.write('worker-online', {
-      node: this.name,
-      pid: process.pid,
-      hostname: hostname(),
-      queues: this.queues,
-      concurrency: this.concurrency,
-    });
+    await this.presence.online({ node: this.name, queues: this.queues, concurrency: this.concurrency });
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed')), cfg.heartbeatMs);
-    this.keepaliveTimer = setInterval(() => void this.keepAlive(), Math.max(50, Math.floor(cfg.stallIntervalMs / 2)));
-    if (this.autoscale) this.autoscaleTimer = setInterval(() => void this.rescale(), AUTOSCALE_TICK_MS);
+    this.keepaliveTimer = setInterval(() => void this.presence.keepAlive(this.heldJobs()), Math.max(50, Math.floor(cfg.stallIntervalMs / 2)));
+    if (this.autoscale) {
+      this.autoscaler = new Autoscaler(this, this.autoscale, this.log);
+      this.autoscaler.start();
+    }
     this.log.info({ queues: this.queues, concurrency: this.concurrency }, 'worker ready');
     this.host.pump();
   }
@@ -219,88 +155,32 @@ export class WorkerNode extends EventEmitter {
     await pool.open();
   }
 
-  /**
-   * One autoscale step: one more slot when every slot is busy and the last take found a backlog;
-   * one less after AUTOSCALE_IDLE_TICKS ticks with a slot to spare. Pool children follow the slots.
-   */
-  private async rescale(): Promise<void> {
-    const scale = this.autoscale;
-    if (!scale || this.state !== 'running') return;
-    const full = this.busy >= this.concurrency;
-    if (full && this.backlog && this.concurrency < scale.max) {
-      this.idleTicks = 0;
-      if (this.executor instanceof ChildPool) await this.executor.grow();
-      this.concurrency++;
-      this.log.info({ concurrency: this.concurrency }, 'autoscale: grew');
-      this.host.pump();
-    } else if (!full) {
-      this.backlog = false;
-      if (++this.idleTicks >= AUTOSCALE_IDLE_TICKS && this.concurrency > scale.min) {
-        this.idleTicks = 0;
-        this.concurrency--;
-        if (this.executor instanceof ChildPool) await this.executor.shrink();
-        this.log.info({ concurrency: this.concurrency }, 'autoscale: shrank');
-      }
-    } else {
-      this.idleTicks = 0;
-    }
+  /** Autoscale: one more slot (and pool child). */
+  async grow(): Promise<void> {
+    if (this.executor instanceof ChildPool) await this.executor.grow();
+    this.concurrency++;
+    this.host.pump();
   }
 
-  /** Subscribes to the control channel (revoke with terminate; more commands come with remote control). */
-  private async listen(): Promise<void> {
-    const sub = await this.app.redis.connected('subscriber', `${this.name}:control`);
-    this.control = sub;
-    sub.on('error', (err: unknown) => this.log.warn({ err }, 'control connection error (reconnecting)'));
-    sub.on('message', (_channel: string, message: string) => this.onControl(message));
-    await sub.subscribe(this.app.keys.control);
+  /** Autoscale: one slot (and pool child) less. */
+  async shrink(): Promise<void> {
+    this.concurrency--;
+    if (this.executor instanceof ChildPool) await this.executor.shrink();
   }
 
-  private onControl(message: string): void {
-    let command: { op?: unknown; id?: unknown; terminate?: unknown };
-    try {
-      command = JSON.parse(message) as typeof command;
-    } catch {
-      this.log.warn({ message }, 'ignored an undecodable control message');
-      return;
-    }
-    if (command.op === 'rate_limit') {
-      this.refreshRates().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits'));
-      return;
-    }
-    if (command.op === 'revoke' && typeof command.id === 'string' && command.terminate === true) {
-      const entry = this.running.get(command.id);
-      if (!entry) return;
-      entry.revoked = true;
-      const reason = new Revoked(`task ${command.id} was revoked (terminate)`);
-      if (entry.kill) entry.kill(reason);
-      else (entry.controller ??= new AbortController()).abort(reason);
-      this.log.info({ jobId: command.id }, 'revoked: terminating (its signal was aborted)');
-    }
+  /** revoke --terminate: kill the job's child, or abort its signal in the async pool. */
+  private terminate(id: string): void {
+    const entry = this.running.get(id);
+    if (!entry) return;
+    entry.revoked = true;
+    const reason = new Revoked(`task ${id} was revoked (terminate)`);
+    if (entry.kill) entry.kill(reason);
+    else (entry.controller ??= new AbortController()).abort(reason);
+    this.log.info({ jobId: id }, 'revoked: terminating');
   }
 
-  private get busy(): number {
+  get busy(): number {
     return this.running.size + this.reserved.length + this.slotWaits.size;
-  }
-
-  /** Rebuilds the rate table from the tasks' limits and the run-time overrides in `<prefix>:rates`. */
-  private async refreshRates(): Promise<void> {
-    const overrides = await this.client.hgetall(this.app.keys.rates);
-    const table: string[] = [];
-    for (const def of this.app.tasks.values()) {
-      let interval = def.rateIntervalMs;
-      const override = overrides[def.name];
-      if (override !== undefined) {
-        try {
-          interval = parseRateLimit(override, `rate limit of ${def.name} in ${this.app.keys.rates}`);
-        } catch (err) {
-          this.log.error({ err }, 'ignored an invalid run-time rate limit');
-        }
-      }
-      if (interval) table.push(`${def.name}=${interval}`);
-    }
-    const next = table.join(' ');
-    if (next !== this.rateTable) this.log.info({ rates: next || 'none' }, 'rate limits');
-    this.rateTable = next;
   }
 
   private readonly host: ConsumerHost = {
@@ -324,7 +204,7 @@ export class WorkerNode extends EventEmitter {
         else this.reserved.push({ consumer, job });
       }
     },
-    rateTable: () => this.rateTable,
+    rateTable: () => this.rates.value,
     pump: () => {
       // Coalesced: the jobs that finish in this turn free their slots first, so the next take asks
       // for all of them at once instead of one slot at a time.
@@ -385,18 +265,11 @@ export class WorkerNode extends EventEmitter {
       },
       limits: { timeLimitMs: this.options.timeLimitMs, softTimeLimitMs: this.options.softTimeLimitMs },
       appOrigin: this.options.appOrigin ?? 'this app',
-      progress: (value) => this.progress(job.id, q, job.startedAt, value),
+      progress: (value) => this.recorder.progress(job.id, q, job.startedAt, value),
     });
     if (entry.abandoned) return;
     if (entry.revoked) attempt.outcome = { kind: 'revoked', reason: 'terminated' };
-    this.finishing.set(job.id, entry);
-    const list = this.pending.get(consumer) ?? [];
-    list.push({ entry, attempt });
-    this.pending.set(consumer, list);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.flush());
-    }
+    this.recorder.record(q, job, attempt);
     if (attempt.lingering) {
       // Recorded already, but its code still runs here: keep its slot until it really ends.
       entry.lingering = true;
@@ -405,56 +278,16 @@ export class WorkerNode extends EventEmitter {
     }
   }
 
-  /** Records every pending outcome: one finish call per queue and batch. */
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    const batches = [...this.pending];
-    this.pending.clear();
-    this.flushes++;
-    const k = this.app.keys;
-    const cfg = this.app.config;
-    await Promise.all(
-      batches.flatMap(([consumer, items]) => {
-        const calls: Promise<void>[] = [];
-        for (let i = 0; i < items.length; i += FINISH_BATCH) {
-          const batch = items.slice(i, i + FINISH_BATCH);
-          const now = Date.now();
-          const argv = finishHeader(cfg, k, now);
-          for (const { entry, attempt } of batch) {
-            argv.push(...finishEntry(attempt, { config: cfg, node: this.name, now, startedAt: entry.job.startedAt, raw: entry.job.raw }));
-          }
-          calls.push(
-            runScript(this.client, 'taskqFinish', finishKeys(k, consumer.queue), argv).then(
-              () => this.recorded(batch),
-              (err: unknown) => {
-                this.log.error({ err, queue: consumer.queue, jobs: batch.map((b) => b.entry.job.id) }, 'could not record job outcomes; the stall check will re-deliver them');
-                for (const { entry } of batch) this.finishing.delete(entry.job.id);
-              },
-            ),
-          );
-        }
-        return calls;
-      }),
-    );
-    this.flushes--;
-    this.checkIdle();
-  }
-
-  private recorded(batch: Pending[]): void {
-    for (const { entry, attempt } of batch) {
-      this.finishing.delete(entry.job.id);
-      const kind = attempt.outcome.kind;
-      this.stats.processed++;
-      if (kind === 'success') this.stats.succeeded++;
-      else if (kind === 'retry') this.stats.retried++;
-      else {
-        this.stats.failed++;
-        if (attempt.outcome.kind === 'failure') {
-          this.log.warn({ jobId: entry.job.id, task: attempt.taskName, reason: attempt.outcome.reason, error: attempt.outcome.error.message }, 'task failed');
-        }
-      }
-      this.emit('job-finished', entry.job.id, kind);
+  private recorded(job: TakenJob, attempt: Attempt): void {
+    const outcome = attempt.outcome;
+    this.stats.processed++;
+    if (outcome.kind === 'success') this.stats.succeeded++;
+    else if (outcome.kind === 'retry') this.stats.retried++;
+    else {
+      this.stats.failed++;
+      if (outcome.kind === 'failure') this.log.warn({ jobId: job.id, task: attempt.taskName, reason: outcome.reason, error: outcome.error.message }, 'task failed');
     }
+    this.emit('job-finished', job.id, outcome.kind);
   }
 
   private checkIdle(): void {
@@ -466,64 +299,22 @@ export class WorkerNode extends EventEmitter {
       this.running.size === 0 &&
       this.reserved.length === 0 &&
       this.slotWaits.size === 0 &&
-      this.finishing.size === 0 &&
-      this.pending.size === 0 &&
-      this.flushes === 0
+      (this.recorder?.idle ?? true)
     );
   }
 
-  private async progress(id: string, queue: string, startedAt: number, value: unknown): Promise<void> {
-    const record = { state: 'STARTED', id, node: this.name, startedAt, progress: value };
-    const data = JSON.stringify(record);
-    const pipeline = this.client.pipeline();
-    pipeline.set(this.app.keys.result(id), data, 'PX', this.app.config.resultExpiresMs, 'XX');
-    if (this.app.config.events) {
-      pipeline.xadd(this.app.keys.events, 'MAXLEN', '~', this.app.config.eventsMaxLen, '*', 'type', 'task-progress', 'data', JSON.stringify({ id, queue, node: this.name, progress: value }));
-    }
-    await pipeline.exec();
-  }
-
-  /** Proves every running or reserved job alive to the stall checks (one SREM per queue). */
-  private async keepAlive(): Promise<void> {
-    const byQueue = new Map<QueueConsumer, string[]>();
-    const add = (consumer: QueueConsumer, id: string): void => {
-      const ids = byQueue.get(consumer);
-      if (ids) ids.push(id);
-      else byQueue.set(consumer, [id]);
-    };
-    for (const r of this.running.values()) add(r.consumer, r.job.id);
-    for (const r of this.finishing.values()) add(r.consumer, r.job.id);
-    for (const r of this.reserved) add(r.consumer, r.job.id);
-    for (const r of this.slotWaits.values()) add(r.consumer, r.job.id);
-    await Promise.all(
-      [...byQueue].map(([c, ids]) =>
-        this.client.srem(this.app.keys.queue(c.queue, 'stalling'), ...ids).catch((err: unknown) => this.log.warn({ err }, 'stall keep-alive failed')),
-      ),
-    );
+  /** Every job this node holds in an `active` list: running, recorded soon, reserved, waiting for a rate slot. */
+  private *heldJobs(): Iterable<[id: string, queue: string]> {
+    for (const r of this.running.values()) yield [r.job.id, r.consumer.queue];
+    yield* this.recorder.unrecordedJobs();
+    for (const r of this.reserved) yield [r.job.id, r.consumer.queue];
+    for (const r of this.slotWaits.values()) yield [r.job.id, r.consumer.queue];
   }
 
   private async heartbeat(): Promise<void> {
     // A missed rate_limit message (reconnect) is caught up here.
-    await this.refreshRates();
-    const now = Date.now();
-    const info = {
-      node: this.name,
-      pid: process.pid,
-      hostname: hostname(),
-      queues: this.queues,
-      concurrency: this.concurrency,
-      ...this.stats,
-      load: loadavg(),
-      freq: this.app.config.heartbeatMs / 1000,
-      time: now,
-    };
-    const pipeline = this.client.pipeline();
-    pipeline.zadd(this.app.keys.nodes, now, this.name);
-    pipeline.set(this.app.keys.node(this.name), JSON.stringify(info), 'PX', this.app.config.heartbeatMs * 3);
-    if (this.app.config.events) {
-      pipeline.xadd(this.app.keys.events, 'MAXLEN', '~', this.app.config.eventsMaxLen, '*', 'type', 'worker-heartbeat', 'data', JSON.stringify(info));
-    }
-    await pipeline.exec();
+    await this.rates.refresh();
+    await this.presence.heartbeat({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats });
   }
 
   /**
@@ -551,17 +342,14 @@ export class WorkerNode extends EventEmitter {
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['drain', () => this.drain(timeoutMs)],
       ['stop timers', async () => {
-        clearInterval(this.autoscaleTimer);
+        this.autoscaler?.stop();
         clearInterval(this.heartbeatTimer);
         clearInterval(this.keepaliveTimer);
       }],
       ['close queues', () => Promise.all(this.consumers.map((c) => c.close()))],
-      ['close control', async () => this.control?.disconnect()],
+      ['close control', async () => this.control?.close()],
       ['close pool', () => this.executor.close()],
-      ['announce offline', async () => {
-        await this.client.pipeline().zrem(this.app.keys.nodes, this.name).del(this.app.keys.node(this.name)).exec();
-        await this.events.write('worker-offline', { node: this.name, pid: process.pid, ...this.stats });
-      }],
+      ['announce offline', () => this.presence.offline({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats })],
     ];
     for (const [what, step] of steps) {
       try {

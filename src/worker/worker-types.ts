@@ -1,0 +1,58 @@
+/** The shapes a worker node is configured and reported with. */
+import type { Logger } from 'pino';
+import type { PoolKind } from './executor.js';
+import type { QueueConsumer, TakenJob } from './queue-consumer.js';
+
+export interface WorkerNodeOptions {
+  /** Queues to consume (default: every queue the app's tasks route to). */
+  queues?: string[];
+  /** Jobs run at once on this node (default 4). */
+  concurrency?: number;
+  /** Node name, `name@host` (default `worker<pid>@<hostname>`). */
+  name?: string;
+  /** Root logger (default: warnings and errors to stderr). */
+  logger?: Logger;
+  /** Where the app came from, shown in unknown-task errors. */
+  appOrigin?: string;
+  /** Warm shutdown waits this long for running jobs before aborting them (ms). */
+  shutdownTimeoutMs?: number;
+  /** Hard time limit of every task that sets none (ms). */
+  timeLimitMs?: number;
+  /** Soft time limit of every task that sets none (ms). */
+  softTimeLimitMs?: number;
+  /** Where task code runs: `async` (this event loop, default), `threads` or `processes` (killable children). */
+  pool?: PoolKind;
+  /** The app's module file: the threads and processes pools load it in each child. */
+  appModule?: string;
+  /** Recycle a pool child after this many jobs. */
+  maxTasksPerChild?: number;
+  /** Recycle a pool child when, after a job, it uses more memory than this (KiB; a thread's heap, a process's RSS). */
+  maxMemoryPerChildKb?: number;
+  /** Grow the pool up to `max` slots while there is a backlog, shrink to `min` when idle (Celery's --autoscale). */
+  autoscale?: { max: number; min: number };
+  /** Log level and file for pool children (default: the node's level, stderr). */
+  childLog?: { level: string; file?: string | undefined };
+}
+
+export interface Running {
+  job: TakenJob;
+  consumer: QueueConsumer;
+  /** Created when the task first reads `ctx.signal` (most never do; it is per-job garbage otherwise). */
+  controller: AbortController | undefined;
+  /** Set when shutdown gave up on the job: its late outcome is not recorded. */
+  abandoned: boolean;
+  /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */
+  revoked: boolean;
+  /** Stops the job's code for good (threads / processes pools). */
+  kill?: (reason: Error) => void;
+  /** Outcome recorded at the hard time limit; the handler still runs (never re-queued at shutdown). */
+  lingering?: boolean;
+}
+
+export interface WorkerStats {
+  active: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+}
