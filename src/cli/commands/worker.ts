@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { defaults } from '../../core/defaults.js';
 import { ExitCode, OptionError, TaskqError } from '../../core/errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
-import { expandNodeName } from '../../multi/node-name.js';
+import { expandIndex, expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
 import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
 import { resolveAppPath } from '../load-app.js';
@@ -35,11 +35,12 @@ interface WorkerOptions {
 
 function openLogger(options: WorkerOptions): Logger {
   if (!options.logfile) return pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true }));
+  const file = expandIndex(options.logfile, 0); // the node's main process is index 0 (%I → "")
   try {
-    mkdirSync(dirname(options.logfile), { recursive: true });
-    return pino({ level: options.loglevel }, pino.destination({ dest: options.logfile, sync: true, mkdir: true }));
+    mkdirSync(dirname(file), { recursive: true });
+    return pino({ level: options.loglevel }, pino.destination({ dest: file, sync: true, mkdir: true }));
   } catch (cause) {
-    throw new TaskqError('TASKQ_CANT_CREATE', `cannot open the log file ${options.logfile}: ${(cause as Error).message}`, {
+    throw new TaskqError('TASKQ_CANT_CREATE', `cannot open the log file ${file}: ${(cause as Error).message}`, {
       cause,
       exitCode: ExitCode.cantCreate,
     });
@@ -103,7 +104,7 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .option('-c, --concurrency <n>', 'jobs run at once', positiveInt, defaults.concurrency)
     .option('-n, --hostname <name>', 'node name; %h host, %n short host, %d domain (default worker<pid>@%h)')
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
-    .option('--logfile <file>', 'log to this file instead of stderr')
+    .option('--logfile <file>', 'log to this file instead of stderr; %I becomes -<index> in pool children (one file each)')
     .option('--pidfile <file>', 'write the pid here; refuse to start if a live node holds it')
     .addOption(new Option('-P, --pool <kind>', 'where task code runs: async (this event loop), threads or processes (killable)').choices([...POOL_KINDS]).default('async'))
     .option('--autoscale <max,min>', 'grow to max slots (children) under load, shrink to min when idle; replaces -c', autoscaleRange)

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     }
     if (msg.type === 'run') void run(app, msg);
   });
+  log.info({ pid: process.pid, thread: isMainThread ? undefined : 'worker' }, 'pool child ready');
   send({ type: 'ready', pid: process.pid });
 }
 

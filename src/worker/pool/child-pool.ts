@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ExitCode, Retry, TaskqError, UnrecoverableError } from '../../core/errors.js';
 import type { Execution, ExecutionRequest, Executor, Settled } from '../executor.js';
 import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';
+import { expandIndex } from '../../multi/node-name.js';
 
 const root = new URL('../../../', import.meta.url);
 const childMain = new URL('dist/worker/pool/child-main.js', root);
@@ -79,7 +80,8 @@ export class ChildPool implements Executor {
   }
 
   private spawn(index: number): Promise<void> {
-    const init: PoolInit = { appModule: this.opts.appModule, node: this.opts.node, index, logLevel: this.opts.logLevel, logfile: this.opts.logfile };
+    const logfile = this.opts.logfile === undefined ? undefined : expandIndex(this.opts.logfile, index);
+    const init: PoolInit = { appModule: this.opts.appModule, node: this.opts.node, index, logLevel: this.opts.logLevel, logfile };
     let handle: ChildProcess | Worker;
     let child: Child;
     if (this.opts.kind === 'processes') {

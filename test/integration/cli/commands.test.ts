@@ -105,4 +105,23 @@ describe('taskq commands', () => {
     expect(bad.code).toBe(73);
     expect(bad.stderr).toContain(`cannot open the log file ${notADir}/w.log`);
   });
+
+  it('-P processes with --logfile %I: one log file per pool child, jobs run in the children', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/taskq-pool-log-`);
+    const w = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-P', 'processes', '-c', '2', '--logfile', `${dir}/w%I.log`, '--time-limit', '5'], { env });
+    const who = await runTaskq(['call', 'whoami', '--wait', '--json', '--timeout', '10'], env);
+    const pid = Number((JSON.parse(who.stdout) as { result: string }).result.split(':')[0]);
+    expect(pid).not.toBe(w.pid); // ran in a child process
+    w.signal('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(readFileSync(`${dir}/w.log`, 'utf8')).toContain('"msg":"worker ready"');
+    for (const i of [1, 2]) {
+      expect(existsSync(`${dir}/w-${i}.log`)).toBe(true);
+      expect(readFileSync(`${dir}/w-${i}.log`, 'utf8')).toContain(`"index":${i}`);
+    }
+  });
 });
