@@ -9,7 +9,7 @@ import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from '../core/config.js';
 import type { Attempt } from './job-runner.js';
-import { finishEntry, finishHeader, finishKeys } from './outcome.js';
+import { finishEntry, finishHeader, finishKeys, startNotice } from './outcome.js';
 import type { TakenJob } from './queue-consumer.js';
 
 /** Most jobs one finish script call records. */
@@ -22,6 +22,8 @@ interface Pending {
 
 export class OutcomeRecorder {
   private readonly pending = new Map<string, Pending[]>();
+  /** Prefetched jobs that started since the last flush: their STARTED record and event go with it. */
+  private readonly notices = new Map<string, TakenJob[]>();
   /** Jobs whose outcome is queued or being written, by id → queue. */
   private readonly unrecorded = new Map<string, string>();
   private scheduled = false;
@@ -45,6 +47,18 @@ export class OutcomeRecorder {
     const list = this.pending.get(queue);
     if (list) list.push({ job, attempt });
     else this.pending.set(queue, [{ job, attempt }]);
+    this.schedule();
+  }
+
+  /** A prefetched job started: it is marked STARTED with the next flush (no extra round trip). */
+  started(queue: string, job: TakenJob): void {
+    const list = this.notices.get(queue);
+    if (list) list.push(job);
+    else this.notices.set(queue, [job]);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => void this.flush());
@@ -74,21 +88,27 @@ export class OutcomeRecorder {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
-    const batches = [...this.pending];
+    const batches = new Map(this.pending);
+    const notices = new Map(this.notices);
     this.pending.clear();
+    this.notices.clear();
     this.flushes++;
     const calls: Promise<void>[] = [];
-    for (const [queue, items] of batches) {
-      for (let i = 0; i < items.length; i += FINISH_BATCH) calls.push(this.write(queue, items.slice(i, i + FINISH_BATCH)));
+    for (const queue of new Set([...batches.keys(), ...notices.keys()])) {
+      const items = batches.get(queue) ?? [];
+      // Start notices ride with the queue's first call (alone if it has no outcome yet).
+      calls.push(this.write(queue, items.slice(0, FINISH_BATCH), notices.get(queue) ?? []));
+      for (let i = FINISH_BATCH; i < items.length; i += FINISH_BATCH) calls.push(this.write(queue, items.slice(i, i + FINISH_BATCH), []));
     }
     await Promise.all(calls);
     this.flushes--;
     this.onFlushed();
   }
 
-  private async write(queue: string, batch: Pending[]): Promise<void> {
+  private async write(queue: string, batch: Pending[], started: TakenJob[]): Promise<void> {
     const now = Date.now();
-    const argv = finishHeader(this.config, this.keys, now);
+    const argv = finishHeader(this.config, this.keys, now, started.length);
+    for (const job of started) argv.push(...startNotice(job.id, job.raw, job.startedAt, this.node, this.config));
     for (const { job, attempt } of batch) {
       argv.push(...finishEntry(attempt, { config: this.config, node: this.node, now, startedAt: job.startedAt, raw: job.raw }));
     }

@@ -5,7 +5,7 @@
  */
 import type { Keys } from '../broker/keys.js';
 import type { AppConfig } from '../core/config.js';
-import { encodeJobRecord, type JobRecord } from '../core/message.js';
+import { encodeJobRecord, peekTaskName, type JobRecord } from '../core/message.js';
 import type { ResultRecord } from '../core/result-record.js';
 import type { Attempt } from './job-runner.js';
 
@@ -22,9 +22,23 @@ export function finishKeys(keys: Keys, queue: string): string[] {
   ];
 }
 
-/** The finish script's leading arguments, shared by every job of a batch. */
-export function finishHeader(config: AppConfig, keys: Keys, now: number): Array<string | number> {
-  return [config.resultExpiresMs, now, config.eventsMaxLen, keys.resultPrefix];
+/** The finish script's leading arguments, shared by every job of a batch; `notices` start notices follow. */
+export function finishHeader(config: AppConfig, keys: Keys, now: number, notices = 0): Array<string | number> {
+  return [config.resultExpiresMs, now, config.eventsMaxLen, keys.resultPrefix, notices];
+}
+
+/**
+ * The 3 arguments of a start notice, for a prefetched job that started after it was taken: its
+ * STARTED record and task-started event (take.lua wrote neither for it).
+ */
+export function startNotice(id: string, raw: string, startedAt: number, node: string, config: AppConfig): string[] {
+  const task = peekTaskName(raw);
+  const options = raw.indexOf(',"options":{');
+  const attempt = Number(/"attempt":(\d+)/.exec(raw.slice(options))?.[1] ?? 1);
+  const ignore = raw.includes('"ignoreResult":true', options);
+  const record = ignore ? '' : JSON.stringify({ state: 'STARTED', id, task, node, startedAt, attempt });
+  const event = config.events ? JSON.stringify({ id, task, node, attempt }) : '';
+  return [id, record, event];
 }
 
 export interface FinishContext {

@@ -24,11 +24,19 @@ export interface TakenJob {
   startedAt: number;
   /** A rate-limited job may start at this ms time, not before (0 = now). */
   notBefore: number;
+  /** False for a prefetched job: take.lua did not mark it STARTED; the node does when it starts it. */
+  started: boolean;
+}
+
+/** How many jobs a take may hand over: `now` to start at once, `later` prefetched. */
+export interface Claim {
+  now: number;
+  later: number;
 }
 
 export interface ConsumerHost {
-  /** How many jobs this queue may take now (0 = none); the host counts them as claimed. */
-  claim(consumer: QueueConsumer): number;
+  /** How many jobs this queue may take now; the host counts them as claimed. */
+  claim(consumer: QueueConsumer): Claim;
   /** Ends a claim (its jobs, if any, are accepted in the same event-loop turn). */
   release(count: number): void;
   /** May this queue wait (block) for its next job? */
@@ -87,16 +95,16 @@ export class QueueConsumer {
   pump(): void {
     if (this.stopping || this.fetching) return;
     const claim = this.host.claim(this);
-    if (claim > 0) {
+    if (claim.now + claim.later > 0) {
       this.fetching = true;
       void this.fetch(claim);
     } else if (this.host.canWait(this)) {
       this.fetching = true;
-      void this.fetch(0);
+      void this.fetch({ now: 0, later: 0 });
     }
   }
 
-  private take(first: string, count: number): Promise<TakenJob[]> {
+  private take(first: string, count: number, prefetch: number): Promise<TakenJob[]> {
     const k = this.keys;
     const q = this.queue;
     const now = Date.now();
@@ -116,30 +124,31 @@ export class QueueConsumer {
       this.host.rateTable(),
       k.ratePrefix,
       defaults.rateHorizonMs,
+      prefetch,
     ]).then((reply) => {
       const flat = reply as string[];
       const jobs: TakenJob[] = [];
-      for (let i = 0; i + 2 < flat.length; i += 3) {
-        jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now, notBefore: Number(flat[i + 2]) });
+      for (let i = 0; i + 3 < flat.length; i += 4) {
+        jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now, notBefore: Number(flat[i + 2]), started: flat[i + 3] === '1' });
       }
       return jobs;
     });
   }
 
-  /** Takes up to `claim` waiting jobs; with none waiting (or no claim), blocks for the next one. */
-  private async fetch(claim: number): Promise<void> {
+  /** Takes what the claim allows; with none waiting (or no claim), blocks for the next job. */
+  private async fetch(claim: Claim): Promise<void> {
     let jobs: TakenJob[] = [];
-    let claimed = claim;
+    let claimed = claim.now + claim.later;
     try {
-      if (claim > 0) {
-        jobs = await this.take('', claim);
+      if (claimed > 0) {
+        jobs = await this.take('', claim.now, claim.later);
         // The jobs taken now count as busy on the host (accepted below, in this same turn).
         this.host.release(claimed);
         claimed = 0;
       }
       if (jobs.length === 0 && !this.stopping) {
         const id = await this.broker.bclient.brpoplpush(this.keys.queue(this.queue, 'waiting'), this.keys.queue(this.queue, 'active'), 0);
-        if (id) jobs = await this.take(id, 0);
+        if (id) jobs = await this.take(id, 0, 0);
       }
       this.failures = 0;
     } catch (err) {

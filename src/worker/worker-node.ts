@@ -26,6 +26,8 @@ import type { Running, WorkerNodeOptions, WorkerStats } from './worker-types.js'
 
 export type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
+/** Prefetch (see prefetchLimit) while tasks take less than this on average (ms). */
+const PREFETCH_BELOW_MS = 5;
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
 
@@ -53,6 +55,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
   private recorder!: OutcomeRecorder;
   private presence!: Presence;
   private pumpScheduled = false;
+  /** Moving average of task run times (ms): prefetch only while tasks are short. */
+  private avgRuntimeMs: number | undefined;
   /** Slots promised to take calls under way. */
   private claimed = 0;
   private client!: Redis;
@@ -185,11 +189,12 @@ export class WorkerNode extends EventEmitter implements Scalable {
 
   private readonly host: ConsumerHost = {
     claim: () => {
-      if (this.state !== 'running') return 0;
-      const free = this.concurrency - this.busy - this.claimed;
-      const claim = Math.max(0, Math.min(free, TAKE_BATCH));
-      this.claimed += claim;
-      return claim;
+      if (this.state !== 'running') return { now: 0, later: 0 };
+      const now = Math.max(0, Math.min(this.concurrency - this.busy - this.claimed, TAKE_BATCH));
+      const room = this.concurrency + this.prefetchLimit() - this.busy - this.claimed - now;
+      const later = Math.max(0, Math.min(room, TAKE_BATCH - now));
+      this.claimed += now + later;
+      return { now, later };
     },
     release: (count) => {
       this.claimed -= count;
@@ -226,7 +231,22 @@ export class WorkerNode extends EventEmitter implements Scalable {
     this.slotWaits.set(job.id, { consumer, job, timer });
   }
 
+  /**
+   * How many jobs beyond its slots the node may hold, so the next batch is already here when slots
+   * free up (Redis and the node then work at the same time). Only while tasks are short: a held job
+   * waits for a slot, and long tasks are better left in the queue for idle nodes.
+   */
+  private prefetchLimit(): number {
+    if (this.options.prefetch !== undefined) return this.options.prefetch;
+    return this.avgRuntimeMs !== undefined && this.avgRuntimeMs < PREFETCH_BELOW_MS ? this.concurrency : 0;
+  }
+
   private execute(consumer: QueueConsumer, job: TakenJob): void {
+    if (!job.started) {
+      job.started = true;
+      job.startedAt = Date.now();
+      this.recorder.started(consumer.queue, job);
+    }
     const entry: Running = { job, consumer, controller: undefined, abandoned: false, revoked: false };
     this.running.set(job.id, entry);
     this.stats.active = this.running.size;
@@ -280,6 +300,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
 
   private recorded(job: TakenJob, attempt: Attempt): void {
     const outcome = attempt.outcome;
+    this.avgRuntimeMs = this.avgRuntimeMs === undefined ? attempt.runtimeMs : this.avgRuntimeMs * 0.9 + attempt.runtimeMs * 0.1;
     this.stats.processed++;
     if (outcome.kind === 'success') this.stats.succeeded++;
     else if (outcome.kind === 'retry') this.stats.retried++;

@@ -30,6 +30,11 @@ export interface WorkerNodeOptions {
   maxMemoryPerChildKb?: number;
   /** Grow the pool up to `max` slots while there is a backlog, shrink to `min` when idle (Celery's --autoscale). */
   autoscale?: { max: number; min: number };
+  /**
+   * Jobs a node may hold beyond its slots (prefetched, announced task-received, started when a slot
+   * frees). Default: as many as its slots while tasks average under 5 ms, none otherwise.
+   */
+  prefetch?: number;
   /** Log level and file for pool children (default: the node's level, stderr). */
   childLog?: { level: string; file?: string | undefined };
 }

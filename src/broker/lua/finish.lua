@@ -11,6 +11,9 @@ ARGV[1] result TTL, ms
 ARGV[2] now, ms
 ARGV[3] events MAXLEN (approximate)
 ARGV[4] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
+ARGV[5] how many start notices follow (prefetched jobs that started since the last call)
+then 3 per start notice:
+  id, STARTED result record JSON ("" = results off), task-started event data JSON ("" = events off)
 then 7 per job:
   id
   outcome: "success" | "retry" | "failure" | "revoked" (terminated while running)
@@ -24,7 +27,14 @@ not started yet is withdrawn from `waiting`, so it does not run twice)
 ]]
 local owned = {}
 local now = tonumber(ARGV[2])
-for i = 5, #ARGV, 7 do
+local notices = tonumber(ARGV[5])
+for i = 6, 5 + notices * 3, 3 do
+  if ARGV[i + 1] ~= "" then redis.call("set", ARGV[4] .. ARGV[i], ARGV[i + 1], "PX", ARGV[1]) end
+  if ARGV[i + 2] ~= "" then
+    redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[3], "*", "type", "task-started", "data", ARGV[i + 2])
+  end
+end
+for i = 6 + notices * 3, #ARGV, 7 do
   local id, outcome, result, etype, edata, record, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
   local mine = redis.call("lrem", KEYS[1], -1, id)

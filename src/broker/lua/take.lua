@@ -19,8 +19,10 @@ ARGV[8] result key prefix (<prefix>:result:)
 ARGV[9] rate limits: "task=intervalMs task=intervalMs …" ("" = none)
 ARGV[10] rate key prefix (<prefix>:rate:); <prefix>:rate:<task> holds the task's next free start time (ms)
 ARGV[11] horizon, ms: a job whose start slot is further away goes back to `delayed` instead
-returns {id, record, notBefore, …}; record is "" when it is gone (removed after it was queued);
-notBefore is the ms time a rate-limited job may start ("0" = now)
+ARGV[12] how many more to take as prefetched (after the ARGV[2] that start now): announced
+         task-received only; the worker marks them STARTED (in its next finish call) when they start
+returns {id, record, notBefore, started, …}; record is "" when it is gone (removed after it was queued);
+notBefore is the ms time a rate-limited job may start ("0" = now); started is "1", or "0" if prefetched
 
 Rate limits are cluster-wide: each start of a limited task reserves the task's next free slot, so all
 nodes together start at most one job per interval. A job whose slot is within the horizon is handed
@@ -45,12 +47,13 @@ local function quote(s)
   if string.find(s, '^[%w_.:@/+=%-]*$') then return '"' .. s .. '"' end
   return cjson.encode(s)
 end
-local function start(id)
+local function start(id, prefetched)
   local raw = redis.call("hget", KEYS[3], id)
   if not raw then
     out[#out + 1] = id
     out[#out + 1] = ""
     out[#out + 1] = "0"
+    out[#out + 1] = "1"
     return
   end
   local task = string.match(raw, '^{"stalls":%d+,"data":{"task":"([%w_.:%-]+)"')
@@ -107,6 +110,18 @@ local function start(id)
     redis.call("set", key, tostring(slot + interval), "PX", math.ceil(slot - nowMs + interval) + 60000)
     if slot > nowMs then notBefore = tostring(slot) end
   end
+  if prefetched then
+    if redis.call("zscore", KEYS[5], id) then return release("revoked") end
+    if events then
+      redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-received", "data",
+        '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. ',"prefetched":true}')
+    end
+    out[#out + 1] = id
+    out[#out + 1] = raw
+    out[#out + 1] = notBefore
+    out[#out + 1] = "0"
+    return
+  end
   if not ignore then
     -- Marks STARTED and reads the previous record in one command: revoke.lua stores REVOKED there
     -- (and in the revoked set), so this is the revocation check too.
@@ -127,6 +142,7 @@ local function start(id)
   out[#out + 1] = id
   out[#out + 1] = raw
   out[#out + 1] = notBefore
+  out[#out + 1] = "1"
 end
 local WAKE = "~wake"
 local lists = {KEYS[1] .. ":high", KEYS[1], KEYS[1] .. ":low"}
@@ -147,11 +163,12 @@ end
 if ARGV[1] == WAKE then
   redis.call("lrem", KEYS[2], 1, WAKE)
 elseif ARGV[1] ~= "" then
-  start(ARGV[1])
+  start(ARGV[1], false)
 end
-for _ = 1, tonumber(ARGV[2]) + (ARGV[1] == WAKE and 1 or 0) do
+local now_n = tonumber(ARGV[2]) + (ARGV[1] == WAKE and 1 or 0)
+for i = 1, now_n + tonumber(ARGV[12]) do
   local id = pop()
   if not id then break end
-  start(id)
+  start(id, i > now_n)
 end
 return out

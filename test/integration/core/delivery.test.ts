@@ -46,7 +46,7 @@ describe('stalls and dead letters', () => {
     const client = await app.client();
     const k = app.keys;
     // A consumer used only for its stall check (it never fetches).
-    const host = { claim: () => 0, release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '' };
+    const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '' };
     const consumer = new QueueConsumer('default', host, k, app.config, client, app.redis, silent, 'checker');
     const takeAndDie = (): Promise<string | null> => client.rpoplpush(k.queue('default', 'waiting'), k.queue('default', 'active'));
     const nextCheck = async (): Promise<{ requeued: string[]; failed: string[] }> => {

@@ -3,7 +3,7 @@ import { Keys } from '../../../src/broker/keys.js';
 import { resolveAppConfig, type AppConfig } from '../../../src/core/config.js';
 import { encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
 import type { Attempt, Outcome } from '../../../src/worker/job-runner.js';
-import { finishEntry, finishHeader, finishKeys, type FinishContext } from '../../../src/worker/outcome.js';
+import { finishEntry, finishHeader, finishKeys, startNotice, type FinishContext } from '../../../src/worker/outcome.js';
 
 const now = 1_700_000_010_000;
 const startedAt = 1_700_000_009_000;
@@ -45,8 +45,18 @@ describe('finish script keys and header', () => {
     ]);
   });
 
-  it('leads with the result TTL, now, the events MAXLEN and the result prefix', () => {
-    expect(finishHeader(context().config, new Keys('tq'), now)).toEqual([60_000, now, 1000, 'tq:result:']);
+  it('leads with the result TTL, now, the events MAXLEN, the result prefix and the number of start notices', () => {
+    expect(finishHeader(context().config, new Keys('tq'), now)).toEqual([60_000, now, 1000, 'tq:result:', 0]);
+    expect(finishHeader(context().config, new Keys('tq'), now, 3)).toEqual([60_000, now, 1000, 'tq:result:', 3]);
+  });
+
+  it('builds a start notice from the raw record: STARTED record and task-started event', () => {
+    const raw = encodeJobRecord(record());
+    const [id, rec, event] = startNotice('j1', raw, startedAt, 'w1@host', context().config);
+    expect(id).toBe('j1');
+    expect(JSON.parse(rec as string)).toEqual({ state: 'STARTED', id: 'j1', task: 'tasks.add', node: 'w1@host', startedAt, attempt: 2 });
+    expect(JSON.parse(event as string)).toEqual({ id: 'j1', task: 'tasks.add', node: 'w1@host', attempt: 2 });
+    expect(startNotice('j1', encodeJobRecord(record({ ignoreResult: true })), startedAt, 'n', context({ events: false }).config).slice(1)).toEqual(['', '']);
   });
 });
 
