@@ -47,15 +47,15 @@ local function quote(s)
   if string.find(s, '^[%w_.:@/+=%-]*$') then return '"' .. s .. '"' end
   return cjson.encode(s)
 end
+local function handOver(id, raw, notBefore, started)
+  out[#out + 1] = id
+  out[#out + 1] = raw
+  out[#out + 1] = notBefore
+  out[#out + 1] = started
+end
 local function start(id, prefetched)
   local raw = redis.call("hget", KEYS[3], id)
-  if not raw then
-    out[#out + 1] = id
-    out[#out + 1] = ""
-    out[#out + 1] = "0"
-    out[#out + 1] = "1"
-    return
-  end
+  if not raw then return handOver(id, "", "0", "1") end
   local task = string.match(raw, '^{"stalls":%d+,"data":{"task":"([%w_.:%-]+)"')
   local opts = string.find(raw, ',"options":{"v":1,', 1, true)
   local attempt, ignore, expires
@@ -116,11 +116,7 @@ local function start(id, prefetched)
       redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-received", "data",
         '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. ',"prefetched":true}')
     end
-    out[#out + 1] = id
-    out[#out + 1] = raw
-    out[#out + 1] = notBefore
-    out[#out + 1] = "0"
-    return
+    return handOver(id, raw, notBefore, "0")
   end
   if not ignore then
     -- Marks STARTED and reads the previous record in one command: revoke.lua stores REVOKED there
@@ -139,10 +135,7 @@ local function start(id, prefetched)
     redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-received", "data", data)
     redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", "task-started", "data", data)
   end
-  out[#out + 1] = id
-  out[#out + 1] = raw
-  out[#out + 1] = notBefore
-  out[#out + 1] = "1"
+  handOver(id, raw, notBefore, "1")
 end
 local WAKE = "~wake"
 local lists = {KEYS[1] .. ":high", KEYS[1], KEYS[1] .. ":low"}
