@@ -19,6 +19,11 @@ export interface LocalRedisOptions {
   appendonly?: boolean;
   /** redis-server binary (default: from PATH). */
   binary?: string;
+  /**
+   * Run Redis in its own process group, so a terminal's Ctrl-C (SIGINT to the whole foreground group)
+   * does not stop it before the workers that still need it have drained; its owner stops it last.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export class LocalRedis {
@@ -57,7 +62,7 @@ export class LocalRedis {
     ];
     if (!o.port) args.push('--unixsocket', this.socket, '--unixsocketperm', '700');
     this.output = '';
-    const child = spawn(o.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(o.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: o.ownProcessGroup ?? false });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {

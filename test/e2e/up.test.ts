@@ -2,6 +2,7 @@
  * `taskq up`, the main job of `npm start`: a private Redis under the state folder, the flagship
  * app's nodes, a ping through q_schedule, and Ctrl-C stopping every process it started.
  */
+import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -37,5 +38,27 @@ describe('taskq up (npm start)', () => {
     expect(up.output()).toContain('stopped\n');
     for (const [, pid] of pids) expect(alive(pid), `node pid ${pid}`).toBe(false);
     expect(existsSync(`${state}/redis/redis.sock`), 'Redis removes its socket when it stops').toBe(false);
+  });
+
+  it('Ctrl-C in a terminal (SIGINT to the whole process group) still stops cleanly', async () => {
+    const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
+    const { spawn } = await import('node:child_process');
+
+    // Its own process group, as a terminal's foreground job.
+    const up = spawn(process.execPath, [`${root}bin/taskq`, 'up', '--state-dir', state], { env: { ...process.env, TASKQ_BROKER_URL: '' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    up.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = once(up, 'exit');
+    await waitFor('the summary', () => out, (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
+    const pids = [...out.matchAll(/^\w+@\S+\s+(\d+)\s+q_/gm)].map((m) => Number(m[1]));
+    const started = Date.now();
+    process.kill(-(up.pid as number), 'SIGINT');
+    const [code] = await exited;
+    expect(code, out).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000); // no node left waiting for a Redis that died first
+    expect(out).toContain('stopped\n');
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(existsSync(`${state}/redis/redis.sock`)).toBe(false);
   });
 });

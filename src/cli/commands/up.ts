@@ -25,7 +25,7 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
       let redis: LocalRedis | undefined;
       let broker = io.env.TASKQ_BROKER_URL;
       if (!broker) {
-        redis = new LocalRedis({ dir: join(state, 'redis') });
+        redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true });
         await redis.start();
         broker = redis.url;
       }
