@@ -8,6 +8,7 @@
  *   <prefix>:<queue>:active          LIST  job ids a worker has taken
  *   <prefix>:<queue>:stalling        SET   active ids not yet proven alive since the last stall check
  *   <prefix>:<queue>:stallBlock      STR   held (PX stall interval) by the one process running the check
+ *   <prefix>:<queue>:stallLast       STR   time of the last stall check (ms): after a gap, no sweep
  *   <prefix>:<queue>:delayed         ZSET  job ids by due time (ms)
  *   <prefix>:<queue>:earlierDelayed  CHAN  published when a new head of `delayed` appears
  *   <prefix>:<queue>:jobs            HASH  id → job record JSON (see core/message.ts)
@@ -38,7 +39,7 @@ export function assertQueueName(name: string, where: string): void {
   }
 }
 
-export type QueueKeyName = 'waiting' | 'active' | 'stalling' | 'stallBlock' | 'delayed' | 'earlierDelayed' | 'jobs' | 'dead';
+export type QueueKeyName = 'waiting' | 'active' | 'stalling' | 'stallBlock' | 'stallLast' | 'delayed' | 'earlierDelayed' | 'jobs' | 'dead';
 
 export class Keys {
   constructor(readonly prefix: string) {}

@@ -12,12 +12,13 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
   taskqTake: { file: 'take.lua', keys: 7 },
-  taskqFinish: { file: 'finish.lua', keys: 7 },
-  taskqStalls: { file: 'stalls.lua', keys: 7 },
+  taskqFinish: { file: 'finish.lua', keys: 8 },
+  taskqStalls: { file: 'stalls.lua', keys: 8 },
   taskqPurge: { file: 'purge.lua', keys: 3 },
   taskqRevoke: { file: 'revoke.lua', keys: 3 },
   taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },
   taskqDeadPurge: { file: 'dead-purge.lua', keys: 2 },
+  taskqRequeue: { file: 'requeue.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

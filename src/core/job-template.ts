@@ -29,7 +29,7 @@ export class JobTemplate {
   readonly queue: string;
   readonly dueMs: number;
   readonly priority: Priority;
-  private readonly recordHead: string;
+  private readonly dataHead: string;
   private readonly optionsHead: string;
   private readonly optionsTail: string;
   private readonly eventHead: string | undefined;
@@ -62,7 +62,7 @@ export class JobTemplate {
     const softTimeLimitMs = normalizeTimeLimit(options.softTimeLimitMs, `${where}: softTimeLimitMs`);
     if (softTimeLimitMs !== undefined) jobOptions.softTimeLimitMs = softTimeLimitMs;
     const taskJson = JSON.stringify(task);
-    this.recordHead = `{"stalls":0,"data":{"task":${taskJson},"args":`;
+    this.dataHead = `,"data":{"task":${taskJson},"args":`;
     [this.optionsHead, this.optionsTail] = JSON.stringify(jobOptions).split(JSON.stringify(ID)) as [string, string];
     if (events) {
       this.eventHead = `","task":${taskJson},"queue":${JSON.stringify(this.queue)},"args":`;
@@ -85,7 +85,7 @@ export class JobTemplate {
     if (!Array.isArray(args)) throw new OptionError(`${where}: args must be an array, got ${typeof args}`);
     // Fast path: flat arguments of plain values need no walk to be sent faithfully.
     const argsJson = args.every(isPlain) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
-    const record = `${this.recordHead}${argsJson}},"options":${this.optionsHead}"${id}"${this.optionsTail},"status":"created"}`;
+    const record = `{"stalls":0,"options":${this.optionsHead}"${id}"${this.optionsTail}${this.dataHead}${argsJson}},"status":"created"}`;
     const event =
       this.eventHead === undefined
         ? ''

@@ -3,6 +3,8 @@
  * The outer shape `{data, options, status}` is bee-queue's, so bee-queue's Job.fromData reads it.
  * `stalls` comes first, always: the stall-check script bumps it by string surgery, which is exact,
  * where re-encoding the record in Lua's cjson would alter arguments (`[]` → `{}`, big numbers).
+ * `options` comes next and `data` (with the caller's arguments) after it, so scripts that read an
+ * option from the text find the real one first: arguments cannot pose as options.
  *
  *   stalls           number    times the job was re-delivered after its worker vanished
  *   data.task        string    registered task name
@@ -88,14 +90,14 @@ export function decodeJobRecord(raw: string, id: string, queue: string): JobReco
   return rec as JobRecord;
 }
 
-/** Encodes a record with `stalls` as its first field (the stall-check script relies on it). */
+/** Encodes a record: `stalls` first (the stall check relies on it), then `options`, then `data`. */
 export function encodeJobRecord(rec: JobRecord): string {
-  return JSON.stringify({ stalls: rec.stalls, data: rec.data, options: rec.options, status: rec.status });
+  return JSON.stringify({ stalls: rec.stalls, options: rec.options, data: rec.data, status: rec.status });
 }
 
 /** Best-effort task name of a record that failed to decode, for events and results. */
 export function peekTaskName(raw: string): string {
-  const m = /"task"\s*:\s*"([^"\\]{1,200})"/.exec(raw);
+  const m = /,"data":\{"task":"([^"\\]{1,200})"/.exec(raw) ?? /"task"\s*:\s*"([^"\\]{1,200})"/.exec(raw);
   return m?.[1] ?? '<undecodable>';
 }
 

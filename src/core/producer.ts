@@ -57,7 +57,8 @@ export class Producer {
     const entry = template.build(spec.args, id, `${spec.task}.applyAsync`);
     const client = await this.client();
     this.register(client, template.queue);
-    const reply = (await runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), [this.config.eventsMaxLen, template.priority, ...entry])) as number[];
+    const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
+    const reply = (await runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), [this.config.eventsMaxLen, template.priority, custom, ...entry])) as number[];
     return { id, queue: template.queue, created: reply[0] === 1 };
   }
 
@@ -74,7 +75,7 @@ export class Producer {
     const calls: Promise<void>[] = [];
     for (let i = 0; i < entries.length; i += ENQUEUE_BATCH) {
       const batch = entries.slice(i, i + ENQUEUE_BATCH);
-      const argv: Array<string | number> = [this.config.eventsMaxLen, template.priority];
+      const argv: Array<string | number> = [this.config.eventsMaxLen, template.priority, ''];
       for (const entry of batch) argv.push(...entry);
       calls.push(
         runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv).then((reply) => {

@@ -24,7 +24,8 @@ interface Waiter {
 export class ResultStore {
   private subscriber: Redis | undefined;
   private subscriberReady: Promise<Redis> | undefined;
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Per channel: its waiters, and the SUBSCRIBE every waiter awaits before reading the key. */
+  private readonly waiters = new Map<string, { set: Set<Waiter>; subscribed: Promise<unknown> }>();
 
   constructor(
     private readonly factory: RedisFactory,
@@ -74,13 +75,16 @@ export class ResultStore {
     let wake!: () => void;
     let woken = new Promise<void>((r) => (wake = r));
     const waiter: Waiter = { wake: () => wake() };
-    let set = this.waiters.get(channel);
-    if (!set) {
-      set = new Set();
-      this.waiters.set(channel, set);
-      await sub.subscribe(channel);
+    let entry = this.waiters.get(channel);
+    if (!entry) {
+      entry = { set: new Set(), subscribed: sub.subscribe(channel) };
+      this.waiters.set(channel, entry);
     }
+    const { set } = entry;
     set.add(waiter);
+    // A second waiter on the id must not read before the subscription is active either, or a
+    // PUBLISH in between would be missed.
+    await entry.subscribed;
     let timer: NodeJS.Timeout | undefined;
     let expired = false;
     const expire = (): void => {
@@ -101,7 +105,7 @@ export class ResultStore {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', expire);
       set.delete(waiter);
-      if (set.size === 0 && this.waiters.get(channel) === set) {
+      if (set.size === 0 && this.waiters.get(channel)?.set === set) {
         this.waiters.delete(channel);
         sub.unsubscribe(channel).catch(() => {});
       }
@@ -112,11 +116,11 @@ export class ResultStore {
     this.subscriberReady ??= (async () => {
       const sub = this.factory.create('subscriber', 'results');
       sub.on('message', (channel: string) => {
-        for (const w of this.waiters.get(channel) ?? []) w.wake();
+        for (const w of this.waiters.get(channel)?.set ?? []) w.wake();
       });
       // After a reconnect, wake everyone: they re-read their key.
       sub.on('ready', () => {
-        for (const set of this.waiters.values()) for (const w of set) w.wake();
+        for (const { set } of this.waiters.values()) for (const w of set) w.wake();
       });
       sub.on('error', () => {}); // reconnects on its own; errors surface as timeouts to waiters
       await this.factory.connect(sub);
@@ -130,7 +134,7 @@ export class ResultStore {
     const sub = this.subscriber;
     this.subscriber = undefined;
     this.subscriberReady = undefined;
-    for (const set of this.waiters.values()) for (const w of set) w.wake();
+    for (const { set } of this.waiters.values()) for (const w of set) w.wake();
     if (sub) {
       sub.disconnect();
       await once(sub, 'end').catch(() => {});

@@ -19,6 +19,7 @@ export function finishKeys(keys: Keys, queue: string): string[] {
     keys.queue(queue, 'delayed'),
     keys.queue(queue, 'earlierDelayed'),
     keys.queue(queue, 'dead'),
+    keys.revoked,
   ];
 }
 
@@ -33,9 +34,11 @@ export function finishHeader(config: AppConfig, keys: Keys, now: number, notices
  */
 export function startNotice(id: string, raw: string, startedAt: number, node: string, config: AppConfig): string[] {
   const task = peekTaskName(raw);
-  const options = raw.indexOf(',"options":{');
-  const attempt = Number(/"attempt":(\d+)/.exec(raw.slice(options))?.[1] ?? 1);
-  const ignore = raw.includes('"ignoreResult":true', options);
+  // The options part only (it precedes the caller's arguments): arguments cannot pose as options.
+  const data = raw.indexOf(',"data":{');
+  const optionsText = data < 0 ? '' : raw.slice(0, data);
+  const attempt = Number(/"attempt":(\d+)/.exec(optionsText)?.[1] ?? 1);
+  const ignore = optionsText.includes('"ignoreResult":true');
   const record = ignore ? '' : JSON.stringify({ state: 'STARTED', id, task, node, startedAt, attempt });
   const event = config.events ? JSON.stringify({ id, task, node, attempt }) : '';
   return [id, record, event];
@@ -108,7 +111,7 @@ export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string 
         resultJson = JSON.stringify(rec);
       }
       eventType = 'task-revoked';
-      event = { ...base, reason: outcome.reason, terminated: true };
+      event = { ...base, reason: outcome.reason, ...(outcome.reason === 'terminated' ? { terminated: true } : {}) };
       break;
     }
   }

@@ -146,7 +146,8 @@ export class QueueConsumer {
         this.host.release(claimed);
         claimed = 0;
       }
-      if (jobs.length === 0 && !this.stopping) {
+      // Block only for a job that can start: a claim of prefetch room alone does not wait.
+      if (jobs.length === 0 && !this.stopping && (claim.now > 0 || claim.later === 0)) {
         const id = await this.broker.bclient.brpoplpush(this.keys.queue(this.queue, 'waiting'), this.keys.queue(this.queue, 'active'), 0);
         if (id) jobs = await this.take(id, 0, 0);
       }
@@ -186,7 +187,7 @@ export class QueueConsumer {
     const reply = (await runScript(
       this.client,
       'taskqStalls',
-      [k.queue(q, 'stallBlock'), k.queue(q, 'stalling'), k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.queue(q, 'dead'), k.events],
+      [k.queue(q, 'stallBlock'), k.queue(q, 'stalling'), k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.queue(q, 'dead'), k.events, k.queue(q, 'stallLast')],
       [
         this.config.stallIntervalMs,
         this.config.maxStalls,

@@ -11,9 +11,11 @@ import pino, { type Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { defaults } from '../core/defaults.js';
 import { OptionError, Revoked } from '../core/errors.js';
+import { peekTaskName } from '../core/message.js';
 import { assertQueueName } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runJob, type Attempt } from './job-runner.js';
+import { runScript } from '../broker/scripts.js';
 import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
 import { QueueConsumer, type ConsumerHost, type TakenJob } from './queue-consumer.js';
@@ -120,7 +122,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
     }
     await Promise.all(this.consumers.map((c) => c.start()));
     this.control = new ControlListener(this.app.redis, this.app.keys.control, `${this.name}:control`, {
-      revoke: (id, terminate) => terminate && this.terminate(id),
+      revoke: (id, terminate) => this.revoke(id, terminate),
       rateLimit: () => void this.rates.refresh().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits')),
     }, this.log);
     await this.control.listen();
@@ -172,10 +174,27 @@ export class WorkerNode extends EventEmitter implements Scalable {
     if (this.executor instanceof ChildPool) await this.executor.shrink();
   }
 
-  /** revoke --terminate: kill the job's child, or abort its signal in the async pool. */
-  private terminate(id: string): void {
+  /**
+   * A job was revoked. Held here but not started (prefetched, waiting for a rate slot): dropped and
+   * recorded REVOKED. Running, with terminate: its child is killed, or its signal aborted (async).
+   */
+  private revoke(id: string, terminate: boolean): void {
+    const held = this.reserved.findIndex((r) => r.job.id === id);
+    const waiting = this.slotWaits.get(id);
+    if (held >= 0 || waiting) {
+      const { consumer, job } = held >= 0 ? (this.reserved.splice(held, 1)[0] as { consumer: QueueConsumer; job: TakenJob }) : (waiting as { consumer: QueueConsumer; job: TakenJob });
+      if (waiting) {
+        clearTimeout(waiting.timer);
+        this.slotWaits.delete(id);
+      }
+      const attempt: Attempt = { id, queue: consumer.queue, record: undefined, taskName: peekTaskName(job.raw), outcome: { kind: 'revoked', reason: 'revoked' }, runtimeMs: 0 };
+      this.recorder.record(consumer.queue, job, attempt);
+      this.log.info({ jobId: id }, 'revoked: dropped before it started');
+      this.host.pump();
+      return;
+    }
     const entry = this.running.get(id);
-    if (!entry) return;
+    if (!entry || !terminate) return;
     entry.revoked = true;
     const reason = new Revoked(`task ${id} was revoked (terminate)`);
     if (entry.kill) entry.kill(reason);
@@ -397,18 +416,18 @@ export class WorkerNode extends EventEmitter implements Scalable {
     const grace = this.cold.signal.aborted ? 0 : Math.min(5000, timeoutMs);
     if ((await Promise.race([idle(), timeout(grace)])) !== 'timeout') return;
     // Jobs that ignore their signal: hand them back so another worker runs them; never leave them in active.
-    const pipeline = this.client.multi();
+    const requeues: Promise<unknown>[] = [];
     for (const w of this.slotWaits.values()) clearTimeout(w.timer);
     const waiting = [...this.reserved, ...this.slotWaits.values()].map((x) => ({ ...x, controller: undefined, abandoned: false, revoked: false }));
     this.slotWaits.clear();
     for (const r of [...this.running.values(), ...waiting]) {
       if ('lingering' in r && r.lingering) continue; // already recorded and out of `active`
       r.abandoned = true;
-      pipeline.lrem(this.app.keys.queue(r.consumer.queue, 'active'), 1, r.job.id);
-      pipeline.rpush(this.app.keys.queue(r.consumer.queue, 'waiting'), r.job.id);
+      const k = this.app.keys;
+      requeues.push(runScript(this.client, 'taskqRequeue', [k.queue(r.consumer.queue, 'active'), k.queue(r.consumer.queue, 'waiting')], [r.job.id]));
     }
     this.reserved.length = 0;
-    await pipeline.exec();
+    await Promise.all(requeues);
     this.log.warn({ jobs: [...this.running.keys()] }, 'jobs still running at shutdown were returned to their queues');
   }
 }

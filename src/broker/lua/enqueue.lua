@@ -7,37 +7,41 @@ KEYS[4] <prefix>:<queue>:earlierDelayed  CHAN (bee-queue's delayed-timer wake-up
 KEYS[5] <prefix>:events                  STREAM
 ARGV[1] events MAXLEN (approximate)
 ARGV[2] priority of these jobs: "high" | "normal" | "low" (high and low wait in <waiting>:high / :low)
+ARGV[3] result key prefix when the ids were chosen by the caller ("" otherwise): a created job's old
+        result (from an earlier job with the same id) is deleted, so it is not mistaken for this one's
 then 4 per job:
   id, record JSON, due time ms ("0" = now), task-sent event data JSON ("" = events off)
 
-A worker blocks on <waiting> only; a high or low job queued while <waiting> is empty also pushes the
-wake token "~wake" there (never a job id), so an idle worker notices it; take.lua discards tokens.
+A worker blocks on <waiting> only; when high or low jobs are queued while <waiting> is empty, one wake
+token "~wake" (never a job id) per job, up to 64, goes there too, so idle workers notice them;
+take.lua discards tokens.
 returns {1|0 per job}: 0 when a job with that id already exists (that job is left unchanged)
 ]]
 local created = {}
 local list = KEYS[2]
 if ARGV[2] ~= "normal" then list = KEYS[2] .. ":" .. ARGV[2] end
-local woken = false
-for i = 3, #ARGV, 4 do
+local wakes = 0
+for i = 4, #ARGV, 4 do
   local id, due = ARGV[i], tonumber(ARGV[i + 2])
   if redis.call("hsetnx", KEYS[1], id, ARGV[i + 1]) == 0 then
     created[#created + 1] = 0
   else
     created[#created + 1] = 1
+    if ARGV[3] ~= "" then redis.call("del", ARGV[3] .. id) end
     if due > 0 then
       redis.call("zadd", KEYS[3], due, id)
       local head = redis.call("zrange", KEYS[3], 0, 0)
       if head[1] == id then redis.call("publish", KEYS[4], ARGV[i + 2]) end
     else
       redis.call("lpush", list, id)
-      if list ~= KEYS[2] and not woken and redis.call("llen", KEYS[2]) == 0 then
-        redis.call("lpush", KEYS[2], "~wake")
-        woken = true
-      end
+      if list ~= KEYS[2] then wakes = wakes + 1 end
     end
     if ARGV[i + 3] ~= "" then
       redis.call("xadd", KEYS[5], "MAXLEN", "~", ARGV[1], "*", "type", "task-sent", "data", ARGV[i + 3])
     end
   end
+end
+if wakes > 0 and redis.call("llen", KEYS[2]) == 0 then
+  for _ = 1, math.min(wakes, 64) do redis.call("lpush", KEYS[2], "~wake") end
 end
 return created

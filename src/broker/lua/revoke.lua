@@ -27,9 +27,11 @@ redis.call("zadd", KEYS[1], now, id)
 redis.call("zremrangebyscore", KEYS[1], "-inf", "(" .. (now - tonumber(ARGV[4])))
 local extra = redis.call("zcard", KEYS[1]) - tonumber(ARGV[3])
 if extra > 0 then redis.call("zremrangebyrank", KEYS[1], 0, extra - 1) end
+-- Every node hears of it: a node holding the job without having started it (prefetched, waiting for
+-- a rate slot) drops it; with terminate, the node running it stops it.
+redis.call("publish", ARGV[9], cjson.encode({op = "revoke", id = id, terminate = ARGV[8] == "1"}))
 if state == "STARTED" then
   if ARGV[8] ~= "1" then return "STARTED" end
-  redis.call("publish", ARGV[9], cjson.encode({op = "revoke", id = id, terminate = true}))
   return "TERMINATING"
 end
 local task = ARGV[10] ~= "" and ARGV[10] or (record and string.match(record, '"task":("[^"]*")')) or '"<unknown>"'

@@ -9,6 +9,7 @@ KEYS[4] <prefix>:<queue>:active      LIST
 KEYS[5] <prefix>:<queue>:jobs        HASH id → record; the record starts with {"stalls":N, (see message.ts)
 KEYS[6] <prefix>:<queue>:dead        ZSET
 KEYS[7] <prefix>:events              STREAM
+KEYS[8] <prefix>:<queue>:stallLast   STR  time of the last check (ms)
 ARGV[1] stall interval, ms
 ARGV[2] max stalls: a job stalled more often than this fails for good
 ARGV[3] now, ms
@@ -22,7 +23,12 @@ returns {requeued ids…, "|", failed ids…}, or {} when another process ran th
 if not redis.call("set", KEYS[1], "1", "PX", tonumber(ARGV[1]), "NX") then return {} end
 local requeued, failed = {}, {}
 local maxStalls, now = tonumber(ARGV[2]), tonumber(ARGV[3])
-for _, id in ipairs(redis.call("smembers", KEYS[2])) do
+-- After a gap (a Redis outage, every node down), live workers had no chance to unmark their jobs:
+-- do not sweep, only mark again, so a job in good hands is not re-delivered.
+local last = tonumber(redis.call("get", KEYS[8]))
+redis.call("set", KEYS[8], ARGV[3], "PX", tonumber(ARGV[1]) * 10)
+local sweep = last ~= nil and now - last <= tonumber(ARGV[1]) * 1.5
+for _, id in ipairs(sweep and redis.call("smembers", KEYS[2]) or {}) do
   if redis.call("lrem", KEYS[4], 0, id) > 0 then
     local raw = redis.call("hget", KEYS[5], id)
     if raw then

@@ -33,8 +33,8 @@ A job that was revoked, or whose `expires` time has passed, is not handed over: 
 record deleted, its result set to REVOKED (reason "revoked" / "expired") and task-revoked announced.
 It never runs.
 
-Hot path: records written by taskq's producer start with {"stalls":N,"data":{"task":"<name>" and
-their options with {"v":1,; task, attempt and ignoreResult are read from the text (cjson.decode of the
+Hot path: records written by taskq's producer start with {"stalls":N,"options":{"v":1, and have
+,"data":{"task":"<name>" after the options; task, attempt, expires and ignoreResult are read from the text (cjson.decode of the
 whole record was most of this script's cost). Anything else is decoded in full, as a fallback.
 ]]
 local out = {}
@@ -56,15 +56,19 @@ end
 local function start(id, prefetched)
   local raw = redis.call("hget", KEYS[3], id)
   if not raw then return handOver(id, "", "0", "1") end
-  local task = string.match(raw, '^{"stalls":%d+,"data":{"task":"([%w_.:%-]+)"')
-  local opts = string.find(raw, ',"options":{"v":1,', 1, true)
+  -- Options come before the caller's arguments in the record, so the first match is the real one.
+  local opts = string.find(raw, '^{"stalls":%d+,"options":{"v":1,')
+  local dataAt = opts and string.find(raw, ',"data":{"task":"', 1, true)
+  local task = dataAt and string.match(raw, '^,"data":{"task":"([%w_.:%-]+)"', dataAt)
+  -- Options are read from the options text only: never from the arguments after it.
+  local optText = dataAt and string.sub(raw, 1, dataAt)
   local attempt, ignore, expires
   local name = task
   if task and opts then
     task = '"' .. task .. '"'
-    attempt = string.match(raw, '"attempt":(%d+)', opts) or "1"
-    ignore = string.find(raw, '"ignoreResult":true', opts, true) ~= nil
-    expires = tonumber(string.match(raw, '"expires":(%d+)', opts))
+    attempt = string.match(optText, '"attempt":(%d+)') or "1"
+    ignore = string.find(optText, '"ignoreResult":true', 1, true) ~= nil
+    expires = tonumber(string.match(optText, '"expires":(%d+)'))
   else
     task, attempt, ignore = '"<undecodable>"', "1", false
     local ok, rec = pcall(cjson.decode, raw)

@@ -128,8 +128,9 @@ export class ChildPool implements Executor {
     switch (msg.type) {
       case 'ready':
         child.pid = msg.pid;
-        this.release(child);
         ready();
+        if (this.children[child.index - 1] !== child) child.send({ type: 'exit' }); // autoscale removed it meanwhile
+        else this.release(child);
         return;
       case 'fatal':
         fail(new TaskqError('TASKQ_APP_MODULE_INVALID', `pool child ${child.index} could not load the app: ${msg.message}`, { exitCode: ExitCode.config }));

@@ -34,11 +34,11 @@ function withField(path: string[], value: unknown): string {
 }
 
 describe('encodeJobRecord', () => {
-  it('writes stalls first, then data, options, status', () => {
+  it('writes stalls first, then options, data (the caller\'s arguments), status', () => {
     const rec = { ...record(), stalls: 2 };
     expect(encodeJobRecord(rec)).toBe(
-      '{"stalls":2,"data":{"task":"tasks.add","args":[2,3]},' +
-        '"options":{"v":1,"id":"job-1","queue":"q_math","timestamp":1700000000000,"attempt":1,"stacktraces":[]},' +
+      '{"stalls":2,"options":{"v":1,"id":"job-1","queue":"q_math","timestamp":1700000000000,"attempt":1,"stacktraces":[]},' +
+        '"data":{"task":"tasks.add","args":[2,3]},' +
         '"status":"created"}',
     );
   });

@@ -42,6 +42,7 @@ describe('finish script keys and header', () => {
       'tq:q_math:delayed',
       'tq:q_math:earlierDelayed',
       'tq:q_math:dead',
+      'tq:revoked',
     ]);
   });
 
