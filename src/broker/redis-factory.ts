@@ -4,7 +4,7 @@
  * connection options, naming and reconnect behaviour are decided once.
  */
 import { Redis as IORedis, type RedisOptions } from 'ioredis';
-import { BrokerUnavailableError } from '../core/errors.js';
+import { BrokerUnavailableError, ConfigError } from '../core/errors.js';
 import { parseBrokerUrl, type BrokerTarget } from './url.js';
 
 /**
@@ -110,6 +110,20 @@ export class RedisFactory {
       );
     } finally {
       client.off('error', onError);
+    }
+    // ioredis reports a failed SELECT only as an 'error' event and stays on db 0: check it here.
+    const db = this.target.options.db ?? 0;
+    if (db > 0) {
+      try {
+        await client.select(db);
+      } catch (cause) {
+        client.disconnect();
+        throw new ConfigError(
+          'TASKQ_BROKER_URL_INVALID',
+          `the broker at ${this.display} has no database ${db} (${(cause as Error).message}): use a smaller number, or raise "databases" in redis.conf`,
+          { cause },
+        );
+      }
     }
   }
 

@@ -377,10 +377,13 @@ export class WorkerNode extends EventEmitter implements Scalable {
       return;
     }
     this.state = 'stopping';
-    await this.starting?.catch(() => {});
+    const started = await (this.starting ?? Promise.resolve()).then(
+      () => true,
+      () => false,
+    );
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
-      ['drain', () => this.drain(timeoutMs)],
+      ['drain', async () => started && this.drain(timeoutMs)],
       ['stop timers', async () => {
         this.autoscaler?.stop();
         clearInterval(this.heartbeatTimer);
@@ -389,7 +392,10 @@ export class WorkerNode extends EventEmitter implements Scalable {
       ['close queues', () => Promise.all(this.consumers.map((c) => c.close()))],
       ['close control', async () => this.control?.close()],
       ['close pool', () => this.executor.close()],
-      ['announce offline', () => this.presence.offline({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats })],
+      ['announce offline', async () => {
+        // A node that never came up (Redis down, bad app) announced nothing and has nothing to withdraw.
+        if (started) await this.presence.offline({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats });
+      }],
     ];
     for (const [what, step] of steps) {
       try {

@@ -48,6 +48,9 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
         if (options.id !== undefined) apply.jobId = options.id;
         if (options.retries !== undefined) apply.retries = options.retries;
         if (options.priority !== undefined) apply.priority = options.priority;
+        if (options.app && !app.tasks.has(task)) {
+          io.stderr(`taskq: warning: ${options.app} registers no task ${JSON.stringify(task)} (it has: ${[...app.tasks.keys()].join(', ') || 'none'}); sending it anyway\n`);
+        }
         const r = await app.send(task, args, apply);
         if (!options.wait) {
           io.stdout(options.json ? json({ id: r.id }) : `${r.id}\n`);

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../core/errors.js';
 import { EventReader, type EventCursor } from '../../events/event-reader.js';
+import { parseEntry } from '../../events/event-types.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { positiveInt } from '../parse.js';
 import { eventText, json } from '../presenter.js';
@@ -29,7 +30,7 @@ export function eventsCommand(io: CliIo, exit: (code: number) => void): Command 
     .description('print task and worker events from the durable event stream')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--from <cursor>', 'start after a stream id, or at a time; 0 = start of retention', parseFrom)
-    .option('-n, --count <n>', 'print at most this many events', positiveInt)
+    .option('-n, --count <n>', 'print the latest N events (or N from --from)', positiveInt)
     .option('--json', 'one JSON object per line')
     .action(async (options: EventsOptions) => {
       const app = await appFor(options, io);
@@ -51,6 +52,10 @@ export function eventsCommand(io: CliIo, exit: (code: number) => void): Command 
             print(e);
             if (printed >= limit) break;
           }
+        } else if (options.count !== undefined && options.from === undefined) {
+          // `-n N` alone: the latest N events, oldest first (as tail).
+          const latest = (await client.xrevrange(app.keys.events, '+', '-', 'COUNT', options.count)) as Array<[string, string[]]>;
+          latest.reverse().forEach(([id, fields]) => print(parseEntry(id, fields)));
         } else {
           while (printed < limit) {
             const batch = await reader.read({ count: Math.min(500, limit - printed) });

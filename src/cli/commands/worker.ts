@@ -99,7 +99,7 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
 export function workerCommand(io: CliIo, exit: (code: number) => void): Command {
   return brokerOptions(new Command('worker'))
     .description('run a worker node: consume queues and execute tasks until TERM/INT')
-    .option('-A, --app <module>', 'module exporting the app (default export or `app`)')
+    .requiredOption('-A, --app <module>', 'module exporting the app whose tasks this node runs (default export or `app`)')
     .option('-Q, --queues <q1,q2>', "queues to consume (default: every queue the app's tasks use)", queueList)
     .option('-c, --concurrency <n>', 'jobs run at once', positiveInt, defaults.concurrency)
     .option('-n, --hostname <name>', 'node name; %h host, %n short host, %d domain (default worker<pid>@%h)')

@@ -37,8 +37,14 @@ describe('taskq commands', () => {
 
     const events = (await runTaskq(['events', '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { id?: string } });
     expect(events.filter((e) => e.data.id === id).map((e) => e.type)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
-    const limited = await runTaskq(['events', '-n', '2'], env);
-    expect(limited.stdout.trim().split('\n')).toHaveLength(2);
+    const limited = await runTaskq(['events', '-n', '2', '--json'], env);
+    const lastTwo = limited.stdout.trim().split('\n').map((l) => JSON.parse(l) as { streamId: string });
+    // The latest two, oldest first: at or after the last one the full read saw (heartbeats keep coming).
+    const ms = (id: string): number => Number(id.split('-')[0]);
+    const lastSeen = (events.at(-1) as unknown as { streamId: string }).streamId;
+    expect(lastTwo).toHaveLength(2);
+    expect(ms(lastTwo[0]!.streamId)).toBeLessThanOrEqual(ms(lastTwo[1]!.streamId));
+    expect(ms(lastTwo[1]!.streamId)).toBeGreaterThanOrEqual(ms(lastSeen));
 
     const dead = await runTaskq(['dead', 'ls', '--json'], env);
     expect(JSON.parse(dead.stdout)).toMatchObject([{ id: failedRec.id, task: 'fail', error: 'UnrecoverableError: on purpose' }]);
@@ -59,6 +65,10 @@ describe('taskq commands', () => {
     await runTaskq(['call', 'add', '[1, 2]'], env);
     const purge = await runTaskq(['purge', '-Q', 'default', '--force'], env);
     expect(purge.stdout).toBe('purged 2 job(s) from default\n');
+
+    const typo = await runTaskq(['call', '-A', fixture('basic.mjs'), 'ad', '[1, 2]'], env);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain('registers no task "ad"');
   });
 
   it('--help works for every command', async () => {

@@ -26,7 +26,21 @@ describe('taskq CLI errors', () => {
       const r = await runTaskq(args, { TASKQ_BROKER_URL: url });
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(69);
       expect(r.stderr).toContain(`cannot connect to the broker at ${url}`);
+      expect(r.stderr).not.toContain('TypeError'); // no noise from a shutdown of what never started
     }
+  });
+
+  it('a database number Redis does not have is a config error (78), not a silent db 0', async () => {
+    const url = inject('redisUrl').replace(/\/0$/, '/99');
+    const r = await runTaskq(['status'], { TASKQ_BROKER_URL: url });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('has no database 99');
+  });
+
+  it('a worker without -A is a usage error: it would fail every task it takes', async () => {
+    const r = await runTaskq(['worker'], { TASKQ_BROKER_URL: inject('redisUrl') });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("required option '-A, --app <module>' not specified");
   });
 
   it('a broken broker URL is a config error (78); a missing app module too', async () => {
