@@ -5,6 +5,7 @@ import { createApp, type App } from '../../src/core/app.js';
 import type { AppOptions } from '../../src/core/config.js';
 import { WorkerNode, type WorkerNodeOptions } from '../../src/worker/worker-node.js';
 import pino from 'pino';
+import { QueueConsumer } from '../../src/worker/queue-consumer.js';
 
 export function uniquePrefix(): string {
   return `t${randomBytes(5).toString('hex')}`;
@@ -25,4 +26,10 @@ export async function startWorker(app: App, options: WorkerNodeOptions = {}): Pr
   onTestFinished(() => node.stop({ timeoutMs: 2000 }));
   await node.start();
   return node;
+}
+
+/** A queue consumer used only for its stall check on `queue` (it never fetches jobs). */
+export async function stallChecker(app: App, queue = 'default'): Promise<QueueConsumer> {
+  const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '' };
+  return new QueueConsumer(queue, host, app.keys, app.config, await app.client(), app.redis, silent, 'checker');
 }

@@ -1,10 +1,8 @@
 /** Countdown/ETA, expiry of stalled jobs, dead letters, and job ids. */
 import { describe, expect, it } from 'vitest';
-import { startWorker, testApp } from '../../helpers/apps.js';
+import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
 import { listDead, retryDead } from '../../../src/broker/queue-admin.js';
-import { QueueConsumer } from '../../../src/worker/queue-consumer.js';
 import { EventReader } from '../../../src/events/event-reader.js';
-import { silent } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('countdown and ETA', () => {
@@ -45,9 +43,7 @@ describe('stalls and dead letters', () => {
     const r = await job.delay();
     const client = await app.client();
     const k = app.keys;
-    // A consumer used only for its stall check (it never fetches).
-    const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '' };
-    const consumer = new QueueConsumer('default', host, k, app.config, client, app.redis, silent, 'checker');
+    const consumer = await stallChecker(app);
     const takeAndDie = (): Promise<string | null> => client.rpoplpush(k.queue('default', 'waiting'), k.queue('default', 'active'));
     const nextCheck = async (): Promise<{ requeued: string[]; failed: string[] }> => {
       await waitFor('the stall-check block to expire', () => client.pttl(k.queue('default', 'stallBlock')), (ttl) => ttl < 0);

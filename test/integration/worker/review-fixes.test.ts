@@ -4,8 +4,7 @@
  * stall checks, a reused job id, and no retry of a job revoked while it ran.
  */
 import { describe, expect, it } from 'vitest';
-import { silent, startWorker, testApp } from '../../helpers/apps.js';
-import { QueueConsumer } from '../../../src/worker/queue-consumer.js';
+import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('review fixes', () => {
@@ -67,8 +66,7 @@ describe('review fixes', () => {
     const r = await job.delay();
     const client = await app.client();
     const k = app.keys;
-    const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '' };
-    const consumer = new QueueConsumer('default', host, k, app.config, client, app.redis, silent, 'checker');
+    const consumer = await stallChecker(app);
     await client.rpoplpush(k.queue('default', 'waiting'), k.queue('default', 'active')); // a live worker took it
     expect(await consumer.checkStalls()).toEqual({ requeued: [], failed: [] }); // marks it
     await client.set(k.queue('default', 'stallLast'), String(Date.now() - 1000)); // as if checks stopped for 1 s
