@@ -3,16 +3,13 @@
  * (`--save '' --appendonly no`), so nothing on disk slows Redis down and no system Redis is touched.
  * Also the harness's own control connection: FLUSHALL between measurements, INFO commandstats.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-
-const READY_TIMEOUT_MS = 10_000;
-const KILL_DELAY_MS = 3_000;
+import { LocalRedis } from '../dist/broker/local-redis.js';
 
 async function freePort() {
   const server = createServer();
@@ -24,40 +21,14 @@ async function freePort() {
   return port;
 }
 
-function waitReady(child, timeoutMs) {
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const onData = (chunk) => {
-      output += chunk;
-      if (/Ready to accept connections/.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited (${code}) before it was ready:\n${output}`));
-    });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start redis-server (is it installed? npm run bench installs it): ${err.message}`));
-    });
-  });
-}
-
-/** Starts the server; resolves with {host, port, control, version, stop()}. */
+/** taskq's own private-Redis runner (src/broker/local-redis.ts), TCP, no persistence. */
 export async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'taskq-bench-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = new LocalRedis({ dir, port, appendonly: false });
   try {
-    await waitReady(child, READY_TIMEOUT_MS);
+    await server.start();
   } catch (err) {
-    child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -69,13 +40,7 @@ export async function startRedis() {
   const stop = () =>
     (stopped ??= (async () => {
       control.disconnect();
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), KILL_DELAY_MS);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     })());
   return { host: '127.0.0.1', port, control, version, stop };

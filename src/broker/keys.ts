@@ -44,11 +44,6 @@ export type QueueKeyName = 'waiting' | 'active' | 'stalling' | 'stallBlock' | 's
 export class Keys {
   constructor(readonly prefix: string) {}
 
-  /** The bee-queue prefix setting that yields our queue layout. */
-  get beePrefix(): string {
-    return this.prefix;
-  }
-
   queue(queue: string, key: QueueKeyName): string {
     return `${this.prefix}:${queue}:${key}`;
   }
