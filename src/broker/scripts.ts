@@ -15,10 +15,11 @@ const SCRIPTS = {
   taskqFinish: { file: 'finish.lua', keys: 8 },
   taskqStalls: { file: 'stalls.lua', keys: 8 },
   taskqPurge: { file: 'purge.lua', keys: 3 },
-  taskqRevoke: { file: 'revoke.lua', keys: 3 },
+  taskqRevoke: { file: 'revoke.lua', keys: 4 },
   taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },
   taskqDeadPurge: { file: 'dead-purge.lua', keys: 2 },
-  taskqRequeue: { file: 'requeue.lua', keys: 2 },
+  taskqRequeue: { file: 'requeue.lua', keys: 3 },
+  taskqProgress: { file: 'progress.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -29,10 +30,11 @@ export function scriptKeyCount(name: ScriptName): number {
 }
 
 const sources = new Map<ScriptName, string>();
+/** Every script starts with lib/common.lua (helpers shared by the scripts: entries, states, the clock). */
 function source(name: ScriptName): string {
   let lua = sources.get(name);
   if (!lua) {
-    lua = readFileSync(new URL(SCRIPTS[name].file, luaDir), 'utf8');
+    lua = `${readFileSync(new URL('lib/common.lua', luaDir), 'utf8')}\n${readFileSync(new URL(SCRIPTS[name].file, luaDir), 'utf8')}`;
     sources.set(name, lua);
   }
   return lua;

@@ -31,6 +31,10 @@ export const defaults = {
   delayedWindowMs: 20 * 60 * 1000,
   /** How long a warm shutdown waits for running jobs before aborting them (ms). */
   shutdownTimeoutMs: 30_000,
+  /** After the shutdown timeout aborts jobs, how long they get to end before they are requeued as they run (ms). */
+  shutdownGraceMs: 5000,
+  /** A node whose outcome writes keep failing this long stops taking work until they succeed (ms). */
+  outcomeTroubleMs: 30_000,
   /** Revoked ids kept (newest first) so that nodes starting later honour them (Celery keeps 50,000). */
   revokedMax: 50_000,
   /** How long a revoked id is kept (ms): 3 h, as Celery. */

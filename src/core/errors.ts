@@ -112,6 +112,17 @@ export class Revoked extends Error {
   }
 }
 
+/**
+ * The abort reason a task's `ctx.signal` carries when its worker's warm shutdown timed out: the job is
+ * put back at the front of its queue (whatever the task then throws), never failed.
+ */
+export class WorkerShutdown extends Error {
+  constructor(message = 'the worker is shutting down: this job goes back to its queue') {
+    super(message);
+    this.name = 'WorkerShutdown';
+  }
+}
+
 /** The job was stopped at its hard time limit. */
 export class TimeLimitExceeded extends Error {
   constructor(message = 'hard time limit exceeded') {

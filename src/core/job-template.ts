@@ -56,6 +56,7 @@ export class JobTemplate {
     if (backoff) jobOptions.backoff = backoff;
     if (timing.dueMs) jobOptions.eta = timing.dueMs;
     if (timing.expiresMs !== undefined) jobOptions.expires = timing.expiresMs;
+    if (this.priority !== 'normal') jobOptions.priority = this.priority;
     if (options.ignoreResult ?? def?.ignoreResult) jobOptions.ignoreResult = true;
     const timeLimitMs = normalizeTimeLimit(options.timeLimitMs, `${where}: timeLimitMs`);
     if (timeLimitMs !== undefined) jobOptions.timeLimitMs = timeLimitMs;

@@ -21,6 +21,8 @@
  *   options.ignoreResult bool? do not store the result
  *   options.timeLimitMs number? hard time limit asked at the call site
  *   options.softTimeLimitMs number? soft time limit asked at the call site
+ *   options.priority  string?   'high' | 'low' (absent: normal); every return to `waiting` keeps it
+ *   options.revoked   true?     set by revoke.lua: the job must never start
  *   options.lastError object?  {name, message, stack} of the latest failed attempt
  *   options.stacktraces string[] bee-queue's field; kept empty (errors live in lastError)
  *   status           string    'created' | 'retrying' | 'failed' (bee-queue's field)
@@ -47,6 +49,8 @@ export interface JobOptions {
   ignoreResult?: boolean;
   timeLimitMs?: number;
   softTimeLimitMs?: number;
+  priority?: 'high' | 'low';
+  revoked?: boolean;
   lastError?: ErrorInfo;
   stacktraces: string[];
 }

@@ -46,9 +46,9 @@ export class ResultStore {
   async revoke(id: string, options: { terminate?: boolean; taskName?: string | undefined }, config: AppConfig): Promise<RevokeResult> {
     const client = await this.client();
     const k = this.keys;
-    return (await runScript(client, 'taskqRevoke', [k.revoked, k.result(id), k.events], [
+    return (await runScript(client, 'taskqRevoke', [k.revoked, k.result(id), k.events, k.queues], [
       id,
-      Date.now(),
+      `${k.prefix}:`,
       defaults.revokedMax,
       defaults.revokedTtlMs,
       config.resultExpiresMs,

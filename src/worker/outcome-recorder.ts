@@ -1,33 +1,61 @@
 /**
- * Records attempt outcomes in batches: every outcome of an event-loop turn goes to Redis in one
- * finish script call per queue (up to 100 jobs a call). Until recorded, a job is still in its
- * queue's `active` list, so it is listed among the ids the node keeps alive.
+ * Records delivery outcomes in batches: every outcome of an event-loop turn goes to Redis in one
+ * finish script call per queue (up to 100 jobs a call), with the start requests of held jobs about to
+ * start. Until recorded, a delivery's entry is still in its queue's `active` list, so it is listed
+ * among the entries the node keeps alive; a write that fails (Redis unreachable, OOM, READONLY) is
+ * retried with backoff for as long as it takes, and the node is told while it keeps failing.
  */
 import type { Logger } from 'pino';
+import { deliveryEntry } from '../broker/delivery.js';
 import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from '../core/config.js';
+import { peekTaskName } from '../core/message.js';
 import type { Attempt } from './job-runner.js';
-import { finishEntry, finishHeader, finishKeys, startNotice } from './outcome.js';
+import { finishEntry, finishHeader, finishKeys, peekOptions, startRequest, startedRecord } from './outcome.js';
 import type { TakenJob } from './queue-consumer.js';
 
 /** Most jobs one finish script call records. */
 const FINISH_BATCH = 100;
+/** Backoff of a failed finish call: 100 ms doubling up to this. */
+const MAX_BACKOFF_MS = 5000;
+
+/** finish.lua's verdict on a start request. */
+export type StartVerdict = 'ok' | 'revoked' | 'expired' | 'over';
+
+/** finish.lua's code per outcome (see its header). */
+export type RecordCode = 'recorded' | 'final-kept' | 'not-owned' | 'late-success';
+const CODES: Record<string, RecordCode> = { '1': 'recorded', '2': 'final-kept', '0': 'not-owned', '3': 'late-success' };
 
 interface Pending {
   job: TakenJob;
   attempt: Attempt;
 }
 
+interface StartPending {
+  job: TakenJob;
+  resolve: (verdict: StartVerdict) => void;
+}
+
+export interface RecorderHooks {
+  /** An outcome reached Redis (whatever finish.lua made of it). */
+  recorded(job: TakenJob, attempt: Attempt, code: RecordCode): void;
+  /** After each flush (the node checks whether it is idle). */
+  flushed(): void;
+  /** Writes keep failing since `sinceMs` (undefined: they work again). */
+  trouble(err: Error | undefined, sinceMs: number): void;
+}
+
 export class OutcomeRecorder {
   private readonly pending = new Map<string, Pending[]>();
-  /** Prefetched jobs that started since the last flush: their STARTED record and event go with it. */
-  private readonly notices = new Map<string, TakenJob[]>();
-  /** Jobs whose outcome is queued or being written, by id → queue. */
+  private readonly starts = new Map<string, StartPending[]>();
+  /** Deliveries whose outcome is queued or being written: `active` entry → queue. */
   private readonly unrecorded = new Map<string, string>();
   private scheduled = false;
   private flushes = 0;
+  private failures = 0;
+  private failingSince = 0;
 
   constructor(
     private readonly client: Redis,
@@ -35,27 +63,25 @@ export class OutcomeRecorder {
     private readonly config: AppConfig,
     private readonly node: string,
     private readonly log: Logger,
-    /** Called for each outcome once it is in Redis. */
-    private readonly onRecorded: (job: TakenJob, attempt: Attempt) => void,
-    /** Called after each flush (the node checks whether it is idle). */
-    private readonly onFlushed: () => void,
+    private readonly hooks: RecorderHooks,
   ) {}
 
   /** Queues an outcome for the next flush (at the end of this event-loop turn). */
   record(queue: string, job: TakenJob, attempt: Attempt): void {
-    this.unrecorded.set(job.id, queue);
-    const list = this.pending.get(queue);
-    if (list) list.push({ job, attempt });
-    else this.pending.set(queue, [{ job, attempt }]);
+    this.unrecorded.set(deliveryEntry(job.token, job.id), queue);
+    push(this.pending, queue, { job, attempt });
     this.schedule();
   }
 
-  /** A prefetched job started: it is marked STARTED with the next flush (no extra round trip). */
-  started(queue: string, job: TakenJob): void {
-    const list = this.notices.get(queue);
-    if (list) list.push(job);
-    else this.notices.set(queue, [job]);
-    this.schedule();
+  /**
+   * A held job is about to start: finish.lua checks revocation and expiry and marks it STARTED, with
+   * the next flush (no extra round trip when outcomes are being written anyway).
+   */
+  requestStart(queue: string, job: TakenJob): Promise<StartVerdict> {
+    return new Promise((resolve) => {
+      push(this.starts, queue, { job, resolve });
+      this.schedule();
+    });
   }
 
   private schedule(): void {
@@ -67,61 +93,90 @@ export class OutcomeRecorder {
 
   /** Nothing queued, nothing being written. */
   get idle(): boolean {
-    return this.unrecorded.size === 0 && this.flushes === 0;
+    return this.unrecorded.size === 0 && this.flushes === 0 && this.starts.size === 0;
   }
 
-  /** Ids still in `active` because their outcome is not recorded yet, with their queue. */
-  *unrecordedJobs(): Iterable<[id: string, queue: string]> {
+  /** `active` entries whose outcome is not recorded yet, with their queue. */
+  *unrecordedEntries(): Iterable<[entry: string, queue: string]> {
     yield* this.unrecorded;
   }
 
-  /** ctx.progress(value): the STARTED record gets the value (producers see it), and a task-progress event. */
-  async progress(id: string, queue: string, startedAt: number, value: unknown): Promise<void> {
+  /**
+   * ctx.progress(value): this delivery's STARTED record gets the value (producers see it), and a
+   * task-progress event. Nothing is written once the job is over or owned by another delivery.
+   */
+  async progress(queue: string, job: TakenJob, value: unknown): Promise<boolean> {
     const { keys, config } = this;
-    const pipeline = this.client.pipeline();
-    pipeline.set(keys.result(id), JSON.stringify({ state: 'STARTED', id, node: this.node, startedAt, progress: value }), 'PX', config.resultExpiresMs, 'XX');
-    if (config.events) {
-      pipeline.xadd(keys.events, 'MAXLEN', '~', config.eventsMaxLen, '*', 'type', 'task-progress', 'data', JSON.stringify({ id, queue, node: this.node, progress: value }));
-    }
-    await pipeline.exec();
+    const task = peekTaskName(job.raw);
+    const record = startedRecord({ delivery: job.token, id: job.id, task, node: this.node, startedAt: job.startedAt, attempt: peekOptions(job.raw).attempt, progress: value });
+    const event = config.events ? JSON.stringify({ id: job.id, task, queue, node: this.node, progress: value }) : '';
+    const done = await runScript(this.client, 'taskqProgress', [keys.result(job.id), keys.events], [job.token, record, config.resultExpiresMs, event, config.eventsMaxLen]);
+    return done === 1;
   }
 
   private async flush(): Promise<void> {
     this.scheduled = false;
     const batches = new Map(this.pending);
-    const notices = new Map(this.notices);
+    const starts = new Map(this.starts);
     this.pending.clear();
-    this.notices.clear();
+    this.starts.clear();
     this.flushes++;
     const calls: Promise<void>[] = [];
-    for (const queue of new Set([...batches.keys(), ...notices.keys()])) {
+    for (const queue of new Set([...batches.keys(), ...starts.keys()])) {
       const items = batches.get(queue) ?? [];
-      // Start notices ride with the queue's first call (alone if it has no outcome yet).
-      calls.push(this.write(queue, items.slice(0, FINISH_BATCH), notices.get(queue) ?? []));
+      // Start requests ride with the queue's first call (alone if it has no outcome yet).
+      calls.push(this.write(queue, items.slice(0, FINISH_BATCH), starts.get(queue) ?? []));
       for (let i = FINISH_BATCH; i < items.length; i += FINISH_BATCH) calls.push(this.write(queue, items.slice(i, i + FINISH_BATCH), []));
     }
     await Promise.all(calls);
     this.flushes--;
-    this.onFlushed();
+    this.hooks.flushed();
   }
 
-  private async write(queue: string, batch: Pending[], started: TakenJob[]): Promise<void> {
+  private async write(queue: string, batch: Pending[], starts: StartPending[]): Promise<void> {
     const now = Date.now();
-    const argv = finishHeader(this.config, this.keys, now, started.length);
-    for (const job of started) argv.push(...startNotice(job.id, job.raw, job.startedAt, this.node, this.config));
+    const argv = finishHeader(this.config, this.keys, starts.length);
+    for (const { job } of starts) argv.push(...startRequest(job, job.startedAt, this.node, this.config));
     for (const { job, attempt } of batch) {
-      argv.push(...finishEntry(attempt, { config: this.config, node: this.node, now, startedAt: job.startedAt, raw: job.raw }));
+      argv.push(...finishEntry(attempt, job.token, { config: this.config, node: this.node, now, startedAt: job.startedAt, raw: job.raw }));
     }
+    let reply: string[];
     try {
-      await runScript(this.client, 'taskqFinish', finishKeys(this.keys, queue), argv);
+      reply = (await runScript(this.client, 'taskqFinish', finishKeys(this.keys, queue), argv)) as string[];
     } catch (err) {
-      this.log.error({ err, queue, jobs: batch.map((b) => b.job.id) }, 'could not record job outcomes; the stall check will re-deliver them');
-      for (const { job } of batch) this.unrecorded.delete(job.id);
+      this.retryLater(queue, batch, starts, err as Error);
       return;
     }
-    for (const { job, attempt } of batch) {
-      this.unrecorded.delete(job.id);
-      this.onRecorded(job, attempt);
+    if (this.failures > 0) {
+      this.failures = 0;
+      this.hooks.trouble(undefined, this.failingSince);
+      this.log.warn({ queue }, 'job outcomes are recorded again');
     }
+    starts.forEach((s, i) => s.resolve(reply[i] as StartVerdict));
+    batch.forEach(({ job, attempt }, i) => {
+      this.unrecorded.delete(deliveryEntry(job.token, job.id));
+      this.hooks.recorded(job, attempt, CODES[String(reply[starts.length + i])] ?? 'recorded');
+    });
   }
+
+  /** The jobs stay unrecorded (kept alive, still owned) and go with a later flush. */
+  private retryLater(queue: string, batch: Pending[], starts: StartPending[], err: Error): void {
+    if (this.failures++ === 0) this.failingSince = Date.now();
+    const delayMs = Math.min(100 * 2 ** (this.failures - 1), MAX_BACKOFF_MS);
+    this.log.error({ err, queue, jobs: batch.map((b) => b.job.id), retryInMs: delayMs }, 'could not record job outcomes; retrying (the jobs stay owned by this node)');
+    this.hooks.trouble(err, this.failingSince);
+    this.flushes++;
+    setTimeout(() => {
+      for (const item of batch) push(this.pending, queue, item);
+      for (const item of starts) push(this.starts, queue, item);
+      this.flushes--;
+      this.schedule();
+    }, delayMs);
+  }
+}
+
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
 }

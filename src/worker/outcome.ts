@@ -23,25 +23,43 @@ export function finishKeys(keys: Keys, queue: string): string[] {
   ];
 }
 
-/** The finish script's leading arguments, shared by every job of a batch; `notices` start notices follow. */
-export function finishHeader(config: AppConfig, keys: Keys, now: number, notices = 0): Array<string | number> {
-  return [config.resultExpiresMs, now, config.eventsMaxLen, keys.resultPrefix, notices];
+/** The finish script's leading arguments, shared by every job of a batch; `starts` start requests follow. */
+export function finishHeader(config: AppConfig, keys: Keys, starts = 0): Array<string | number> {
+  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts];
+}
+
+/** A delivery's STARTED record: state and delivery first, where the scripts read them (lib/common.lua). */
+export function startedRecord(fields: { delivery: string; id: string; task: string; node: string; startedAt: number; attempt: number; progress?: unknown }): string {
+  const { delivery, id, task, node, startedAt, attempt } = fields;
+  const rec: Record<string, unknown> = { state: 'STARTED', delivery, id, task, node, startedAt, attempt };
+  if ('progress' in fields) rec.progress = fields.progress;
+  return JSON.stringify(rec);
+}
+
+/** What the scripts read from a record's options text (before the caller's arguments, which cannot pose as options). */
+export function peekOptions(raw: string): { attempt: number; ignoreResult: boolean; expires: number | undefined } {
+  const data = raw.indexOf(',"data":{');
+  const optionsText = data < 0 ? '' : raw.slice(0, data);
+  const expires = /"expires":(\d+)/.exec(optionsText)?.[1];
+  return {
+    attempt: Number(/"attempt":(\d+)/.exec(optionsText)?.[1] ?? 1),
+    ignoreResult: optionsText.includes('"ignoreResult":true'),
+    expires: expires === undefined ? undefined : Number(expires),
+  };
 }
 
 /**
- * The 3 arguments of a start notice, for a prefetched job that started after it was taken: its
- * STARTED record and task-started event (take.lua wrote neither for it).
+ * The 6 arguments of a start request, for a held job (prefetched, or waiting for its rate slot) about
+ * to start: its STARTED record and task-started event (take.lua wrote neither), and what finish.lua
+ * checks first — revocation and expiry.
  */
-export function startNotice(id: string, raw: string, startedAt: number, node: string, config: AppConfig): string[] {
+export function startRequest(job: { id: string; raw: string; token: string }, startedAt: number, node: string, config: AppConfig): string[] {
+  const { id, raw, token } = job;
   const task = peekTaskName(raw);
-  // The options part only (it precedes the caller's arguments): arguments cannot pose as options.
-  const data = raw.indexOf(',"data":{');
-  const optionsText = data < 0 ? '' : raw.slice(0, data);
-  const attempt = Number(/"attempt":(\d+)/.exec(optionsText)?.[1] ?? 1);
-  const ignore = optionsText.includes('"ignoreResult":true');
-  const record = ignore ? '' : JSON.stringify({ state: 'STARTED', id, task, node, startedAt, attempt });
+  const { attempt, ignoreResult, expires } = peekOptions(raw);
+  const record = ignoreResult ? '' : startedRecord({ delivery: token, id, task, node, startedAt, attempt });
   const event = config.events ? JSON.stringify({ id, task, node, attempt }) : '';
-  return [id, record, event];
+  return [id, token, record, event, expires === undefined ? '' : String(expires), JSON.stringify(task)];
 }
 
 export interface FinishContext {
@@ -61,8 +79,8 @@ function nextRecord(rec: JobRecord, status: JobRecord['status'], attempt: Attemp
   return next;
 }
 
-/** The 7 arguments of one job: id, outcome, result, event type, event data, updated record, due time. */
-export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string | number> {
+/** The 8 arguments of one job: id, delivery token, outcome, result, event type, event data, updated record, retry delay. */
+export function finishEntry(attempt: Attempt, token: string, ctx: FinishContext): Array<string | number> {
   const { config, node, now } = ctx;
   const { id, queue, record, taskName, outcome } = attempt;
   const runtimeMs = Math.round(attempt.runtimeMs * 1000) / 1000;
@@ -72,7 +90,7 @@ export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string 
   let eventType: string;
   let event: Record<string, unknown>;
   let updated = '';
-  let dueMs = 0;
+  let delayMs = 0;
   switch (outcome.kind) {
     case 'success': {
       if (storeResult) {
@@ -85,7 +103,8 @@ export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string 
       break;
     }
     case 'retry': {
-      dueMs = now + outcome.delayMs;
+      delayMs = Math.max(0, Math.round(outcome.delayMs));
+      const dueMs = now + delayMs;
       if (storeResult) {
         const rec: ResultRecord = { state: 'RETRY', ...base, startedAt: ctx.startedAt, error: outcome.error, retryAt: dueMs, runtimeMs };
         resultJson = JSON.stringify(rec);
@@ -115,5 +134,5 @@ export function finishEntry(attempt: Attempt, ctx: FinishContext): Array<string 
       break;
     }
   }
-  return [id, outcome.kind, resultJson, config.events ? eventType : '', config.events ? JSON.stringify(event) : '', updated, dueMs];
+  return [id, token, outcome.kind, resultJson, config.events ? eventType : '', config.events ? JSON.stringify(event) : '', updated, delayMs];
 }

@@ -18,6 +18,9 @@ export interface NodeInfo {
   succeeded: number;
   failed: number;
   retried: number;
+  lost: number;
+  /** Why the node stopped taking work on its own (absent: healthy). */
+  problem?: string | undefined;
 }
 
 export class Presence {

@@ -14,17 +14,20 @@ import { BeeBroker } from '../broker/bee-broker.js';
 import type { Keys } from '../broker/keys.js';
 import type { Redis, RedisFactory } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
+import { DeliveryTokens } from '../broker/delivery.js';
 import type { AppConfig } from '../core/config.js';
 import { defaults } from '../core/defaults.js';
 
-/** A job handed over by the take script: its id, raw record ("" if gone) and when it started. */
+/** A delivery handed over by the take script: the job's id, raw record, delivery token and when it started. */
 export interface TakenJob {
   id: string;
   raw: string;
+  /** Names this delivery; its `active` entry is `~<token>~<id>` (broker/delivery.ts). */
+  token: string;
   startedAt: number;
   /** A rate-limited job may start at this ms time, not before (0 = now). */
   notBefore: number;
-  /** False for a prefetched job: take.lua did not mark it STARTED; the node does when it starts it. */
+  /** False for a held job (prefetched, rate-limited): take.lua did not mark it STARTED; the node asks to start it. */
   started: boolean;
 }
 
@@ -58,6 +61,7 @@ export class QueueConsumer {
   private stallTimer: NodeJS.Timeout | undefined;
   private settled: (() => void) | undefined;
   private failures = 0;
+  private readonly tokens = new DeliveryTokens();
 
   constructor(
     readonly queue: string,
@@ -116,7 +120,7 @@ export class QueueConsumer {
       first,
       count,
       JSON.stringify(this.nodeName),
-      now,
+      this.tokens.next(),
       this.config.resultExpiresMs,
       this.config.eventsMaxLen,
       this.config.events ? '1' : '0',
@@ -128,8 +132,8 @@ export class QueueConsumer {
     ]).then((reply) => {
       const flat = reply as string[];
       const jobs: TakenJob[] = [];
-      for (let i = 0; i + 3 < flat.length; i += 4) {
-        jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now, notBefore: Number(flat[i + 2]), started: flat[i + 3] === '1' });
+      for (let i = 0; i + 4 < flat.length; i += 5) {
+        jobs.push({ id: flat[i] as string, raw: flat[i + 1] as string, startedAt: now, notBefore: Number(flat[i + 2]), started: flat[i + 3] === '1', token: flat[i + 4] as string });
       }
       return jobs;
     });
@@ -191,7 +195,6 @@ export class QueueConsumer {
       [
         this.config.stallIntervalMs,
         this.config.maxStalls,
-        Date.now(),
         this.config.resultExpiresMs,
         this.config.eventsMaxLen,
         k.resultPrefix,

@@ -46,6 +46,8 @@ export interface Running {
   controller: AbortController | undefined;
   /** Set when shutdown gave up on the job: its late outcome is not recorded. */
   abandoned: boolean;
+  /** Set when a warm shutdown's timeout aborted it: unless it succeeded, it goes back to its queue. */
+  shutdown: boolean;
   /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */
   revoked: boolean;
   /** Stops the job's code for good (threads / processes pools). */
@@ -60,4 +62,6 @@ export interface WorkerStats {
   succeeded: number;
   failed: number;
   retried: number;
+  /** Outcomes not recorded because their delivery had lost the job (a stall check re-delivered it). */
+  lost: number;
 }

@@ -1,84 +1,153 @@
---[[ finish: record the outcomes of a batch of attempts of one queue and release them from `active`,
-atomically: results, job records, retries, dead letters and events in one round trip.
-KEYS[1] <prefix>:<queue>:active          LIST
+--[[ finish: start held jobs, and record the outcomes of a batch of deliveries of one queue and release
+them from `active`, atomically: results, job records, retries, dead letters and events in one round trip.
+KEYS[1] <prefix>:<queue>:active          LIST delivery entries (see lib/common.lua)
 KEYS[2] <prefix>:<queue>:jobs            HASH id → record
 KEYS[3] <prefix>:events                  STREAM
-KEYS[4] <prefix>:<queue>:waiting         LIST
+KEYS[4] <prefix>:<queue>:waiting         LIST (and :high / :low beside it)
 KEYS[5] <prefix>:<queue>:delayed         ZSET
 KEYS[6] <prefix>:<queue>:earlierDelayed  CHAN
 KEYS[7] <prefix>:<queue>:dead            ZSET id by time of death
-KEYS[8] <prefix>:revoked                 ZSET revoked ids (a job revoked while running is not retried)
+KEYS[8] <prefix>:revoked                 ZSET revoked ids
 ARGV[1] result TTL, ms
-ARGV[2] now, ms
-ARGV[3] events MAXLEN (approximate)
-ARGV[4] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
-ARGV[5] how many start notices follow (prefetched jobs that started since the last call)
-then 3 per start notice:
-  id, STARTED result record JSON ("" = results off), task-started event data JSON ("" = events off)
-  (a REVOKED record found there is kept: revoke.lua wrote it while the job was held)
-then 7 per job:
-  id
+ARGV[2] events MAXLEN (approximate)
+ARGV[3] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
+ARGV[4] how many start requests follow (held jobs — prefetched, or rate-limited — about to start)
+then 6 per start request:
+  id, delivery token, STARTED result record ("" = results off), task-started event data ("" = events
+  off), expires ms ("" = never), task name JSON
+then 8 per job:
+  id, delivery token
   outcome: "success" | "retry" | "failure" | "revoked" (terminated while running)
   result record JSON ("" = results off for this job)
-  event type ("" = events off)
-  event data JSON
+  event type ("" = events off), event data JSON
   updated job record JSON (retry, failure; "" for success)
-  due time ms of a retry ("0" = now)
-returns {1|0 per job}: 0 when a stall check had re-queued the job meanwhile (a re-queued copy that had
-not started yet is withdrawn from `waiting`, so it does not run twice)
+  delay of a retry, ms ("0" = now)
+returns one verdict per start request — "ok" (run it), "revoked", "expired" (released: never run it),
+"over" (its result is final already: dropped) — then one code per job:
+  1 recorded
+  2 its delivery owned the job, but a final state was recorded meanwhile: kept, nothing else done
+  0 its delivery no longer owns the job (a stall check re-delivered it): nothing recorded
+  3 not owned, but a success: recorded (unless final already), and a re-delivered copy that had not
+    started yet withdrawn, so it does not run twice
+A delivery that lost its job never removes another delivery's entry, never re-enqueues and never
+dead-letters. Final states (SUCCESS, FAILURE, REVOKED) are never overwritten, with one exception: the
+late success of a delivery presumed dead replaces the "stalled" FAILURE that presumption wrote.
 ]]
-local owned = {}
-local now = tonumber(ARGV[2])
-local notices = tonumber(ARGV[5])
-for i = 6, 5 + notices * 3, 3 do
-  if ARGV[i + 1] ~= "" then
-    local previous = redis.call("set", ARGV[4] .. ARGV[i], ARGV[i + 1], "PX", ARGV[1], "GET")
-    if previous and string.find(previous, '"state":"REVOKED"', 1, true) then
-      redis.call("set", ARGV[4] .. ARGV[i], previous, "PX", ARGV[1])
+local STALLED = '{"state":"FAILURE","reason":"stalled",' -- as stalls.lua writes it
+local out = {}
+local now = nowMs()
+local ttl = ARGV[1]
+local function event(etype, data)
+  if etype ~= "" then redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[2], "*", "type", etype, "data", data) end
+end
+local function revokedRecord(qid, task, reason)
+  return '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"doneAt":' .. now .. ',"reason":"' .. reason .. '"}'
+end
+
+-- Start requests: checked when the job really starts, not when it was taken.
+local starts = tonumber(ARGV[4])
+for i = 5, 4 + starts * 6, 6 do
+  local id, token, record, edata, expires, task = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local key = ARGV[3] .. id
+  local verdict, keep = "ok", false
+  if expires ~= "" and tonumber(expires) < now then
+    verdict = "expired"
+  elseif record ~= "" then
+    local previous = redis.call("set", key, record, "PX", ttl, "GET")
+    local state = stateOf(previous)
+    if state and FINAL[state] then
+      redis.call("set", key, previous, "PX", ttl)
+      verdict, keep = state == "REVOKED" and "revoked" or "over", true
+    elseif state == "STARTED" and revokeRequested(previous) or redis.call("zscore", KEYS[8], id) then
+      verdict = "revoked"
+    end
+  elseif redis.call("zscore", KEYS[8], id) then
+    verdict = "revoked"
+  end
+  if verdict == "ok" then
+    if edata ~= "" then event("task-started", edata) end
+  else
+    redis.call("lrem", KEYS[1], -1, entryOf(token, id))
+    redis.call("hdel", KEYS[2], id)
+    if not keep and record ~= "" then
+      redis.call("set", key, revokedRecord(cjson.encode(id), task, verdict), "PX", ttl)
+      redis.call("publish", key, "revoked")
+    end
+    if not keep and edata ~= "" then
+      event("task-revoked", '{"id":' .. cjson.encode(id) .. ',"task":' .. task .. ',"reason":"' .. verdict .. '"' ..
+        (verdict == "expired" and ',"expired":true}' or '}'))
     end
   end
-  if ARGV[i + 2] ~= "" then
-    redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[3], "*", "type", "task-started", "data", ARGV[i + 2])
-  end
+  out[#out + 1] = verdict
 end
-for i = 6 + notices * 3, #ARGV, 7 do
-  local id, outcome, result, etype, edata, record, due = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
-  local mine = redis.call("lrem", KEYS[1], -1, id)
-  if mine == 0 then
-    redis.call("lrem", KEYS[4], 1, id)
-    redis.call("zrem", KEYS[7], id) -- dead-lettered after stalls, but its worker finished after all
-  end
-  if outcome == "retry" and redis.call("zscore", KEYS[8], id) then
-    -- Revoked while it ran: no further attempt.
-    outcome, etype = "revoked", (etype ~= "" and "task-revoked" or "")
-    local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
-    result = result ~= "" and ('{"state":"REVOKED","id":' .. cjson.encode(id) .. ',"task":' .. task .. ',"doneAt":' .. ARGV[2] .. ',"reason":"revoked"}') or ""
-    edata = '{"id":' .. cjson.encode(id) .. ',"task":' .. task .. ',"reason":"revoked"}'
-  end
-  owned[#owned + 1] = mine
-  if result ~= "" then
-    redis.call("set", ARGV[4] .. id, result, "PX", ARGV[1])
-    if outcome ~= "retry" then redis.call("publish", ARGV[4] .. id, outcome) end
-  end
+
+local function settle(id, outcome, result, etype, edata, record, delay)
+  if outcome ~= "retry" and result ~= "" then redis.call("publish", ARGV[3] .. id, outcome) end
   if outcome == "success" or outcome == "revoked" then
     redis.call("hdel", KEYS[2], id)
   elseif outcome == "retry" then
     redis.call("hset", KEYS[2], id, record)
-    local at = tonumber(due)
-    if at > now then
-      redis.call("zadd", KEYS[5], at, id)
+    if delay > 0 then
+      local due = now + delay
+      redis.call("zadd", KEYS[5], due, id)
       local head = redis.call("zrange", KEYS[5], 0, 0)
-      if head[1] == id then redis.call("publish", KEYS[6], due) end
+      if head[1] == id then redis.call("publish", KEYS[6], tostring(due)) end
     else
-      redis.call("lpush", KEYS[4], id)
+      pushWaiting(KEYS[4], record, id, false)
     end
   else
     redis.call("hset", KEYS[2], id, record)
     redis.call("zadd", KEYS[7], now, id)
   end
-  if etype ~= "" then
-    redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[3], "*", "type", etype, "data", edata)
-  end
+  event(etype, edata)
 end
-return owned
+
+for i = 5 + starts * 6, #ARGV, 8 do
+  local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  local delay = tonumber(ARGV[i + 7])
+  local key = ARGV[3] .. id
+  local qid = cjson.encode(id)
+  local code = 1
+  -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
+  if redis.call("lrem", KEYS[1], -1, entryOf(token, id)) == 1 then
+    local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
+    local function revokeInstead()
+      outcome, etype = "revoked", (etype ~= "" and "task-revoked" or "")
+      result = result ~= "" and revokedRecord(qid, task, "revoked") or ""
+      edata = '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}'
+    end
+    -- Revoked while it ran: no further attempt.
+    if outcome == "retry" and redis.call("zscore", KEYS[8], id) then revokeInstead() end
+    if result ~= "" then
+      local previous = redis.call("set", key, result, "PX", ttl, "GET")
+      local state = stateOf(previous)
+      if state and FINAL[state] then
+        redis.call("set", key, previous, "PX", ttl)
+        redis.call("hdel", KEYS[2], id)
+        code = 2
+      elseif outcome == "retry" and revokeRequested(previous) then
+        revokeInstead()
+        redis.call("set", key, result, "PX", ttl)
+      end
+    end
+    if code == 1 then settle(id, outcome, result, etype, edata, record, delay) end
+  elseif outcome == "success" then
+    local previous = result ~= "" and redis.call("get", key) or nil
+    local state = stateOf(previous)
+    if state and FINAL[state] and string.sub(previous, 1, #STALLED) ~= STALLED then
+      code = 0
+    else
+      code = 3
+      if result ~= "" then redis.call("set", key, result, "PX", ttl) end
+      -- A re-delivered copy that has not started yet must not run: withdraw it.
+      local raw = redis.call("hget", KEYS[2], id)
+      redis.call("lrem", waitingListOf(KEYS[4], raw), 0, id)
+      redis.call("zrem", KEYS[7], id)
+      settle(id, outcome, result, etype, edata, record, delay)
+    end
+  else
+    code = 0
+  end
+  out[#out + 1] = code
+end
+return out

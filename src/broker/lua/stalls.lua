@@ -1,35 +1,36 @@
 --[[ stalls: re-deliver jobs whose worker stopped proving it is alive; fail those that stalled too often.
 Run by every worker each stall interval; the SET NX PX on stallBlock lets one process per interval do it.
-A job is stalled when it stayed in `stalling` (copied from `active` by the previous run) for a whole
-interval without its worker removing it (workers SREM their running ids every interval / 2).
+A delivery is stalled when its `active` entry stayed in `stalling` (copied from `active` by the previous
+run) for a whole interval without its worker removing it (workers SREM their entries every interval / 2).
+Re-delivery removes the stalled entry, so the old delivery no longer owns the job (see finish.lua).
 KEYS[1] <prefix>:<queue>:stallBlock  STR
-KEYS[2] <prefix>:<queue>:stalling    SET
-KEYS[3] <prefix>:<queue>:waiting     LIST
-KEYS[4] <prefix>:<queue>:active      LIST
-KEYS[5] <prefix>:<queue>:jobs        HASH id → record; the record starts with {"stalls":N, (see message.ts)
+KEYS[2] <prefix>:<queue>:stalling    SET   delivery entries (lib/common.lua)
+KEYS[3] <prefix>:<queue>:waiting     LIST  (and :high / :low beside it)
+KEYS[4] <prefix>:<queue>:active      LIST  delivery entries
+KEYS[5] <prefix>:<queue>:jobs        HASH  id → record; the record starts with {"stalls":N, (see message.ts)
 KEYS[6] <prefix>:<queue>:dead        ZSET
 KEYS[7] <prefix>:events              STREAM
 KEYS[8] <prefix>:<queue>:stallLast   STR  time of the last check (ms)
 ARGV[1] stall interval, ms
 ARGV[2] max stalls: a job stalled more often than this fails for good
-ARGV[3] now, ms
-ARGV[4] result TTL, ms
-ARGV[5] events MAXLEN (approximate)
-ARGV[6] result key prefix (<prefix>:result:)
-ARGV[7] queue name
-ARGV[8] "1" to write events
+ARGV[3] result TTL, ms
+ARGV[4] events MAXLEN (approximate)
+ARGV[5] result key prefix (<prefix>:result:)
+ARGV[6] queue name
+ARGV[7] "1" to write events
 returns {requeued ids…, "|", failed ids…}, or {} when another process ran the check this interval
 ]]
 if not redis.call("set", KEYS[1], "1", "PX", tonumber(ARGV[1]), "NX") then return {} end
 local requeued, failed = {}, {}
-local maxStalls, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+local maxStalls, now = tonumber(ARGV[2]), nowMs()
 -- After a gap (a Redis outage, every node down), live workers had no chance to unmark their jobs:
 -- do not sweep, only mark again, so a job in good hands is not re-delivered.
 local last = tonumber(redis.call("get", KEYS[8]))
-redis.call("set", KEYS[8], ARGV[3], "PX", tonumber(ARGV[1]) * 10)
+redis.call("set", KEYS[8], tostring(now), "PX", tonumber(ARGV[1]) * 10)
 local sweep = last ~= nil and now - last <= tonumber(ARGV[1]) * 1.5
-for _, id in ipairs(sweep and redis.call("smembers", KEYS[2]) or {}) do
-  if redis.call("lrem", KEYS[4], 0, id) > 0 then
+for _, entry in ipairs(sweep and redis.call("smembers", KEYS[2]) or {}) do
+  if redis.call("lrem", KEYS[4], 0, entry) > 0 then
+    local id = entryId(entry)
     local raw = redis.call("hget", KEYS[5], id)
     if raw then
       local n = tonumber(string.match(raw, '^{"stalls":(%d+),'))
@@ -38,29 +39,34 @@ for _, id in ipairs(sweep and redis.call("smembers", KEYS[2]) or {}) do
       redis.call("hset", KEYS[5], id, raw)
       if n > maxStalls then
         failed[#failed + 1] = id
-        local task = "<undecodable>"
-        local ok, rec = pcall(cjson.decode, raw)
-        if ok and type(rec) == "table" and type(rec.data) == "table" then task = tostring(rec.data.task) end
-        local err = {name = "JobStalled", message = "job " .. id .. " stalled " .. n .. " times (max " .. maxStalls ..
-          "): its worker died or blocked its event loop for longer than the stall interval (" .. ARGV[1] .. " ms)"}
+        local task = string.match(raw, ',"data":{"task":("[^"\\]*")')
+        if not task then
+          local ok, rec = pcall(cjson.decode, raw)
+          task = cjson.encode(ok and type(rec) == "table" and type(rec.data) == "table" and tostring(rec.data.task) or "<undecodable>")
+        end
+        local err = cjson.encode({name = "JobStalled", message = "job " .. id .. " stalled " .. n .. " times (max " .. maxStalls ..
+          "): its worker died or blocked its event loop for longer than the stall interval (" .. ARGV[1] .. " ms)"})
+        local qid = cjson.encode(id)
         redis.call("zadd", KEYS[6], now, id)
-        redis.call("set", ARGV[6] .. id, cjson.encode({state = "FAILURE", id = id, task = task, error = err,
-          doneAt = now, reason = "stalled"}), "PX", ARGV[4])
-        redis.call("publish", ARGV[6] .. id, "failure")
-        if ARGV[8] == "1" then
-          redis.call("xadd", KEYS[7], "MAXLEN", "~", ARGV[5], "*", "type", "task-failed", "data",
-            cjson.encode({id = id, task = task, queue = ARGV[7], error = err, stalls = n}))
+        -- "reason" right after "state": finish.lua recognises this presumption by its first fields.
+        redis.call("set", ARGV[5] .. id, '{"state":"FAILURE","reason":"stalled","id":' .. qid .. ',"task":' .. task ..
+          ',"error":' .. err .. ',"doneAt":' .. now .. '}', "PX", ARGV[3])
+        redis.call("publish", ARGV[5] .. id, "failure")
+        if ARGV[7] == "1" then
+          redis.call("xadd", KEYS[7], "MAXLEN", "~", ARGV[4], "*", "type", "task-failed", "data",
+            '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
+            ',"reason":"stalled","stalls":' .. n .. '}')
         end
       else
         requeued[#requeued + 1] = id
-        -- RPUSH: a re-delivered job goes to the front, it has waited long enough.
-        redis.call("rpush", KEYS[3], id)
+        -- To the front of its priority's list: a re-delivered job has waited long enough.
+        pushWaiting(KEYS[3], raw, id, true)
       end
     end
   end
 end
 redis.call("del", KEYS[2])
--- Mark everything active now; workers that are alive remove their ids before the next run.
+-- Mark everything active now; workers that are alive remove their entries before the next run.
 local actives = redis.call("lrange", KEYS[4], 0, -1)
 for i = 1, #actives, 1000 do
   redis.call("sadd", KEYS[2], unpack(actives, i, math.min(i + 999, #actives)))

@@ -3,7 +3,7 @@ import { Keys } from '../../../src/broker/keys.js';
 import { resolveAppConfig, type AppConfig } from '../../../src/core/config.js';
 import { encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
 import type { Attempt, Outcome } from '../../../src/worker/job-runner.js';
-import { finishEntry, finishHeader, finishKeys, startNotice, type FinishContext } from '../../../src/worker/outcome.js';
+import { finishEntry, finishHeader, finishKeys, startRequest, type FinishContext } from '../../../src/worker/outcome.js';
 
 const now = 1_700_000_010_000;
 const startedAt = 1_700_000_009_000;
@@ -46,26 +46,28 @@ describe('finish script keys and header', () => {
     ]);
   });
 
-  it('leads with the result TTL, now, the events MAXLEN, the result prefix and the number of start notices', () => {
-    expect(finishHeader(context().config, new Keys('tq'), now)).toEqual([60_000, now, 1000, 'tq:result:', 0]);
-    expect(finishHeader(context().config, new Keys('tq'), now, 3)).toEqual([60_000, now, 1000, 'tq:result:', 3]);
+  it('leads with the result TTL, the events MAXLEN, the result prefix and the number of start requests', () => {
+    expect(finishHeader(context().config, new Keys('tq'))).toEqual([60_000, 1000, 'tq:result:', 0]);
+    expect(finishHeader(context().config, new Keys('tq'), 3)).toEqual([60_000, 1000, 'tq:result:', 3]);
   });
 
-  it('builds a start notice from the raw record: STARTED record and task-started event', () => {
-    const raw = encodeJobRecord(record());
-    const [id, rec, event] = startNotice('j1', raw, startedAt, 'w1@host', context().config);
-    expect(id).toBe('j1');
-    expect(JSON.parse(rec as string)).toEqual({ state: 'STARTED', id: 'j1', task: 'tasks.add', node: 'w1@host', startedAt, attempt: 2 });
+  it('builds a start request from the raw record: STARTED record (state and delivery first), event, expiry, task', () => {
+    const raw = encodeJobRecord(record({ expires: 1_700_000_020_000 }));
+    const [id, token, rec, event, expires, task] = startRequest({ id: 'j1', raw, token: 'ab.1.2' }, startedAt, 'w1@host', context().config);
+    expect([id, token, expires, task]).toEqual(['j1', 'ab.1.2', '1700000020000', '"tasks.add"']);
+    expect(rec).toBe(`{"state":"STARTED","delivery":"ab.1.2","id":"j1","task":"tasks.add","node":"w1@host","startedAt":${startedAt},"attempt":2}`);
     expect(JSON.parse(event as string)).toEqual({ id: 'j1', task: 'tasks.add', node: 'w1@host', attempt: 2 });
-    expect(startNotice('j1', encodeJobRecord(record({ ignoreResult: true })), startedAt, 'n', context({ events: false }).config).slice(1)).toEqual(['', '']);
+    const quiet = startRequest({ id: 'j1', raw: encodeJobRecord(record({ ignoreResult: true })), token: 't' }, startedAt, 'n', context({ events: false }).config);
+    expect([quiet[2], quiet[3], quiet[4]]).toEqual(['', '', '']);
   });
 });
 
 describe('finishEntry: success', () => {
   it('builds the result record by splicing in the serialised value', () => {
-    const argv = finishEntry(attempt({ kind: 'success', resultJson: '{"sum":5,"list":[]}' }, record()), context());
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '{"sum":5,"list":[]}' }, record()), 'tok', context());
     expect(argv).toEqual([
       'j1',
+      'tok',
       'success',
       '{"state":"SUCCESS","id":"j1","task":"tasks.add","node":"w1@host","attempt":2,' +
         `"startedAt":${startedAt},"doneAt":${now},"runtimeMs":12.346,"result":{"sum":5,"list":[]}}`,
@@ -74,25 +76,25 @@ describe('finishEntry: success', () => {
       '',
       0,
     ]);
-    expect(JSON.parse(argv[2] as string).result).toEqual({ sum: 5, list: [] });
+    expect(JSON.parse(argv[3] as string).result).toEqual({ sum: 5, list: [] });
   });
 
   it('keeps the value text exactly (no re-serialisation)', () => {
-    const argv = finishEntry(attempt({ kind: 'success', resultJson: '12345678901234567890' }, record()), context());
-    expect((argv[2] as string).endsWith(',"result":12345678901234567890}')).toBe(true);
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '12345678901234567890' }, record()), 'tok', context());
+    expect((argv[3] as string).endsWith(',"result":12345678901234567890}')).toBe(true);
   });
 
   it('stores no result when the job ignores results', () => {
-    const argv = finishEntry(attempt({ kind: 'success', resultJson: '5' }, record({ ignoreResult: true })), context());
-    expect(argv[2]).toBe('');
-    expect(argv[3]).toBe('task-succeeded');
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '5' }, record({ ignoreResult: true })), 'tok', context());
+    expect(argv[3]).toBe('');
+    expect(argv[4]).toBe('task-succeeded');
   });
 
   it('writes no event when events are off', () => {
-    const argv = finishEntry(attempt({ kind: 'success', resultJson: '5' }, record()), context({ events: false }));
-    expect(argv[3]).toBe('');
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '5' }, record()), 'tok', context({ events: false }));
     expect(argv[4]).toBe('');
-    expect(argv[2]).not.toBe('');
+    expect(argv[5]).toBe('');
+    expect(argv[3]).not.toBe('');
   });
 });
 
@@ -102,10 +104,10 @@ describe('finishEntry: retry', () => {
   it('stores a RETRY result, a task-retried event and the record for the next attempt', () => {
     const rec = record();
     const before = structuredClone(rec);
-    const argv = finishEntry(attempt(retry, rec), context());
+    const argv = finishEntry(attempt(retry, rec), 'tok', context());
     expect(argv[0]).toBe('j1');
-    expect(argv[1]).toBe('retry');
-    expect(JSON.parse(argv[2] as string)).toEqual({
+    expect(argv[2]).toBe('retry');
+    expect(JSON.parse(argv[3] as string)).toEqual({
       state: 'RETRY',
       id: 'j1',
       task: 'tasks.add',
@@ -116,8 +118,8 @@ describe('finishEntry: retry', () => {
       retryAt: now + 4000,
       runtimeMs: 12.346,
     });
-    expect(argv[3]).toBe('task-retried');
-    expect(JSON.parse(argv[4] as string)).toEqual({
+    expect(argv[4]).toBe('task-retried');
+    expect(JSON.parse(argv[5] as string)).toEqual({
       id: 'j1',
       task: 'tasks.add',
       node: 'w1@host',
@@ -125,23 +127,23 @@ describe('finishEntry: retry', () => {
       error: { name: 'TypeError', message: 'bad input' },
       retryAt: now + 4000,
     });
-    expect(argv[5]).toBe(
+    expect(argv[6]).toBe(
       encodeJobRecord({ ...rec, status: 'retrying', options: { ...rec.options, attempt: 3, lastError: error } }),
     );
-    expect((argv[5] as string).startsWith('{"stalls":1,')).toBe(true);
-    expect(argv.slice(6)).toEqual([now + 4000]);
+    expect((argv[6] as string).startsWith('{"stalls":1,')).toBe(true);
+    expect(argv.slice(7)).toEqual([4000]);
     expect(rec).toEqual(before);
   });
 
   it('a retry without delay is due now', () => {
-    const argv = finishEntry(attempt({ kind: 'retry', error, delayMs: 0 }, record()), context());
-    expect(argv[6]).toBe(now);
+    const argv = finishEntry(attempt({ kind: 'retry', error, delayMs: 0 }, record()), 'tok', context());
+    expect(argv[7]).toBe(0);
   });
 
   it('ignoreResult and events off give empty strings but still update the record', () => {
-    const argv = finishEntry(attempt(retry, record({ ignoreResult: true })), context({ events: false }));
-    expect([argv[2], argv[3], argv[4]]).toEqual(['', '', '']);
-    expect(JSON.parse(argv[5] as string).options.attempt).toBe(3);
+    const argv = finishEntry(attempt(retry, record({ ignoreResult: true })), 'tok', context({ events: false }));
+    expect([argv[3], argv[4], argv[5]]).toEqual(['', '', '']);
+    expect(JSON.parse(argv[6] as string).options.attempt).toBe(3);
   });
 });
 
@@ -150,9 +152,9 @@ describe('finishEntry: failure', () => {
 
   it('stores a FAILURE result, a task-failed event and the failed record', () => {
     const rec = record();
-    const argv = finishEntry(attempt(failure, rec), context());
-    expect(argv[1]).toBe('failure');
-    expect(JSON.parse(argv[2] as string)).toEqual({
+    const argv = finishEntry(attempt(failure, rec), 'tok', context());
+    expect(argv[2]).toBe('failure');
+    expect(JSON.parse(argv[3] as string)).toEqual({
       state: 'FAILURE',
       id: 'j1',
       task: 'tasks.add',
@@ -164,8 +166,8 @@ describe('finishEntry: failure', () => {
       error,
       reason: 'max retries (3) exceeded',
     });
-    expect(argv[3]).toBe('task-failed');
-    expect(JSON.parse(argv[4] as string)).toEqual({
+    expect(argv[4]).toBe('task-failed');
+    expect(JSON.parse(argv[5] as string)).toEqual({
       id: 'j1',
       task: 'tasks.add',
       node: 'w1@host',
@@ -175,24 +177,22 @@ describe('finishEntry: failure', () => {
       reason: 'max retries (3) exceeded',
       runtimeMs: 12.346,
     });
-    expect(argv[5]).toBe(encodeJobRecord({ ...rec, status: 'failed', options: { ...rec.options, lastError: error } }));
-    expect(argv[6]).toBe(0);
+    expect(argv[6]).toBe(encodeJobRecord({ ...rec, status: 'failed', options: { ...rec.options, lastError: error } }));
+    expect(argv[7]).toBe(0);
   });
 
   it('stores an undecodable record unchanged, as attempt 1', () => {
     const raw = '{"stalls":0,"data":{"task":"x"';
-    const argv = finishEntry(
-      attempt({ kind: 'failure', error, reason: 'undecodable payload' }, undefined),
-      context({}, raw),
+    const argv = finishEntry(attempt({ kind: 'failure', error, reason: 'undecodable payload' }, undefined), 'tok', context({}, raw),
     );
-    expect(argv[5]).toBe(raw);
-    expect(JSON.parse(argv[2] as string)).toMatchObject({ state: 'FAILURE', task: '<undecodable>', attempt: 1 });
-    expect(JSON.parse(argv[4] as string)).toMatchObject({ task: '<undecodable>', attempt: 1, reason: 'undecodable payload' });
+    expect(argv[6]).toBe(raw);
+    expect(JSON.parse(argv[3] as string)).toMatchObject({ state: 'FAILURE', task: '<undecodable>', attempt: 1 });
+    expect(JSON.parse(argv[5] as string)).toMatchObject({ task: '<undecodable>', attempt: 1, reason: 'undecodable payload' });
   });
 
   it('ignoreResult and events off give empty strings', () => {
-    const argv = finishEntry(attempt(failure, record({ ignoreResult: true })), context({ events: false }));
-    expect([argv[2], argv[3], argv[4]]).toEqual(['', '', '']);
-    expect(JSON.parse(argv[5] as string).status).toBe('failed');
+    const argv = finishEntry(attempt(failure, record({ ignoreResult: true })), 'tok', context({ events: false }));
+    expect([argv[3], argv[4], argv[5]]).toEqual(['', '', '']);
+    expect(JSON.parse(argv[6] as string).status).toBe('failed');
   });
 });

@@ -1,0 +1,113 @@
+/**
+ * Deliveries are owned, final states never go backwards. A worker process blocks its event loop past
+ * the stall interval (it looks dead), its job is re-delivered and succeeds elsewhere, then the blocked
+ * worker finishes late: its outcome must change nothing.
+ */
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { fixture, spawnTaskq } from '../../helpers/processes.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { listDead } from '../../../src/broker/queue-admin.js';
+
+const STALL_MS = 300;
+
+describe('a late finisher (a worker presumed dead finishes after all)', () => {
+  for (const how of ['fail', 'retry'] as const) {
+    it(`its late ${how === 'fail' ? 'FAILURE' : 'retry'} neither overwrites the SUCCESS of the re-delivered copy nor queues the job again`, async () => {
+      const app = testApp({ stallIntervalMs: STALL_MS });
+      let copies = 0;
+      app.task('blockThen', () => {
+        copies++;
+        return 'ok';
+      });
+      const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: String(STALL_MS), TEST_BLOCK_MS: '2500' };
+      const slow = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1', '-n', 'slow@%h', '-l', 'info'], { env });
+      const r = await app.send('blockThen', [how]);
+      await waitFor('the slow node to start it', () => r.info(), (info) => info?.state === 'STARTED' && info.node?.startsWith('slow@') === true);
+
+      await startWorker(app, { name: 'fast@test', concurrency: 1 });
+      expect(await r.get({ timeout: 10_000 })).toBe('ok');
+      await waitFor('the slow node to finish late and report it', () => slow.output(), (out) => out.includes('lost the job'));
+
+      expect(await r.info()).toMatchObject({ state: 'SUCCESS', node: 'fast@test', result: 'ok' });
+      expect(await listDead(app, ['default'])).toEqual([]);
+      const client = await app.client();
+      const k = app.keys;
+      // Nothing left that could run it again.
+      expect(await client.llen(k.queue('default', 'waiting'))).toBe(0);
+      expect(await client.zcard(k.queue('default', 'delayed'))).toBe(0);
+      expect(await client.hexists(k.queue('default', 'jobs'), r.id)).toBe(0);
+      await waitFor('active to empty', () => client.llen(k.queue('default', 'active')), (n) => n === 0);
+      expect(copies).toBe(1);
+      slow.signal('SIGTERM');
+      expect(await slow.exited).toBe(0);
+    });
+  }
+});
+
+describe('final states never go backwards', () => {
+  for (const state of ['SUCCESS', 'FAILURE', 'REVOKED'] as const) {
+    it(`a queued copy of a job that is ${state} already never runs and never turns it STARTED`, async () => {
+      const app = testApp();
+      let runs = 0;
+      const t = app.task('t', () => ++runs);
+      const r = await t.applyAsync([], { jobId: `copy-${state}` });
+      const client = await app.client();
+      const over = JSON.stringify({ state, id: r.id, task: 't', doneAt: Date.now() });
+      await client.set(app.keys.result(r.id), over);
+      const probe = await t.delay(); // a job behind it: once it is done, the copy was taken too
+      await startWorker(app, { concurrency: 1 });
+      await probe.get({ timeout: 5000 });
+      expect(runs).toBe(1);
+      expect(await client.get(app.keys.result(r.id))).toBe(over);
+      expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
+      expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+    });
+  }
+
+  it('a running delivery whose job was meanwhile recorded SUCCESS keeps that SUCCESS when it fails', async () => {
+    const app = testApp();
+    let release!: () => void;
+    const started = new Promise<void>((resolve) => {
+      app.task('doomed', async () => {
+        resolve();
+        await new Promise<void>((r) => (release = r));
+        throw new Error('failed after the job was over');
+      }, { retries: 0 });
+    });
+    await startWorker(app, { concurrency: 1 });
+    const r = await app.send('doomed', []);
+    await started;
+    const client = await app.client();
+    const over = JSON.stringify({ state: 'SUCCESS', id: r.id, task: 'doomed', result: 1 });
+    await client.set(app.keys.result(r.id), over);
+    release();
+    await waitFor('the outcome to be written', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);
+    expect(await client.get(app.keys.result(r.id))).toBe(over);
+    expect(await listDead(app, ['default'])).toEqual([]);
+    expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
+  });
+
+  it('progress after the hard time limit (async pool) leaves FAILURE alone, and progress keeps task and attempt', async () => {
+    const app = testApp();
+    let progressed!: (recorded: unknown) => void;
+    const late = new Promise((resolve) => (progressed = resolve));
+    let early!: () => void;
+    const reported = new Promise<void>((resolve) => (early = resolve));
+    app.task('overrun', async (ctx) => {
+      await ctx.progress({ step: 1 });
+      early();
+      await new Promise((r) => setTimeout(r, 400)); // ignores its signal: runs past the 150 ms limit
+      progressed(await ctx.progress({ step: 2 }).then(() => 'done', (err: unknown) => err));
+    }, { bind: true, timeLimitMs: 150 });
+    await startWorker(app);
+    const r = await app.send('overrun', []);
+    await reported;
+    const running = await r.info();
+    expect(running).toMatchObject({ state: 'STARTED', task: 'overrun', attempt: 1, progress: { step: 1 } });
+    await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED' });
+    expect(await late).toBe('done');
+    expect(await r.info()).toMatchObject({ state: 'FAILURE', reason: 'hard time limit exceeded' });
+  });
+});
