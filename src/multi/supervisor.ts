@@ -7,6 +7,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { TaskqError, ExitCode } from '../core/errors.js';
+import { defaults } from '../core/defaults.js';
+
+/**
+ * How long a node may take to stop after SIGTERM before it is killed: its drain (the shutdown
+ * timeout, then the grace its aborted jobs get, then writing their outcomes) and a margin. Killing
+ * it sooner would cut the drain exactly when it gives jobs back.
+ */
+export function stopBudgetMs(shutdownTimeoutMs: number = defaults.shutdownTimeoutMs): number {
+  return shutdownTimeoutMs + 2 * defaults.shutdownGraceMs + 5000;
+}
 
 const taskqBin = fileURLToPath(new URL('../../bin/taskq', import.meta.url));
 
@@ -64,8 +74,8 @@ export class Supervisor extends EventEmitter {
     return node;
   }
 
-  /** SIGTERM every node, SIGKILL those still up after `killAfterMs`, and wait for every exit. */
-  async stopAll(killAfterMs = 35_000): Promise<void> {
+  /** SIGTERM every node, SIGKILL those still up after `killAfterMs` (default: longer than their drain), and wait for every exit. */
+  async stopAll(killAfterMs = stopBudgetMs()): Promise<void> {
     this.stopping = true;
     await Promise.all(
       this.nodes.map(async ({ child }) => {

@@ -283,8 +283,11 @@ export class Dispatcher extends EventEmitter {
     if (this.isIdle()) this.emit('idle');
   }
 
+  /** Nothing runs that this node still owns (a job given back as it ran is no longer its own), nothing held or unwritten. */
   isIdle(): boolean {
-    return this.running.size === 0 && this.reserved.length === 0 && this.slotWaits.size === 0 && this.requeuing === 0 && this.recorder.idle;
+    let owned = 0;
+    for (const r of this.running.values()) if (!r.abandoned) owned++;
+    return owned === 0 && this.reserved.length === 0 && this.slotWaits.size === 0 && this.requeuing === 0 && this.recorder.idle;
   }
 
   /** Every `active` entry this node holds: running, recorded soon, reserved, waiting for a rate slot. */
@@ -317,7 +320,8 @@ export class Dispatcher extends EventEmitter {
     const held = [...this.reserved, ...this.slotWaits.values()];
     this.reserved.length = 0;
     this.slotWaits.clear();
-    await Promise.all(held.map((h) => this.requeue(h)));
+    // Each goes to the front: the last first, so they keep their order there.
+    await Promise.all(held.reverse().map((h) => this.requeue(h)));
   }
 
   /**
@@ -336,7 +340,7 @@ export class Dispatcher extends EventEmitter {
     if (graceMs > 0 && (await Promise.race([idle().then(() => 'idle'), timeout(graceMs)])) === 'idle') return;
     const stuck = [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);
     for (const r of stuck) r.abandoned = true;
-    await Promise.all(stuck.map((r) => this.requeue(r)));
+    await Promise.all(stuck.reverse().map((r) => this.requeue(r)));
     if (stuck.length) this.deps.log.warn({ jobs: stuck.map((r) => r.job.id) }, 'jobs still running at shutdown were returned to their queues');
   }
 }

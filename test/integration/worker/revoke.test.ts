@@ -1,5 +1,6 @@
 /** Revoke: before start a job never runs (nodes that start later honour it); terminate stops a running one. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { fixture, spawnTaskq } from '../../helpers/processes.js';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -79,5 +80,95 @@ describe('revoke', () => {
     expect(await ok.get({ timeout: 5000 })).toBe(1);
     await waitFor('both to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
     expect(runs).toBe(1);
+  });
+
+  it('outlasts the REVOKED record and the revoked set: a queued job stays revoked however long it waits', async () => {
+    const app = testApp();
+    let runs = 0;
+    const t = app.task('t', () => ++runs);
+    const r = await t.delay();
+    expect(await r.revoke()).toBe('REVOKED-NOW');
+    const client = await app.client();
+    // As if both had expired (3 h, 50,000 ids, the result TTL) before the job came up.
+    await client.del(app.keys.result(r.id));
+    await client.zrem(app.keys.revoked, r.id);
+    await startWorker(app);
+    const ok = await t.delay();
+    expect(await ok.get({ timeout: 5000 })).toBe(1);
+    await waitFor('it to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
+    expect(runs).toBe(1);
+    expect(await r.info()).toMatchObject({ state: 'REVOKED', reason: 'revoked' });
+  });
+
+  it('a held (prefetched) job is checked when it really starts, even if the revoke message never reached its node', async () => {
+    const app = testApp();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    const t = app.task('t', async (name: string) => {
+      ran.push(name);
+      if (name === 'first') await gate;
+      return name;
+    });
+    const node = await startWorker(app, { concurrency: 1, prefetch: 1 });
+    const first = await t.delay('first');
+    const held = await t.delay('held');
+    await waitFor('one running, one held', () => node.busy, (n) => n === 2);
+    // A revocation whose Pub/Sub message was lost (the node was reconnecting): only Redis knows.
+    const client = await app.client();
+    await client.zadd(app.keys.revoked, Date.now(), held.id);
+    await client.set(app.keys.result(held.id), JSON.stringify({ state: 'REVOKED', id: held.id, task: 't', reason: 'revoked' }));
+    release();
+    expect(await first.get({ timeout: 5000 })).toBe('first');
+    await waitFor('the held job to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
+    expect(ran).toEqual(['first']);
+    expect(await held.state()).toBe('REVOKED');
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+  });
+
+  it('a held job whose expiry passed while it waited for a slot is REVOKED (expired), not run', async () => {
+    const app = testApp();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    const t = app.task('t', async (name: string) => {
+      ran.push(name);
+      if (name === 'first') await gate;
+      return name;
+    });
+    const node = await startWorker(app, { concurrency: 1, prefetch: 1 });
+    await t.delay('first');
+    const expiresAt = Date.now() + 300;
+    const perishable = await t.applyAsync(['perishable'], { expires: new Date(expiresAt) });
+    await waitFor('one running, one held', () => node.busy, (n) => n === 2);
+    await waitFor('its expiry to pass', () => Date.now(), (now) => now > expiresAt + 5);
+    release();
+    await expect(perishable.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
+    expect(await perishable.info()).toMatchObject({ state: 'REVOKED', reason: 'expired' });
+    expect(ran).toEqual(['first']);
+  });
+});
+
+describe('revoking a running job, then losing its node', () => {
+  it('the re-delivered copy never runs: the job ends REVOKED', async () => {
+    const app = testApp({ stallIntervalMs: 300 });
+    const client = await app.client();
+    const runs = `${app.keys.prefix}:runs`;
+    app.task('count', async (ctx) => {
+      await client.hincrby(runs, ctx.id, 1);
+      return ctx.id;
+    }, { bind: true });
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: '300' };
+    const victim = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1'], { env });
+    const r = await app.send('count', [60_000]);
+    await waitFor('it to run', () => client.hget(runs, r.id), (n) => n === '1');
+    expect(await r.revoke()).toBe('STARTED'); // not terminated: it would finish, as in Celery
+    victim.signal('SIGKILL');
+    await victim.exited;
+    await startWorker(app, { concurrency: 1 });
+    await expect(r.get({ timeout: 10_000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
+    expect(await client.hget(runs, r.id)).toBe('1');
+    await waitFor('active to empty', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);
+    expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * Shutdown loses nothing: jobs aborted by a warm shutdown's timeout, jobs a cold shutdown leaves, and
+ * jobs held but not started all go back to the front of their queue, at their priority, and run again
+ * elsewhere; none is FAILURE or dead.
+ */
+import { describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { startWorker, testApp } from '../../helpers/apps.js';
+import { fixture, spawnTaskq } from '../../helpers/processes.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { listDead } from '../../../src/broker/queue-admin.js';
+import type { App } from '../../../src/core/app.js';
+
+async function queued(app: App, list: 'waiting' | 'waiting:high'): Promise<string[]> {
+  const client = await app.client();
+  // The front of a list is its tail (workers pop from the right).
+  return (await client.lrange(`${app.keys.queue('default', 'waiting')}${list === 'waiting:high' ? ':high' : ''}`, 0, -1)).reverse();
+}
+
+describe('warm shutdown past its timeout', () => {
+  it('a job that honours ctx.signal goes back to the front of its queue at its priority, and runs again elsewhere', async () => {
+    const app = testApp();
+    const nodes: string[] = [];
+    const patient = app.task('patient', async (ctx) => {
+      nodes.push(ctx.node);
+      if (ctx.node === 'first@test') await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
+      return 'done';
+    }, { bind: true, priority: 'high' });
+    const first = await startWorker(app, { name: 'first@test', concurrency: 1, shutdownTimeoutMs: 200, prefetch: 0 });
+    const r = await patient.delay();
+    await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');
+    const behind = await patient.delay();
+    await first.stop();
+
+    expect(await queued(app, 'waiting:high')).toEqual([r.id, behind.id]);
+    expect(await r.state()).not.toBe('FAILURE');
+    expect(await listDead(app, ['default'])).toEqual([]);
+    expect(first.stats.failed).toBe(0);
+    const client = await app.client();
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+
+    await startWorker(app, { name: 'second@test', concurrency: 1 });
+    expect(await r.get({ timeout: 5000 })).toBe('done');
+    expect(await behind.get({ timeout: 5000 })).toBe('done');
+    expect(nodes).toEqual(['first@test', 'second@test', 'second@test']);
+  });
+
+  it('jobs held but not started (prefetched) go back at once; the running one finishes', async () => {
+    const app = testApp();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const ran: number[] = [];
+    const t = app.task('t', async (n: number) => {
+      ran.push(n);
+      await gate;
+      return n;
+    });
+    const node = await startWorker(app, { concurrency: 1, prefetch: 2 });
+    const sent = await t.applyBulk([[1], [2], [3]]);
+    await waitFor('one running, two held', () => node.busy, (n) => n === 3);
+    const stopping = node.stop({ timeoutMs: 10_000 });
+    await waitFor('the held jobs to be back in the queue', () => queued(app, 'waiting'), (ids) => ids.length === 2);
+    expect(await queued(app, 'waiting')).toEqual([sent[1]!.id, sent[2]!.id]);
+    release();
+    await stopping;
+    expect(await sent[0]!.get({ timeout: 1000 })).toBe(1);
+    expect(ran).toEqual([1]);
+    expect(await sent[1]!.state()).toBe('PENDING');
+  });
+});
+
+describe('cold shutdown', () => {
+  it('stop({ timeoutMs: 0 }) gives a running job back at once, without waiting for it to end', async () => {
+    const app = testApp();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let ended = false;
+    const stubborn = app.task('stubborn', async () => {
+      await gate; // ignores its signal
+      ended = true;
+      return 'late';
+    });
+    const node = await startWorker(app, { concurrency: 1 });
+    const r = await stubborn.delay();
+    await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');
+    await node.stop({ timeoutMs: 0 });
+    expect(ended).toBe(false);
+    expect(await queued(app, 'waiting')).toEqual([r.id]);
+    expect(await r.state()).toBe('STARTED');
+    release();
+    // Its late end is not this delivery's to record: the job waits for its next delivery.
+    await waitFor('its code to end', () => ended, (e) => e);
+    expect(await queued(app, 'waiting')).toEqual([r.id]);
+    expect(await listDead(app, ['default'])).toEqual([]);
+  });
+
+  it('SIGQUIT: the worker process exits at once and its running job is back in the queue', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1'], { env });
+    const r = await app.send('slow', [60_000]);
+    await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');
+    worker.signal('SIGQUIT');
+    expect(await worker.exited).toBe(1);
+    expect(await queued(app, 'waiting')).toEqual([r.id]);
+    const client = await app.client();
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+    expect(await listDead(app, ['default'])).toEqual([]);
+  });
+});
