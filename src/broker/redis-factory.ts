@@ -3,6 +3,7 @@
  * bee-queue adapter, workers, the event reader, the CLI — gets its clients from a RedisFactory, so
  * connection options, naming and reconnect behaviour are decided once.
  */
+import { EventEmitter } from 'node:events';
 import { Redis as IORedis, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError, ConfigError } from '../core/errors.js';
 import { parseBrokerUrl, type BrokerTarget } from './url.js';
@@ -26,13 +27,23 @@ export interface RedisFactoryOptions {
   redisOptions?: RedisOptions;
 }
 
-export class RedisFactory {
+/** What the factory tells about its connections (a worker logs it). */
+export interface ConnectionChange {
+  client: string;
+  /** 'lost': a ready connection closed; 'back': ready again after `downMs`. */
+  change: 'lost' | 'back';
+  downMs?: number;
+}
+
+/** Events: 'connection' (ConnectionChange) when a ready connection is lost and when it is back. */
+export class RedisFactory extends EventEmitter {
   readonly target: BrokerTarget;
   private readonly connectTimeoutMs: number;
   private readonly extra: RedisOptions;
   private readonly clients = new Set<Redis>();
 
   constructor(options: RedisFactoryOptions) {
+    super();
     this.target = parseBrokerUrl(options.url);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.extra = options.redisOptions ?? {};
@@ -64,12 +75,34 @@ export class RedisFactory {
       // blocking command with others. taskq batches explicitly where it matters (take / finish / bulk).
       enableAutoPipelining: false,
       enableReadyCheck: true,
+      // A failover left us on a replica: reconnect (DNS or the sentinel/proxy then lead to the new
+      // primary) and send the command again, instead of failing every write with READONLY.
+      // Bounded: a URL that names a replica for good must fail (TASKQ_BROKER_READONLY), not loop.
+      reconnectOnError: readonlyReconnects(),
       ...this.extra,
     } as RedisOptions & { replyMapping?: 'legacy' });
     this.clients.add(client);
+    this.watch(client, `taskq:${role}:${label}`);
     client.once('end', () => this.clients.delete(client));
     return client;
   }
+
+  private watch(client: Redis, name: string): void {
+    let lostAt: number | undefined;
+    let wasReady = false;
+    client.on('ready', () => {
+      if (lostAt !== undefined) this.emit('connection', { client: name, change: 'back', downMs: Date.now() - lostAt } satisfies ConnectionChange);
+      lostAt = undefined;
+      wasReady = true;
+    });
+    client.on('close', () => {
+      if (!wasReady || lostAt !== undefined || client.status === 'end' || this.closing) return;
+      lostAt = Date.now();
+      this.emit('connection', { client: name, change: 'lost' } satisfies ConnectionChange);
+    });
+  }
+
+  private closing = false;
 
   /** Creates and connects a client; fails with exit code 69 naming the URL if Redis is not there. */
   async connected(role: ClientRole, label?: string): Promise<Redis> {
@@ -129,8 +162,22 @@ export class RedisFactory {
 
   /** Disconnects every client this factory made and still holds. */
   async closeAll(): Promise<void> {
+    this.closing = true;
     await Promise.allSettled([...this.clients].map((c) => quit(c)));
   }
+}
+
+/** At most 3 reconnects for READONLY within 10 s, per client; then the error reaches the caller. */
+function readonlyReconnects(): (err: Error) => 2 | false {
+  let times: number[] = [];
+  return (err) => {
+    if (!err.message.startsWith('READONLY')) return false;
+    const now = Date.now();
+    times = times.filter((t) => now - t < 10_000);
+    if (times.length >= 3) return false;
+    times.push(now);
+    return 2;
+  };
 }
 
 /** QUIT if connected, else just drop the socket; never throws. */

@@ -11,7 +11,7 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
-  taskqTake: { file: 'take.lua', keys: 7 },
+  taskqTake: { file: 'take.lua', keys: 8 },
   taskqFinish: { file: 'finish.lua', keys: 8 },
   taskqStalls: { file: 'stalls.lua', keys: 8 },
   taskqPurge: { file: 'purge.lua', keys: 3 },

@@ -39,7 +39,14 @@ export type TaskqErrorCode =
   | 'TASKQ_CLOSED'
   | 'TASKQ_PIDFILE_LOCKED'
   | 'TASKQ_CANT_CREATE'
-  | 'TASKQ_NODE_START_FAILED';
+  | 'TASKQ_NODE_START_FAILED'
+  | 'TASKQ_INTERNAL'
+  | 'TASKQ_BROKER_OOM'
+  | 'TASKQ_BROKER_READONLY'
+  | 'TASKQ_BROKER_AUTH'
+  | 'TASKQ_BROKER_MISCONF'
+  | 'TASKQ_BROKER_WRONGTYPE'
+  | 'TASKQ_BROKER_ERROR';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
+import { asBroker, brokerError } from '../broker/broker-errors.js';
 import type { AppConfig } from './config.js';
-import { TaskqError } from './errors.js';
 import type { Router } from './routing.js';
 import type { ApplyOptions, TaskDefinition } from './task.js';
 import { JobTemplate } from './job-template.js';
@@ -58,7 +58,9 @@ export class Producer {
     const client = await this.client();
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
-    const reply = (await runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), [this.config.eventsMaxLen, template.priority, custom, ...entry])) as number[];
+    const reply = (await asBroker(`sending task ${spec.task}`, () =>
+      runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), [this.config.eventsMaxLen, template.priority, custom, ...entry]),
+    )) as number[];
     return { id, queue: template.queue, created: reply[0] === 1 };
   }
 
@@ -87,10 +89,7 @@ export class Producer {
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       const stored = created.filter((c) => c !== undefined).length;
-      throw new TaskqError('TASKQ_BROKER_UNAVAILABLE', `bulk send stored ${stored} of ${entries.length} jobs before failing: ${(failed.reason as Error).message}`, {
-        cause: failed.reason,
-        exitCode: 69,
-      });
+      throw brokerError(failed.reason, `bulk send of ${task} (${stored} of ${entries.length} jobs stored)`);
     }
     return entries.map((entry, i) => ({ id: entry[0] as string, queue: template.queue, created: created[i] ?? false }));
   }

@@ -10,6 +10,7 @@ import type { RedisFactory } from '../broker/redis-factory.js';
 import type { Keys } from '../broker/keys.js';
 import { parseResultRecord, type ResultRecord } from './result-record.js';
 import { isReadyState } from './states.js';
+import { asBroker } from '../broker/broker-errors.js';
 import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from './config.js';
 import { defaults } from './defaults.js';
@@ -35,7 +36,7 @@ export class ResultStore {
 
   async read(id: string): Promise<ResultRecord | undefined> {
     const client = await this.client();
-    return parseResultRecord(await client.get(this.keys.result(id)), id);
+    return parseResultRecord(await asBroker(`reading the result of ${id}`, () => client.get(this.keys.result(id))), id);
   }
 
   /**
@@ -46,7 +47,7 @@ export class ResultStore {
   async revoke(id: string, options: { terminate?: boolean; taskName?: string | undefined }, config: AppConfig): Promise<RevokeResult> {
     const client = await this.client();
     const k = this.keys;
-    return (await runScript(client, 'taskqRevoke', [k.revoked, k.result(id), k.events, k.queues], [
+    return (await asBroker(`revoking ${id}`, () => runScript(client, 'taskqRevoke', [k.revoked, k.result(id), k.events, k.queues], [
       id,
       `${k.prefix}:`,
       defaults.revokedMax,
@@ -57,7 +58,7 @@ export class ResultStore {
       options.terminate ? '1' : '0',
       k.control,
       options.taskName ? JSON.stringify(options.taskName) : '',
-    ])) as RevokeResult;
+    ]))) as RevokeResult;
   }
 
   async forget(id: string): Promise<void> {

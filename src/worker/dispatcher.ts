@@ -10,8 +10,8 @@ import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import type { App } from '../core/app.js';
 import { defaults } from '../core/defaults.js';
-import { Revoked, WorkerShutdown } from '../core/errors.js';
-import { peekTaskName } from '../core/message.js';
+import { Revoked, TaskqError, toError, WorkerShutdown } from '../core/errors.js';
+import { errorInfo, peekTaskName } from '../core/message.js';
 import type { Executor } from './executor.js';
 import { runJob, type Attempt } from './job-runner.js';
 import { OutcomeRecorder, type RecordCode } from './outcome-recorder.js';
@@ -150,7 +150,7 @@ export class Dispatcher extends EventEmitter {
     this.running.set(key, entry);
     this.deps.stats.active = this.running.size;
     this.process(entry)
-      .catch((err: unknown) => this.deps.log.error({ err, jobId: job.id, queue: consumer.queue }, 'job failed inside the worker; the stall check will re-deliver it'))
+      .catch((err: unknown) => this.failInside(entry, toError(err)))
       .finally(() => {
         this.running.delete(key);
         this.deps.stats.active = this.running.size;
@@ -203,6 +203,7 @@ export class Dispatcher extends EventEmitter {
       return;
     }
     if (entry.revoked) attempt.outcome = { kind: 'revoked', reason: 'terminated' };
+    entry.recorded = true;
     this.recorder.record(q, job, attempt);
     if (attempt.lingering) {
       // Recorded already, but its code still runs here: keep its slot until it really ends.
@@ -210,6 +211,17 @@ export class Dispatcher extends EventEmitter {
       this.deps.log.warn({ jobId: job.id, task: attempt.taskName }, 'hard time limit passed; the task ignores its signal and keeps running (async pool)');
       await attempt.lingering;
     }
+  }
+
+  /** Something in the node itself threw while handling a job: that job fails, with the reason; the node carries on. */
+  private failInside(entry: Running, err: Error): void {
+    const { job, consumer } = entry;
+    this.deps.log.error({ err, jobId: job.id, queue: consumer.queue }, 'job failed inside the worker');
+    if (entry.recorded || entry.abandoned) return;
+    entry.recorded = true;
+    const error = errorInfo(new TaskqError('TASKQ_INTERNAL', `the worker failed while handling job ${job.id}: ${err.message}`, { cause: err }));
+    const attempt: Attempt = { id: job.id, queue: consumer.queue, record: undefined, taskName: peekTaskName(job.raw), outcome: { kind: 'failure', error, reason: 'worker error' }, runtimeMs: 0 };
+    this.recorder.record(consumer.queue, job, attempt);
   }
 
   private recorded(job: TakenJob, attempt: Attempt, code: RecordCode): void {

@@ -11,7 +11,8 @@ import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from '../core/config.js';
-import { peekTaskName } from '../core/message.js';
+import { TaskqError, toError } from '../core/errors.js';
+import { errorInfo, peekTaskName } from '../core/message.js';
 import type { Attempt } from './job-runner.js';
 import { finishEntry, finishHeader, finishKeys, peekOptions, startRequest, startedRecord } from './outcome.js';
 import type { TakenJob } from './queue-consumer.js';
@@ -137,9 +138,7 @@ export class OutcomeRecorder {
     const now = Date.now();
     const argv = finishHeader(this.config, this.keys, starts.length);
     for (const { job } of starts) argv.push(...startRequest(job, job.startedAt, this.node, this.config));
-    for (const { job, attempt } of batch) {
-      argv.push(...finishEntry(attempt, job.token, { config: this.config, node: this.node, now, startedAt: job.startedAt, raw: job.raw }));
-    }
+    for (const item of batch) argv.push(...this.entry(item, now));
     let reply: string[];
     try {
       reply = (await runScript(this.client, 'taskqFinish', finishKeys(this.keys, queue), argv)) as string[];
@@ -157,6 +156,29 @@ export class OutcomeRecorder {
       this.unrecorded.delete(deliveryEntry(job.token, job.id));
       this.hooks.recorded(job, attempt, CODES[String(reply[starts.length + i])] ?? 'recorded');
     });
+  }
+
+  /**
+   * One job's finish arguments. An outcome that cannot be encoded (a record nested too deep to
+   * re-encode, say) fails that job alone, with its record kept unchanged for the dead-letter list.
+   */
+  private entry(item: Pending, now: number): Array<string | number> {
+    const { job } = item;
+    const ctx = { config: this.config, node: this.node, now, startedAt: job.startedAt, raw: job.raw };
+    try {
+      return finishEntry(item.attempt, job.token, ctx);
+    } catch (err) {
+      const cause = toError(err);
+      const error = new TaskqError(
+        'TASKQ_MESSAGE_INVALID',
+        `the outcome of job ${job.id} (${item.attempt.taskName}) could not be encoded: ${cause.message}. ` +
+          'The job is failed and kept unchanged in the dead-letter list (`taskq dead ls`).',
+        { cause },
+      );
+      this.log.error({ err: cause, jobId: job.id }, 'job outcome could not be encoded; the job is failed');
+      item.attempt = { ...item.attempt, record: undefined, outcome: { kind: 'failure', error: errorInfo(error), reason: 'unrecordable outcome' } };
+      return finishEntry(item.attempt, job.token, ctx);
+    }
   }
 
   /** The jobs stay unrecorded (kept alive, still owned) and go with a later flush. */

@@ -15,6 +15,7 @@ import type { Keys } from '../broker/keys.js';
 import type { Redis, RedisFactory } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import { DeliveryTokens } from '../broker/delivery.js';
+import { wrongTypedKeys } from '../broker/key-check.js';
 import type { AppConfig } from '../core/config.js';
 import { defaults } from '../core/defaults.js';
 
@@ -115,7 +116,7 @@ export class QueueConsumer {
     return runScript(
       this.client,
       'taskqTake',
-      [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events, k.revoked, k.queue(q, 'delayed'), k.queue(q, 'earlierDelayed')],
+      [k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.events, k.revoked, k.queue(q, 'delayed'), k.queue(q, 'earlierDelayed'), k.queue(q, 'dead')],
       [
       first,
       count,
@@ -161,7 +162,9 @@ export class QueueConsumer {
       if (!this.stopping) {
         this.failures++;
         const delay = Math.min(100 * 2 ** this.failures, 5000);
-        this.log.error({ err, queue: this.queue, retryInMs: delay }, 'fetching jobs failed');
+        const broken = /WRONGTYPE/.test(String((err as Error)?.message)) ? await this.brokenKeys() : [];
+        const why = broken.length ? `: ${broken.join('; ')}. Delete or rename ${broken.length > 1 ? 'these keys' : 'this key'} (redis-cli DEL …); the queue cannot be served until then` : '';
+        this.log.error({ err, queue: this.queue, retryInMs: delay, brokenKeys: broken }, `fetching jobs failed${why}`);
         await sleep(delay);
       }
     } finally {
@@ -170,6 +173,18 @@ export class QueueConsumer {
     if (jobs.length) this.host.accept(this, jobs);
     this.settled?.();
     this.host.pump();
+  }
+
+  /** The keys of this queue that hold another type than taskq's layout says. */
+  private brokenKeys(): Promise<string[]> {
+    const k = this.keys;
+    const q = this.queue;
+    const waiting = k.queue(q, 'waiting');
+    return wrongTypedKeys(this.client, [
+      [waiting, 'list'], [`${waiting}:high`, 'list'], [`${waiting}:low`, 'list'], [k.queue(q, 'active'), 'list'],
+      [k.queue(q, 'jobs'), 'hash'], [k.queue(q, 'delayed'), 'zset'], [k.queue(q, 'dead'), 'zset'], [k.queue(q, 'stalling'), 'set'],
+      [k.events, 'stream'], [k.revoked, 'zset'],
+    ]).catch(() => []);
   }
 
   /** Ends a blocked fetch; resolves when no fetch is under way. Jobs that arrived meanwhile are accepted. */

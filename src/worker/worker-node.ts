@@ -11,7 +11,7 @@ import type { App } from '../core/app.js';
 import { defaults } from '../core/defaults.js';
 import { OptionError } from '../core/errors.js';
 import { assertQueueName } from '../broker/keys.js';
-import type { Redis } from '../broker/redis-factory.js';
+import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
 import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
 import { QueueConsumer } from './queue-consumer.js';
@@ -84,8 +84,15 @@ export class WorkerNode extends EventEmitter implements Scalable {
     return this.starting;
   }
 
+  /** Says when a connection to Redis is lost and when it is back (nothing else would, while Redis is away). */
+  private readonly onConnection = (c: ConnectionChange): void => {
+    if (c.change === 'lost') this.log.warn({ client: c.client }, 'connection to Redis lost; reconnecting (commands wait meanwhile)');
+    else this.log.warn({ client: c.client, downMs: c.downMs }, `connection to Redis back after ${c.downMs} ms`);
+  };
+
   private async doStart(): Promise<void> {
     const cfg = this.app.config;
+    this.app.redis.on('connection', this.onConnection);
     this.client = await this.app.client();
     await this.openPool();
     this.presence = new Presence(this.app, this.client, this.log);
@@ -217,7 +224,10 @@ export class WorkerNode extends EventEmitter implements Scalable {
         clearInterval(this.heartbeatTimer);
         clearInterval(this.keepaliveTimer);
       }],
-      ['close queues', () => Promise.all(this.consumers.map((c) => c.close()))],
+      ['close queues', () => {
+        this.app.redis.off('connection', this.onConnection);
+        return Promise.all(this.consumers.map((c) => c.close()));
+      }],
       ['close control', async () => this.control?.close()],
       ['close pool', () => this.executor.close()],
       ['announce offline', async () => {

@@ -46,6 +46,8 @@ export interface Running {
   controller: AbortController | undefined;
   /** Set when shutdown gave up on the job: its late outcome is not recorded. */
   abandoned: boolean;
+  /** Its outcome was handed to the recorder. */
+  recorded?: boolean;
   /** Set when a warm shutdown's timeout aborted it: unless it succeeded, it goes back to its queue. */
   shutdown: boolean;
   /** Set when the job was revoked with terminate while running: it is recorded REVOKED. */

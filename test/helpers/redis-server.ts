@@ -21,10 +21,10 @@ export interface TestRedis extends LocalRedis {
   remove(): void;
 }
 
-/** A started redis-server on a free port; call stop() and remove() when done. */
-export async function startRedis(): Promise<TestRedis> {
+/** A started redis-server on a free port (AOF on unless told); call stop() and remove() when done. */
+export async function startRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'taskq-redis-'));
-  const server = new LocalRedis({ dir, port: await freePort() }) as TestRedis;
+  const server = new LocalRedis({ dir, port: await freePort(), ...options }) as TestRedis;
   server.remove = () => rmSync(dir, { recursive: true, force: true });
   await server.start();
   return server;

@@ -15,6 +15,6 @@ redis.call("hset", KEYS[2], ARGV[1], ARGV[2])
 redis.call("lpush", KEYS[3], ARGV[1])
 redis.call("del", KEYS[4])
 if ARGV[3] ~= "" then
-  redis.call("xadd", KEYS[5], "MAXLEN", "~", ARGV[4], "*", "type", "task-sent", "data", ARGV[3])
+  emit(KEYS[5], ARGV[4], "task-sent", ARGV[3])
 end
 return 1

@@ -37,7 +37,7 @@ for i = 4, #ARGV, 4 do
       if list ~= KEYS[2] then wakes = wakes + 1 end
     end
     if ARGV[i + 3] ~= "" then
-      redis.call("xadd", KEYS[5], "MAXLEN", "~", ARGV[1], "*", "type", "task-sent", "data", ARGV[i + 3])
+      emit(KEYS[5], ARGV[1], "task-sent", ARGV[i + 3])
     end
   end
 end

@@ -38,7 +38,7 @@ local out = {}
 local now = nowMs()
 local ttl = ARGV[1]
 local function event(etype, data)
-  if etype ~= "" then redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[2], "*", "type", etype, "data", data) end
+  if etype ~= "" then emit(KEYS[3], ARGV[2], etype, data) end
 end
 local function revokedRecord(qid, task, reason)
   return '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"doneAt":' .. now .. ',"reason":"' .. reason .. '"}'
@@ -102,52 +102,64 @@ local function settle(id, outcome, result, etype, edata, record, delay)
   event(etype, edata)
 end
 
-for i = 5 + starts * 6, #ARGV, 8 do
-  local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  local delay = tonumber(ARGV[i + 7])
-  local key = ARGV[3] .. id
-  local qid = cjson.encode(id)
-  local code = 1
-  -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
-  if redis.call("lrem", KEYS[1], -1, entryOf(token, id)) == 1 then
-    local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
-    local function revokeInstead()
-      outcome, etype = "revoked", (etype ~= "" and "task-revoked" or "")
-      result = result ~= "" and revokedRecord(qid, task, "revoked") or ""
-      edata = '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}'
-    end
-    -- Revoked while it ran: no further attempt.
-    if outcome == "retry" and redis.call("zscore", KEYS[8], id) then revokeInstead() end
-    if result ~= "" then
-      local previous = redis.call("set", key, result, "PX", ttl, "GET")
-      local state = stateOf(previous)
-      if state and FINAL[state] then
-        redis.call("set", key, previous, "PX", ttl)
-        redis.call("hdel", KEYS[2], id)
-        code = 2
-      elseif outcome == "retry" and revokeRequested(previous) then
-        revokeInstead()
-        redis.call("set", key, result, "PX", ttl)
+-- Redis does not roll a failed script back: if a key is broken (another type), the delivery being
+-- recorded gets its `active` entry back (still owned, so the node retries it), and the error says why.
+local held
+local function recordAll()
+  for i = 5 + starts * 6, #ARGV, 8 do
+    local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+    local delay = tonumber(ARGV[i + 7])
+    local key = ARGV[3] .. id
+    local qid = cjson.encode(id)
+    local code = 1
+    -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
+    held = nil
+    if redis.call("lrem", KEYS[1], -1, entryOf(token, id)) == 1 then
+      held = entryOf(token, id)
+      local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
+      local function revokeInstead()
+        outcome, etype = "revoked", (etype ~= "" and "task-revoked" or "")
+        result = result ~= "" and revokedRecord(qid, task, "revoked") or ""
+        edata = '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}'
       end
-    end
-    if code == 1 then settle(id, outcome, result, etype, edata, record, delay) end
-  elseif outcome == "success" then
-    local previous = result ~= "" and redis.call("get", key) or nil
-    local state = stateOf(previous)
-    if state and FINAL[state] and string.sub(previous, 1, #STALLED) ~= STALLED then
-      code = 0
+      -- Revoked while it ran: no further attempt.
+      if outcome == "retry" and redis.call("zscore", KEYS[8], id) then revokeInstead() end
+      if result ~= "" then
+        local previous = redis.call("set", key, result, "PX", ttl, "GET")
+        local state = stateOf(previous)
+        if state and FINAL[state] then
+          redis.call("set", key, previous, "PX", ttl)
+          redis.call("hdel", KEYS[2], id)
+          code = 2
+        elseif outcome == "retry" and revokeRequested(previous) then
+          revokeInstead()
+          redis.call("set", key, result, "PX", ttl)
+        end
+      end
+      if code == 1 then settle(id, outcome, result, etype, edata, record, delay) end
+    elseif outcome == "success" then
+      local previous = result ~= "" and redis.call("get", key) or nil
+      local state = stateOf(previous)
+      if state and FINAL[state] and string.sub(previous, 1, #STALLED) ~= STALLED then
+        code = 0
+      else
+        code = 3
+        if result ~= "" then redis.call("set", key, result, "PX", ttl) end
+        -- A re-delivered copy that has not started yet must not run: withdraw it.
+        local raw = redis.call("hget", KEYS[2], id)
+        redis.call("lrem", waitingListOf(KEYS[4], raw), 0, id)
+        redis.call("zrem", KEYS[7], id)
+        settle(id, outcome, result, etype, edata, record, delay)
+      end
     else
-      code = 3
-      if result ~= "" then redis.call("set", key, result, "PX", ttl) end
-      -- A re-delivered copy that has not started yet must not run: withdraw it.
-      local raw = redis.call("hget", KEYS[2], id)
-      redis.call("lrem", waitingListOf(KEYS[4], raw), 0, id)
-      redis.call("zrem", KEYS[7], id)
-      settle(id, outcome, result, etype, edata, record, delay)
+      code = 0
     end
-  else
-    code = 0
+    out[#out + 1] = code
   end
-  out[#out + 1] = code
+end
+local ok, err = pcall(recordAll)
+if not ok then
+  if held then redis.call("lpush", KEYS[1], held) end
+  return redis.error_reply(type(err) == "table" and tostring(err.err) or tostring(err))
 end
 return out

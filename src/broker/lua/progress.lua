@@ -19,5 +19,5 @@ if current then
   redis.call("set", KEYS[1], record, "PX", ARGV[3])
 end
 -- No record at all: results are off for this job (ignoreResult); the event still tells.
-if ARGV[4] ~= "" then redis.call("xadd", KEYS[2], "MAXLEN", "~", ARGV[5], "*", "type", "task-progress", "data", ARGV[4]) end
+if ARGV[4] ~= "" then emit(KEYS[2], ARGV[5], "task-progress", ARGV[4]) end
 return 1

@@ -69,7 +69,6 @@ redis.call("set", KEYS[2], '{"state":"REVOKED","id":' .. qid .. ',"task":' .. ta
   ',"reason":"revoked"}', "PX", math.max(tonumber(ARGV[5]), tonumber(ARGV[4])))
 redis.call("publish", KEYS[2], "revoked")
 if ARGV[7] == "1" then
-  redis.call("xadd", KEYS[3], "MAXLEN", "~", ARGV[6], "*", "type", "task-revoked", "data",
-    '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}')
+  emit(KEYS[3], ARGV[6], "task-revoked", '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}')
 end
 return "REVOKED-NOW"

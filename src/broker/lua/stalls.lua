@@ -53,8 +53,7 @@ for _, entry in ipairs(sweep and redis.call("smembers", KEYS[2]) or {}) do
           ',"error":' .. err .. ',"doneAt":' .. now .. '}', "PX", ARGV[3])
         redis.call("publish", ARGV[5] .. id, "failure")
         if ARGV[7] == "1" then
-          redis.call("xadd", KEYS[7], "MAXLEN", "~", ARGV[4], "*", "type", "task-failed", "data",
-            '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
+          emit(KEYS[7], ARGV[4], "task-failed", '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
             ',"reason":"stalled","stalls":' .. n .. '}')
         end
       else

@@ -9,6 +9,7 @@ KEYS[4] <prefix>:events           STREAM
 KEYS[5] <prefix>:revoked          ZSET revoked ids
 KEYS[6] <prefix>:<queue>:delayed          ZSET (rate-limited jobs deferred)
 KEYS[7] <prefix>:<queue>:earlierDelayed   CHAN
+KEYS[8] <prefix>:<queue>:dead             ZSET (jobs whose id no worker could name back)
 ARGV[1] id already in `active` ("" = none)
 ARGV[2] how many more to take
 ARGV[3] node name, JSON-encoded (with its quotes)
@@ -60,9 +61,22 @@ local function handOver(id, raw, notBefore, started, token)
   entries[#entries + 1] = entryOf(token, id)
 end
 local function event(etype, data)
-  if events then redis.call("xadd", KEYS[4], "MAXLEN", "~", ARGV[6], "*", "type", etype, "data", data) end
+  if events then emit(KEYS[4], ARGV[6], etype, data) end
+end
+-- An id no producer makes (hand-written into Redis: bytes outside the id alphabet, not UTF-8) could not
+-- be named back to Redis by a worker: the job is dead-lettered here, its record kept as it is.
+local function validId(id)
+  return #id <= 200 and string.find(id, "^[%w_.:@/+=%-]+$") ~= nil
+end
+local function refuse(id)
+  redis.call("zadd", KEYS[8], nowMsV, id)
+  local shown = string.gsub(id, "[^%w_.:@/+=%-]", function(c) return string.format("\\x%02x", string.byte(c)) end)
+  event("task-failed", cjson.encode({id = shown, task = "<unknown>", reason = "invalid job id", error = {name = "TaskqError",
+    message = "job id " .. shown .. " is not a taskq job id (1-200 of letters, digits and _ . : @ / + = -): it was written " ..
+    "into Redis by hand or by another program; the job is kept in the dead-letter list"}}))
 end
 local function start(id, held, token)
+  if not validId(id) then return refuse(id) end
   local raw = redis.call("hget", KEYS[3], id)
   if not raw then return end -- removed after it was queued: nothing to run
   -- Options come before the caller's arguments in the record, so the first match is the real one.
@@ -151,21 +165,22 @@ local function start(id, held, token)
 end
 
 local WAKE = "~wake"
--- Pops up to n job ids, high priority first; wake tokens are dropped on the way.
-local function popIds(n)
-  local ids = {}
+-- Pops up to n job ids, high priority first; wake tokens are dropped on the way. `from` names each id's list.
+local function popIds(n, ids, from)
   for _, list in ipairs({KEYS[1] .. ":high", KEYS[1], KEYS[1] .. ":low"}) do
     while #ids < n do
       local want = n - #ids
       local got = redis.call("rpop", list, want)
       if not got then break end
       for _, id in ipairs(got) do
-        if id ~= WAKE then ids[#ids + 1] = id end
+        if id ~= WAKE then
+          ids[#ids + 1] = id
+          from[#ids] = list
+        end
       end
       if #got < want then break end
     end
   end
-  return ids
 end
 
 local seq = 0
@@ -174,12 +189,26 @@ local function token()
   return ARGV[4] .. "." .. seq
 end
 local nowN = tonumber(ARGV[2])
+local ids, from = {}, {}
 if ARGV[1] ~= "" then
   -- BRPOPLPUSH left the bare id at the head of `active`: the delivery entry replaces it.
   redis.call("lrem", KEYS[2], 1, ARGV[1])
-  if ARGV[1] == WAKE then nowN = nowN + 1 else start(ARGV[1], false, token()) end
+  if ARGV[1] == WAKE then
+    nowN = nowN + 1
+  else
+    ids[1], from[1] = ARGV[1], KEYS[1]
+    nowN = nowN + 1
+  end
 end
-local ids = popIds(nowN + tonumber(ARGV[12]))
-for i, id in ipairs(ids) do start(id, i > nowN, token()) end
-if #entries > 0 then redis.call("lpush", KEYS[2], unpack(entries)) end
+popIds(nowN + tonumber(ARGV[12]), ids, from)
+-- Redis does not roll a failed script back: if a key is broken (another type), the popped ids go back
+-- to the front of their lists instead of being lost, and the error names what failed.
+local ok, err = pcall(function()
+  for i, id in ipairs(ids) do start(id, i > nowN, token()) end
+  if #entries > 0 then redis.call("lpush", KEYS[2], unpack(entries)) end
+end)
+if not ok then
+  for i = #ids, 1, -1 do redis.call("rpush", from[i], ids[i]) end
+  return redis.error_reply(type(err) == "table" and tostring(err.err) or tostring(err))
+end
 return out

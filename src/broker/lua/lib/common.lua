@@ -60,3 +60,9 @@ local function pushWaiting(waitingKey, raw, id, front)
   redis.call(front and "rpush" or "lpush", list, id)
   if list ~= waitingKey and redis.call("llen", waitingKey) == 0 then redis.call("lpush", waitingKey, "~wake") end
 end
+
+-- Appends an event. Best effort: a broken stream key (another type) loses the event, never the
+-- script's real work half-done (Redis does not roll a failed script back).
+local function emit(stream, maxlen, etype, data)
+  redis.pcall("xadd", stream, "MAXLEN", "~", maxlen, "*", "type", etype, "data", data)
+end

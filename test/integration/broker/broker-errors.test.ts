@@ -1,0 +1,101 @@
+/**
+ * Broker errors reach callers with a taskq code that says what happened (out of memory, read-only
+ * replica), the CLI prints them without a stack, and a worker whose outcome write fails keeps the job
+ * and writes it once Redis accepts writes again. Each test has a private redis-server.
+ */
+import { rmSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { EventReader } from '../../../src/events/event-reader.js';
+import { createApp, type App } from '../../../src/core/app.js';
+import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
+import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+async function privateRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
+  const redis = await startRedis(options);
+  onTestFinished(async () => {
+    await redis.stop();
+    redis.remove();
+  });
+  return redis;
+}
+
+function appOn(url: string, options: { stallIntervalMs?: number } = {}): App {
+  const app = createApp({ broker: url, keyPrefix: 'errs', ...options });
+  onTestFinished(() => app.close());
+  app.task('add', (a: number, b: number) => a + b);
+  return app;
+}
+
+/** Sets maxmemory below what Redis uses (policy noeviction): writes are refused until `free()`. */
+async function exhaustMemory(app: App): Promise<() => Promise<void>> {
+  const client = await app.client();
+  await client.config('SET', 'maxmemory-policy', 'noeviction');
+  await client.config('SET', 'maxmemory', '1');
+  return async () => {
+    await client.config('SET', 'maxmemory', '0');
+  };
+}
+
+describe('Redis out of memory', () => {
+  it('delay(), applyBulk() and taskq call fail with TASKQ_BROKER_OOM, saying what to do', async () => {
+    const redis = await privateRedis();
+    const app = appOn(redis.url);
+    const add = app.tasks.get('add')!;
+    await app.client();
+    await exhaustMemory(app);
+    await expect(app.send('add', [1, 2])).rejects.toMatchObject({ code: 'TASKQ_BROKER_OOM', message: expect.stringContaining('maxmemory') });
+    await expect(app.send('add', [1, 2])).rejects.toMatchObject({ exitCode: 75 });
+    expect(add.name).toBe('add');
+    const task = app.task('sum', (...n: number[]) => n.reduce((a, b) => a + b, 0));
+    await expect(task.applyBulk([[1], [2]])).rejects.toMatchObject({ code: 'TASKQ_BROKER_OOM', message: expect.stringContaining('0 of 2 jobs stored') });
+
+    const cli = await runTaskq(['call', 'add', '[1, 2]'], { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'errs' });
+    expect(cli.code).toBe(75);
+    expect(cli.stderr).toContain('[TASKQ_BROKER_OOM]');
+    expect(cli.stderr).not.toMatch(/\n\s+at /); // no stack
+  });
+
+});
+
+describe('Redis refusing writes while a job runs (MISCONF: it cannot save to disk)', () => {
+  it('the worker keeps the job, retries its outcome with backoff, and records it once Redis accepts writes', async () => {
+    const redis = await privateRedis({ appendonly: false });
+    const app = appOn(redis.url, { stallIntervalMs: 300 });
+    const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'errs', TEST_STALL_MS: '300' };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-l', 'info'], { env });
+    const r = await app.send('nap', [1500]);
+    const client = await app.client();
+    await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');
+    // A save into a folder that is gone fails, and Redis then refuses every write.
+    const [, dir] = (await client.config('GET', 'dir')) as [string, string];
+    rmSync(dir, { recursive: true });
+    await client.config('SET', 'save', '3600 1'); // writes are refused on a failed save only when saves are configured
+    await client.bgsave();
+    await waitFor('the save to fail', () => client.info('persistence'), (info) => info.includes('rdb_last_bgsave_status:err'));
+    await waitFor('the worker to retry its write', () => worker.output(), (out) => out.includes('could not record job outcomes; retrying'));
+    expect(await r.state()).toBe('STARTED');
+    await client.config('SET', 'stop-writes-on-bgsave-error', 'no');
+    await client.config('SET', 'save', ''); // else its shutdown would try to save into the missing folder
+    expect(await r.get({ timeout: 10_000 })).toBe('napped');
+    await waitFor('the worker to say writes work again', () => worker.output(), (out) => out.includes('job outcomes are recorded again'));
+    const starts = (await new EventReader(client, 'errs:events', '0').read()).filter((e) => e.type === 'task-started' && e.data.id === r.id);
+    expect(starts).toHaveLength(1); // never re-delivered
+    expect(await client.llen('errs:default:active')).toBe(0);
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
+});
+
+describe('a read-only replica', () => {
+  it('writes fail with TASKQ_BROKER_READONLY after a few reconnects, not forever', async () => {
+    const primary = await privateRedis();
+    const replica = await privateRedis();
+    const admin = createApp({ broker: replica.url });
+    onTestFinished(() => admin.close());
+    const port = Number(new URL(primary.url).port);
+    await (await admin.client()).call('REPLICAOF', '127.0.0.1', String(port));
+    const app = appOn(replica.url);
+    await expect(app.send('add', [1, 2])).rejects.toMatchObject({ code: 'TASKQ_BROKER_READONLY', message: expect.stringContaining('primary') });
+  });
+});
