@@ -11,8 +11,16 @@ export interface ControlHandlers {
   rateLimit(): void;
 }
 
+/** How many recently revoked ids a node remembers (a revoke may arrive before the take reply with its job). */
+const RECENT_REVOKES = 1000;
+
 export class ControlListener {
   private sub: Redis | undefined;
+  /** Bumped whenever the subscription is lost: messages may have been missed since. */
+  epoch = 0;
+  /** Subscribed now (messages reach this node as they are published). */
+  connected = false;
+  private readonly recent = new Set<string>();
 
   constructor(
     private readonly factory: RedisFactory,
@@ -27,7 +35,30 @@ export class ControlListener {
     this.sub = sub;
     sub.on('error', (err: unknown) => this.log.warn({ err }, 'control connection error (reconnecting)'));
     sub.on('message', (_channel: string, message: string) => this.dispatch(message));
+    sub.on('close', () => {
+      if (this.connected) this.epoch++;
+      this.connected = false;
+    });
+    sub.on('ready', () => {
+      // ioredis resubscribes by itself; subscribing again (idempotent) tells us when it is done.
+      const epoch = this.epoch;
+      sub.subscribe(this.channel).then(
+        () => (this.connected = epoch === this.epoch),
+        () => {},
+      );
+    });
     await sub.subscribe(this.channel);
+    this.connected = true;
+  }
+
+  /** True if every message published since `epoch` was read (the subscription never dropped meanwhile). */
+  intactSince(epoch: number): boolean {
+    return this.connected && epoch === this.epoch;
+  }
+
+  /** A revoke for this id came in lately (possibly before the job itself reached this node). */
+  revokedLately(id: string): boolean {
+    return this.recent.has(id);
   }
 
   private dispatch(message: string): void {
@@ -39,8 +70,16 @@ export class ControlListener {
       return;
     }
     if (command.op === 'rate_limit') this.handlers.rateLimit();
-    else if (command.op === 'revoke' && typeof command.id === 'string') this.handlers.revoke(command.id, command.terminate === true);
+    else if (command.op === 'revoke' && typeof command.id === 'string') {
+      this.remember(command.id);
+      this.handlers.revoke(command.id, command.terminate === true);
+    }
     else this.log.warn({ command }, 'ignored an unknown control command');
+  }
+
+  private remember(id: string): void {
+    this.recent.add(id);
+    if (this.recent.size > RECENT_REVOKES) this.recent.delete(this.recent.values().next().value as string);
   }
 
   close(): void {

@@ -7,14 +7,17 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { deliveryEntry } from '../broker/delivery.js';
 import type { Redis } from '../broker/redis-factory.js';
-import { runScript } from '../broker/scripts.js';
 import type { App } from '../core/app.js';
-import { defaults } from '../core/defaults.js';
 import { Revoked, TaskqError, toError, WorkerShutdown } from '../core/errors.js';
 import { errorInfo, peekTaskName } from '../core/message.js';
+import type { ControlListener } from './control-listener.js';
+import { peekOptions } from './outcome.js';
+import type { RedisClock } from './redis-clock.js';
 import type { Executor } from './executor.js';
-import { runJob, type Attempt } from './job-runner.js';
-import { OutcomeRecorder, type RecordCode } from './outcome-recorder.js';
+import { runJob, unrunAttempt } from './job-runner.js';
+import { OutcomeLedger } from './outcome-ledger.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
+import { giveBack, HeldJobs, type Held } from './held-jobs.js';
 import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consumer.js';
 import type { RateTable } from './rate-table.js';
 import type { Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
@@ -23,11 +26,8 @@ import type { Running, WorkerNodeOptions, WorkerStats } from './worker-types.js'
 const PREFETCH_BELOW_MS = 5;
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
-
-interface Held {
-  consumer: QueueConsumer;
-  job: TakenJob;
-}
+/** A held job due to expire sooner than this waits for Redis's verdict before it starts (ms). */
+const EXPIRY_MARGIN_MS = 1000;
 
 export interface DispatcherDeps {
   app: App;
@@ -42,45 +42,54 @@ export interface DispatcherDeps {
   concurrency: () => number;
   /** Consumers to pump when room frees up. */
   consumers: () => readonly QueueConsumer[];
+  /** Redis's time as this node reads it. */
+  clock: RedisClock;
+  /** The control subscription (revokes), once listening. */
+  control: () => ControlListener | undefined;
 }
 
 /** Events: 'job-finished' (id, outcome kind or 'dropped'), 'idle', 'trouble' (problem text or undefined). */
 export class Dispatcher extends EventEmitter {
   /** Deliveries whose handler runs now (or is about to start), by `active` entry. */
   private readonly running = new Map<string, Running>();
-  /** Deliveries taken beyond the free slots. */
-  private readonly reserved: Held[] = [];
-  /** Rate-limited deliveries waiting for their start slot. */
-  private readonly slotWaits = new Map<string, Held & { timer: NodeJS.Timeout }>();
+  /** Deliveries taken but not started: beyond the free slots, or waiting for their rate slot. */
+  private readonly held = new HeldJobs();
   /** Requeue calls under way (shutdown). */
   private requeuing = 0;
   private readonly recorder: OutcomeRecorder;
   private pumpScheduled = false;
   private claimed = 0;
-  private avgRuntimeMs: number | undefined;
+  private readonly ledger: OutcomeLedger;
   /** Taking is on (the node runs, and nothing keeps it from recording outcomes). */
   taking = false;
-  /** Why the node stopped taking work on its own (undefined: it is healthy). */
-  problem: string | undefined;
   /** The last take filled every slot it asked for: there may be more waiting (autoscale grows then). */
   backlog = false;
 
   constructor(private readonly deps: DispatcherDeps) {
     super();
     const { client, app, nodeName, log } = deps;
-    this.recorder = new OutcomeRecorder(client, app.keys, app.config, nodeName, log, {
-      recorded: (job, attempt, code) => this.recorded(job, attempt, code),
+    this.ledger = new OutcomeLedger(deps.stats, log);
+    this.recorder = new OutcomeRecorder(client, app.keys, app.config, nodeName, log, () => deps.clock.now(), {
+      recorded: (job, attempt, code) => {
+        this.ledger.recorded(job, attempt, code);
+        this.emit('job-finished', job.id, attempt.outcome.kind);
+      },
       flushed: () => this.checkIdle(),
-      trouble: (err, since) => this.trouble(err, since),
+      trouble: (err, since) => {
+        const change = this.ledger.trouble(err, since);
+        if (change !== 'same') this.emit('trouble', this.ledger.problem);
+        if (change === 'healthy') this.pump();
+      },
     });
   }
 
-  get busy(): number {
-    return this.running.size + this.reserved.length + this.slotWaits.size;
+  /** Why the node stopped taking work on its own (undefined: it is healthy). */
+  get problem(): string | undefined {
+    return this.ledger.problem;
   }
 
-  get activeCount(): number {
-    return this.running.size;
+  get busy(): number {
+    return this.running.size + this.held.size;
   }
 
   readonly host: ConsumerHost = {
@@ -99,6 +108,7 @@ export class Dispatcher extends EventEmitter {
     canWait: () => this.taking && !this.problem && this.busy < this.deps.concurrency(),
     accept: (consumer, jobs) => this.accept(consumer, jobs),
     rateTable: () => this.deps.rates.value,
+    now: () => this.deps.clock.now(),
     pump: () => this.pump(),
   };
 
@@ -115,23 +125,15 @@ export class Dispatcher extends EventEmitter {
   }
 
   private accept(consumer: QueueConsumer, jobs: TakenJob[]): void {
-    const now = Date.now();
+    const now = this.deps.clock.now();
+    const epoch = this.deps.control()?.epoch;
     if (this.busy + jobs.length >= this.deps.concurrency()) this.backlog = true;
     for (const job of jobs) {
-      if (job.notBefore > now) this.waitForSlot(consumer, job, job.notBefore - now);
+      job.epoch ??= epoch;
+      if (job.notBefore > now) this.held.waitForSlot({ consumer, job }, job.notBefore - now, (h) => this.accept(h.consumer, [{ ...h.job, notBefore: 0 }]));
       else if (this.running.size < this.deps.concurrency()) this.execute(consumer, job);
-      else this.reserved.push({ consumer, job });
+      else this.held.reserve({ consumer, job });
     }
-  }
-
-  /** A rate-limited job starts at its reserved slot (a timer, no polling). */
-  private waitForSlot(consumer: QueueConsumer, job: TakenJob, delayMs: number): void {
-    const key = deliveryEntry(job.token, job.id);
-    const timer = setTimeout(() => {
-      this.slotWaits.delete(key);
-      this.accept(consumer, [{ ...job, notBefore: 0 }]);
-    }, delayMs);
-    this.slotWaits.set(key, { consumer, job, timer });
   }
 
   /**
@@ -141,7 +143,8 @@ export class Dispatcher extends EventEmitter {
    */
   private prefetchLimit(): number {
     if (this.deps.options.prefetch !== undefined) return this.deps.options.prefetch;
-    return this.avgRuntimeMs !== undefined && this.avgRuntimeMs < PREFETCH_BELOW_MS ? this.deps.concurrency() : 0;
+    const avg = this.ledger.avgRuntimeMs;
+    return avg !== undefined && avg < PREFETCH_BELOW_MS ? this.deps.concurrency() : 0;
   }
 
   private execute(consumer: QueueConsumer, job: TakenJob): void {
@@ -154,7 +157,7 @@ export class Dispatcher extends EventEmitter {
       .finally(() => {
         this.running.delete(key);
         this.deps.stats.active = this.running.size;
-        const next = this.taking ? this.reserved.shift() : undefined;
+        const next = this.taking ? this.held.next() : undefined;
         if (next) this.execute(next.consumer, next.job);
         this.pump();
         this.checkIdle();
@@ -164,18 +167,7 @@ export class Dispatcher extends EventEmitter {
   private async process(entry: Running): Promise<void> {
     const { job, consumer } = entry;
     const q = consumer.queue;
-    if (!job.started) {
-      // A held job: revocation and expiry are checked now that it really starts.
-      job.startedAt = Date.now();
-      const verdict = await this.recorder.requestStart(q, job);
-      if (entry.abandoned) return;
-      if (verdict !== 'ok') {
-        this.deps.log.info({ jobId: job.id, task: peekTaskName(job.raw), verdict }, `not started: ${verdict}`);
-        this.emit('job-finished', job.id, 'dropped');
-        return;
-      }
-      job.started = true;
-    }
+    if (!job.started && !(await this.startHeld(entry))) return;
     const attempt = await runJob({
       id: job.id,
       queue: q,
@@ -213,6 +205,41 @@ export class Dispatcher extends EventEmitter {
     }
   }
 
+  /**
+   * A held job starts: revocation and expiry are checked now, not only when it was taken. When this
+   * node has surely heard every revoke since the take (its control subscription never dropped, no
+   * revoke for the job came in) and the job is not about to expire, it starts at once and the check
+   * rides with the next finish call (stopping it if Redis says otherwise); else it waits for Redis.
+   */
+  private async startHeld(entry: Running): Promise<boolean> {
+    const { job, consumer } = entry;
+    const { clock, control } = this.deps;
+    job.startedAt = clock.now();
+    const expires = peekOptions(job.raw).expires;
+    const control_ = control();
+    const heard = control_ !== undefined && job.epoch !== undefined && control_.intactSince(job.epoch) && !control_.revokedLately(job.id);
+    if (heard && (expires === undefined || expires > job.startedAt + EXPIRY_MARGIN_MS)) {
+      job.started = true;
+      void this.recorder.start(consumer.queue, job, false).then((verdict) => {
+        if (verdict === 'ok' || !this.running.has(deliveryEntry(job.token, job.id)) || entry.recorded) return;
+        entry.revoked = true;
+        const reason = new Revoked(`task ${job.id} was ${verdict === 'expired' ? 'expired' : 'revoked'} before it started`);
+        if (entry.kill) entry.kill(reason);
+        else (entry.controller ??= new AbortController()).abort(reason);
+      });
+      return true;
+    }
+    const verdict = await this.recorder.start(consumer.queue, job, true);
+    if (entry.abandoned) return false;
+    if (verdict !== 'ok') {
+      this.deps.log.info({ jobId: job.id, task: peekTaskName(job.raw), verdict }, `not started: ${verdict}`);
+      this.emit('job-finished', job.id, 'dropped');
+      return false;
+    }
+    job.started = true;
+    return true;
+  }
+
   /** Something in the node itself threw while handling a job: that job fails, with the reason; the node carries on. */
   private failInside(entry: Running, err: Error): void {
     const { job, consumer } = entry;
@@ -220,45 +247,7 @@ export class Dispatcher extends EventEmitter {
     if (entry.recorded || entry.abandoned) return;
     entry.recorded = true;
     const error = errorInfo(new TaskqError('TASKQ_INTERNAL', `the worker failed while handling job ${job.id}: ${err.message}`, { cause: err }));
-    const attempt: Attempt = { id: job.id, queue: consumer.queue, record: undefined, taskName: peekTaskName(job.raw), outcome: { kind: 'failure', error, reason: 'worker error' }, runtimeMs: 0 };
-    this.recorder.record(consumer.queue, job, attempt);
-  }
-
-  private recorded(job: TakenJob, attempt: Attempt, code: RecordCode): void {
-    const { stats, log } = this.deps;
-    const outcome = attempt.outcome;
-    this.avgRuntimeMs = this.avgRuntimeMs === undefined ? attempt.runtimeMs : this.avgRuntimeMs * 0.9 + attempt.runtimeMs * 0.1;
-    stats.processed++;
-    if (code === 'not-owned') {
-      stats.lost++;
-      log.warn({ jobId: job.id, task: attempt.taskName, outcome: outcome.kind }, 'outcome not recorded: this delivery lost the job (a stall check re-delivered it while it ran here)');
-    } else if (code === 'final-kept') {
-      log.info({ jobId: job.id, task: attempt.taskName, outcome: outcome.kind }, 'outcome not recorded: the job was already over (final state kept)');
-    } else if (code === 'late-success') {
-      log.warn({ jobId: job.id, task: attempt.taskName }, 'late success recorded: this delivery had been presumed dead; its re-delivered copy was withdrawn');
-    }
-    if (outcome.kind === 'success') stats.succeeded++;
-    else if (outcome.kind === 'retry') stats.retried++;
-    else {
-      stats.failed++;
-      if (outcome.kind === 'failure') log.warn({ jobId: job.id, task: attempt.taskName, reason: outcome.reason, error: outcome.error.message }, 'task failed');
-    }
-    this.emit('job-finished', job.id, outcome.kind);
-  }
-
-  /** Outcome writes keep failing: after a while the node stops taking work, and says so in its heartbeat. */
-  private trouble(err: Error | undefined, sinceMs: number): void {
-    if (!err) {
-      if (this.problem) this.deps.log.warn('outcome writes work again: taking work again');
-      this.problem = undefined;
-      this.emit('trouble', undefined);
-      this.pump();
-      return;
-    }
-    if (this.problem || Date.now() - sinceMs < defaults.outcomeTroubleMs) return;
-    this.problem = `outcome writes failing for ${Math.round((Date.now() - sinceMs) / 1000)} s: ${err.message}`;
-    this.deps.log.error({ err }, `stopped taking work: ${this.problem}`);
-    this.emit('trouble', this.problem);
+    this.recorder.record(consumer.queue, job, unrunAttempt(job, consumer.queue, { kind: 'failure', error, reason: 'worker error' }));
   }
 
   /**
@@ -266,16 +255,9 @@ export class Dispatcher extends EventEmitter {
    * terminate: its child is killed, or its signal aborted (async).
    */
   revoke(id: string, terminate: boolean): void {
-    const at = this.reserved.findIndex((r) => r.job.id === id);
-    const waiting = [...this.slotWaits].find(([, w]) => w.job.id === id);
-    if (at >= 0 || waiting) {
-      const held = at >= 0 ? (this.reserved.splice(at, 1)[0] as Held) : (waiting?.[1] as Held & { timer: NodeJS.Timeout });
-      if (waiting) {
-        clearTimeout(waiting[1].timer);
-        this.slotWaits.delete(waiting[0]);
-      }
-      const attempt: Attempt = { id, queue: held.consumer.queue, record: undefined, taskName: peekTaskName(held.job.raw), outcome: { kind: 'revoked', reason: 'revoked' }, runtimeMs: 0 };
-      this.recorder.record(held.consumer.queue, held.job, attempt);
+    const held = this.held.remove(id);
+    if (held) {
+      this.recorder.record(held.consumer.queue, held.job, unrunAttempt(held.job, held.consumer.queue, { kind: 'revoked', reason: 'revoked' }));
       this.deps.log.info({ jobId: id }, 'revoked: dropped before it started');
       this.pump();
       return;
@@ -299,25 +281,22 @@ export class Dispatcher extends EventEmitter {
   isIdle(): boolean {
     let owned = 0;
     for (const r of this.running.values()) if (!r.abandoned) owned++;
-    return owned === 0 && this.reserved.length === 0 && this.slotWaits.size === 0 && this.requeuing === 0 && this.recorder.idle;
+    return owned === 0 && this.held.size === 0 && this.requeuing === 0 && this.recorder.idle;
   }
 
   /** Every `active` entry this node holds: running, recorded soon, reserved, waiting for a rate slot. */
   *heldEntries(): Iterable<[entry: string, queue: string]> {
     for (const [key, r] of this.running) yield [key, r.consumer.queue];
     yield* this.recorder.unrecordedEntries();
-    for (const r of this.reserved) yield [deliveryEntry(r.job.token, r.job.id), r.consumer.queue];
-    for (const [key, r] of this.slotWaits) yield [key, r.consumer.queue];
+    yield* this.held.entries();
   }
 
   /** Gives a delivery back to the front of its queue, at its priority (only while it still owns the job). */
   private async requeue(held: Held): Promise<void> {
-    const k = this.deps.app.keys;
-    const q = held.consumer.queue;
     this.requeuing++;
     try {
-      const done = await runScript(this.deps.client, 'taskqRequeue', [k.queue(q, 'active'), k.queue(q, 'waiting'), k.queue(q, 'jobs')], [held.job.id, held.job.token]);
-      this.deps.log.info({ jobId: held.job.id, queue: q, requeued: done === 1 }, done === 1 ? 'returned to its queue' : 'not returned: this delivery no longer owned it');
+      const done = await giveBack(this.deps.client, this.deps.app.keys, held);
+      this.deps.log.info({ jobId: held.job.id, queue: held.consumer.queue }, done ? 'returned to its queue' : 'not returned: this delivery no longer owned it');
       this.emit('job-finished', held.job.id, 'requeued');
     } finally {
       this.requeuing--;
@@ -328,12 +307,8 @@ export class Dispatcher extends EventEmitter {
   /** Shutdown, first step: jobs held but not started go back to their queue at once. */
   async returnHeld(): Promise<void> {
     this.taking = false;
-    for (const w of this.slotWaits.values()) clearTimeout(w.timer);
-    const held = [...this.reserved, ...this.slotWaits.values()];
-    this.reserved.length = 0;
-    this.slotWaits.clear();
     // Each goes to the front: the last first, so they keep their order there.
-    await Promise.all(held.reverse().map((h) => this.requeue(h)));
+    await Promise.all(this.held.drain().reverse().map((h) => this.requeue(h)));
   }
 
   /**
@@ -346,8 +321,7 @@ export class Dispatcher extends EventEmitter {
     this.deps.log.warn({ running: running.length }, 'shutdown timeout: aborting running jobs; they go back to their queues');
     for (const r of running) {
       r.shutdown = true;
-      const reason = new WorkerShutdown();
-      (r.controller ??= new AbortController()).abort(reason);
+      (r.controller ??= new AbortController()).abort(new WorkerShutdown());
     }
     if (graceMs > 0 && (await Promise.race([idle().then(() => 'idle'), timeout(graceMs)])) === 'idle') return;
     const stuck = [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { TaskContext, RetryOptions } from '../core/context.js';
 import { Retry, SoftTimeLimitExceeded, TaskqError, TimeLimitExceeded, toError, UnrecoverableError } from '../core/errors.js';
-import { decodeJobRecord, errorInfo, type ErrorInfo, type JobRecord } from '../core/message.js';
+import { decodeJobRecord, errorInfo, peekTaskName, type ErrorInfo, type JobRecord } from '../core/message.js';
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
 import type { TaskDefinition } from '../core/task.js';
@@ -49,6 +49,11 @@ export interface RunJobInput {
   progress: (value: unknown) => Promise<void>;
   /** Where the tasks came from, for the unknown-task message (e.g. the -A module). */
   appOrigin: string;
+}
+
+/** An outcome decided without running the handler (revoked while held, an error in the node). */
+export function unrunAttempt(job: { id: string; raw: string }, queue: string, outcome: Outcome): Attempt {
+  return { id: job.id, queue, record: undefined, taskName: peekTaskName(job.raw), outcome, runtimeMs: 0 };
 }
 
 function failure(err: Error, reason: string): Outcome {

@@ -36,6 +36,7 @@ interface Pending {
 
 interface StartPending {
   job: TakenJob;
+  waits: boolean;
   resolve: (verdict: StartVerdict) => void;
 }
 
@@ -64,6 +65,8 @@ export class OutcomeRecorder {
     private readonly config: AppConfig,
     private readonly node: string,
     private readonly log: Logger,
+    /** Redis's time as the node reads it (ms). */
+    private readonly now: () => number,
     private readonly hooks: RecorderHooks,
   ) {}
 
@@ -75,12 +78,13 @@ export class OutcomeRecorder {
   }
 
   /**
-   * A held job is about to start: finish.lua checks revocation and expiry and marks it STARTED, with
-   * the next flush (no extra round trip when outcomes are being written anyway).
+   * A held job starts: finish.lua checks revocation and expiry and marks it STARTED, with the next
+   * flush (no extra round trip when outcomes are being written anyway). With `waits` the job waits
+   * for the verdict (released unless "ok"); without, it runs already and the verdict may stop it.
    */
-  requestStart(queue: string, job: TakenJob): Promise<StartVerdict> {
+  start(queue: string, job: TakenJob, waits: boolean): Promise<StartVerdict> {
     return new Promise((resolve) => {
-      push(this.starts, queue, { job, resolve });
+      push(this.starts, queue, { job, waits, resolve });
       this.schedule();
     });
   }
@@ -135,9 +139,9 @@ export class OutcomeRecorder {
   }
 
   private async write(queue: string, batch: Pending[], starts: StartPending[]): Promise<void> {
-    const now = Date.now();
-    const argv = finishHeader(this.config, this.keys, starts.length);
-    for (const { job } of starts) argv.push(...startRequest(job, job.startedAt, this.node, this.config));
+    const now = this.now();
+    const argv = finishHeader(this.config, this.keys, now, starts.length);
+    for (const { job, waits } of starts) argv.push(...startRequest(job, job.startedAt, this.node, this.config, waits));
     for (const item of batch) argv.push(...this.entry(item, now));
     let reply: string[];
     try {

@@ -23,9 +23,9 @@ export function finishKeys(keys: Keys, queue: string): string[] {
   ];
 }
 
-/** The finish script's leading arguments, shared by every job of a batch; `starts` start requests follow. */
-export function finishHeader(config: AppConfig, keys: Keys, starts = 0): Array<string | number> {
-  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts];
+/** The finish script's leading arguments, shared by every job of a batch; `starts` starts follow. */
+export function finishHeader(config: AppConfig, keys: Keys, now: number, starts = 0): Array<string | number> {
+  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts, now];
 }
 
 /** A delivery's STARTED record: state and delivery first, where the scripts read them (lib/common.lua). */
@@ -49,17 +49,17 @@ export function peekOptions(raw: string): { attempt: number; ignoreResult: boole
 }
 
 /**
- * The 6 arguments of a start request, for a held job (prefetched, or waiting for its rate slot) about
- * to start: its STARTED record and task-started event (take.lua wrote neither), and what finish.lua
- * checks first — revocation and expiry.
+ * The 7 arguments of a start, for a held job (prefetched, or waiting for its rate slot): its STARTED
+ * record and task-started event (take.lua wrote neither), what finish.lua checks — revocation and
+ * expiry — and whether the job waits for the verdict (a request) or already runs (a notice).
  */
-export function startRequest(job: { id: string; raw: string; token: string }, startedAt: number, node: string, config: AppConfig): string[] {
+export function startRequest(job: { id: string; raw: string; token: string }, startedAt: number, node: string, config: AppConfig, waits: boolean): string[] {
   const { id, raw, token } = job;
   const task = peekTaskName(raw);
   const { attempt, ignoreResult, expires } = peekOptions(raw);
   const record = ignoreResult ? '' : startedRecord({ delivery: token, id, task, node, startedAt, attempt });
   const event = config.events ? JSON.stringify({ id, task, node, attempt }) : '';
-  return [id, token, record, event, expires === undefined ? '' : String(expires), JSON.stringify(task)];
+  return [id, token, record, event, expires === undefined ? '' : String(expires), JSON.stringify(task), waits ? '1' : '0'];
 }
 
 export interface FinishContext {

@@ -30,6 +30,8 @@ export interface TakenJob {
   notBefore: number;
   /** False for a held job (prefetched, rate-limited): take.lua did not mark it STARTED; the node asks to start it. */
   started: boolean;
+  /** The node's control-subscription epoch when the job arrived (a revoke since may have been missed if it changed). */
+  epoch?: number | undefined;
 }
 
 /** How many jobs a take may hand over: `now` to start at once, `later` prefetched. */
@@ -51,6 +53,8 @@ export interface ConsumerHost {
   pump(): void;
   /** Rate limits for the take script: "task=intervalMs …". */
   rateTable(): string;
+  /** Redis's time as the node reads it (ms). */
+  now(): number;
 }
 
 export class QueueConsumer {
@@ -112,7 +116,7 @@ export class QueueConsumer {
   private take(first: string, count: number, prefetch: number): Promise<TakenJob[]> {
     const k = this.keys;
     const q = this.queue;
-    const now = Date.now();
+    const now = this.host.now();
     return runScript(
       this.client,
       'taskqTake',
@@ -130,6 +134,7 @@ export class QueueConsumer {
       k.ratePrefix,
       defaults.rateHorizonMs,
       prefetch,
+      now,
     ]).then((reply) => {
       const flat = reply as string[];
       const jobs: TakenJob[] = [];

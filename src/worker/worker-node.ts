@@ -20,6 +20,7 @@ import { ControlListener } from './control-listener.js';
 import { Presence } from './presence.js';
 import { Autoscaler, type Scalable } from './autoscaler.js';
 import { Dispatcher } from './dispatcher.js';
+import { RedisClock } from './redis-clock.js';
 import type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
 export type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
@@ -39,6 +40,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
   private rates!: RateTable;
   private presence!: Presence;
   private client!: Redis;
+  private clock!: RedisClock;
   private executor: Executor = new AsyncExecutor();
   private control: ControlListener | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -94,6 +96,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
     const cfg = this.app.config;
     this.app.redis.on('connection', this.onConnection);
     this.client = await this.app.client();
+    this.clock = new RedisClock(this.client);
+    await this.clock.sync();
     await this.openPool();
     this.presence = new Presence(this.app, this.client, this.log);
     this.rates = new RateTable(this.client, this.app.keys, this.app.tasks, this.log);
@@ -108,6 +112,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
       stats: this.stats,
       concurrency: () => this.concurrency,
       consumers: () => this.consumers,
+      clock: this.clock,
+      control: () => this.control,
     });
     this.dispatcher.on('job-finished', (id: string, kind: string) => this.emit('job-finished', id, kind));
     this.dispatcher.on('idle', () => this.emit('idle'));
@@ -186,8 +192,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
   }
 
   private async heartbeat(): Promise<void> {
-    // A missed rate_limit message (reconnect) is caught up here.
-    await this.rates.refresh();
+    // A missed rate_limit message (reconnect) is caught up here; the clock offset is kept fresh.
+    await Promise.all([this.rates.refresh(), this.clock.sync()]);
     await this.presence.heartbeat({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats, problem: this.dispatcher.problem });
   }
 

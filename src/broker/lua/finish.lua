@@ -11,10 +11,13 @@ KEYS[8] <prefix>:revoked                 ZSET revoked ids
 ARGV[1] result TTL, ms
 ARGV[2] events MAXLEN (approximate)
 ARGV[3] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
-ARGV[4] how many start requests follow (held jobs — prefetched, or rate-limited — about to start)
-then 6 per start request:
+ARGV[4] how many starts follow (held jobs — prefetched, or rate-limited — that start)
+ARGV[5] now, ms, by the node's clock kept in step with Redis's (doneAt; decisions use TIME)
+then 7 per start:
   id, delivery token, STARTED result record ("" = results off), task-started event data ("" = events
-  off), expires ms ("" = never), task name JSON
+  off), expires ms ("" = never), task name JSON,
+  "1" if the job waits for this verdict (a request: released here unless "ok"), "0" if it already
+  runs (a notice: the node stops it unless "ok")
 then 8 per job:
   id, delivery token
   outcome: "success" | "retry" | "failure" | "revoked" (terminated while running)
@@ -22,8 +25,8 @@ then 8 per job:
   event type ("" = events off), event data JSON
   updated job record JSON (retry, failure; "" for success)
   delay of a retry, ms ("0" = now)
-returns one verdict per start request — "ok" (run it), "revoked", "expired" (released: never run it),
-"over" (its result is final already: dropped) — then one code per job:
+returns one verdict per start — "ok" (run it), "revoked", "expired" (never run it; a request is
+released), "over" (its result is final already) — then one code per job:
   1 recorded
   2 its delivery owned the job, but a final state was recorded meanwhile: kept, nothing else done
   0 its delivery no longer owns the job (a stall check re-delivered it): nothing recorded
@@ -35,22 +38,23 @@ late success of a delivery presumed dead replaces the "stalled" FAILURE that pre
 ]]
 local STALLED = '{"state":"FAILURE","reason":"stalled",' -- as stalls.lua writes it
 local out = {}
-local now = nowMs()
+local stamp = ARGV[5]
 local ttl = ARGV[1]
 local function event(etype, data)
   if etype ~= "" then emit(KEYS[3], ARGV[2], etype, data) end
 end
 local function revokedRecord(qid, task, reason)
-  return '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"doneAt":' .. now .. ',"reason":"' .. reason .. '"}'
+  return '{"state":"REVOKED","id":' .. qid .. ',"task":' .. task .. ',"doneAt":' .. stamp .. ',"reason":"' .. reason .. '"}'
 end
 
 -- Start requests: checked when the job really starts, not when it was taken.
 local starts = tonumber(ARGV[4])
-for i = 5, 4 + starts * 6, 6 do
-  local id, token, record, edata, expires, task = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+for i = 6, 5 + starts * 7, 7 do
+  local id, token, record, edata, expires, task, waits = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6] == "1"
+  -- A notice's job runs already: even when the check fails, it is recorded as it ends (the node stops it).
   local key = ARGV[3] .. id
   local verdict, keep = "ok", false
-  if expires ~= "" and tonumber(expires) < now then
+  if expires ~= "" and tonumber(expires) < nowMs() then
     verdict = "expired"
   elseif record ~= "" then
     local previous = redis.call("set", key, record, "PX", ttl, "GET")
@@ -58,13 +62,13 @@ for i = 5, 4 + starts * 6, 6 do
     if state and FINAL[state] then
       redis.call("set", key, previous, "PX", ttl)
       verdict, keep = state == "REVOKED" and "revoked" or "over", true
-    elseif state == "STARTED" and revokeRequested(previous) or redis.call("zscore", KEYS[8], id) then
+    elseif state == "STARTED" and (revokeRequested(previous) or redis.call("zscore", KEYS[8], id)) then
       verdict = "revoked"
     end
   elseif redis.call("zscore", KEYS[8], id) then
     verdict = "revoked"
   end
-  if verdict == "ok" then
+  if verdict == "ok" or not waits then
     if edata ~= "" then event("task-started", edata) end
   else
     redis.call("lrem", KEYS[1], -1, entryOf(token, id))
@@ -88,7 +92,7 @@ local function settle(id, outcome, result, etype, edata, record, delay)
   elseif outcome == "retry" then
     redis.call("hset", KEYS[2], id, record)
     if delay > 0 then
-      local due = now + delay
+      local due = nowMs() + delay
       redis.call("zadd", KEYS[5], due, id)
       local head = redis.call("zrange", KEYS[5], 0, 0)
       if head[1] == id then redis.call("publish", KEYS[6], tostring(due)) end
@@ -97,7 +101,7 @@ local function settle(id, outcome, result, etype, edata, record, delay)
     end
   else
     redis.call("hset", KEYS[2], id, record)
-    redis.call("zadd", KEYS[7], now, id)
+    redis.call("zadd", KEYS[7], nowMs(), id)
   end
   event(etype, edata)
 end
@@ -106,7 +110,7 @@ end
 -- recorded gets its `active` entry back (still owned, so the node retries it), and the error says why.
 local held
 local function recordAll()
-  for i = 5 + starts * 6, #ARGV, 8 do
+  for i = 6 + starts * 7, #ARGV, 8 do
     local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
     local delay = tonumber(ARGV[i + 7])
     local key = ARGV[3] .. id

@@ -22,8 +22,8 @@ ARGV[9] rate limits: "task=intervalMs task=intervalMs …" ("" = none)
 ARGV[10] rate key prefix (<prefix>:rate:); <prefix>:rate:<task> holds the task's next free start time (ms)
 ARGV[11] horizon, ms: a job whose start slot is further away goes back to `delayed` instead
 ARGV[12] how many more to take as held (after the ARGV[2] that start now): announced task-received
-         only; the worker asks finish.lua to start them when a slot frees (revocation and expiry are
-         checked then)
+         only; finish.lua marks them STARTED when they start (and checks revocation and expiry then)
+ARGV[13] now, ms, by the node's clock kept in step with Redis's (for startedAt; decisions use TIME)
 returns {id, record, notBefore, started, token, …}; notBefore is the ms time a rate-limited job may start
 ("0" = now); started is "1", or "0" for a held job (prefetched, or waiting for its rate slot)
 
@@ -43,8 +43,8 @@ decoded in full, as a fallback.
 ]]
 local out, entries = {}, {}
 local node = ARGV[3]
-local nowMsV, horizon = nowMs(), tonumber(ARGV[11])
-local now = tostring(nowMsV)
+local horizon = tonumber(ARGV[11])
+local now = ARGV[13]
 local rates = {}
 for name, ms in string.gmatch(ARGV[9], "([^=%s]+)=([%d%.]+)") do rates[name] = tonumber(ms) end
 local events = ARGV[7] == "1"
@@ -69,7 +69,7 @@ local function validId(id)
   return #id <= 200 and string.find(id, "^[%w_.:@/+=%-]+$") ~= nil
 end
 local function refuse(id)
-  redis.call("zadd", KEYS[8], nowMsV, id)
+  redis.call("zadd", KEYS[8], nowMs(), id)
   local shown = string.gsub(id, "[^%w_.:@/+=%-]", function(c) return string.format("\\x%02x", string.byte(c)) end)
   event("task-failed", cjson.encode({id = shown, task = "<unknown>", reason = "invalid job id", error = {name = "TaskqError",
     message = "job id " .. shown .. " is not a taskq job id (1-200 of letters, digits and _ . : @ / + = -): it was written " ..
@@ -117,13 +117,14 @@ local function start(id, held, token)
       (reason == "expired" and ',"expired":true}' or '}'))
   end
   if revoked then return release("revoked") end
-  if expires and expires < nowMsV then return release("expired") end
+  if expires and expires < nowMs() then return release("expired") end
   local notBefore = "0"
   local interval = name and rates[name]
   if interval then
     -- Check revocation before reserving a start slot a revoked job would waste.
     if redis.call("zscore", KEYS[5], id) then return release("revoked") end
     local key = ARGV[10] .. name
+    local nowMsV = nowMs()
     local slot = math.max(tonumber(redis.call("get", key)) or 0, nowMsV)
     if slot - nowMsV > horizon then
       redis.call("zadd", KEYS[6], slot, id)
@@ -165,20 +166,27 @@ local function start(id, held, token)
 end
 
 local WAKE = "~wake"
--- Pops up to n job ids, high priority first; wake tokens are dropped on the way. `from` names each id's list.
+-- Pops up to n job ids, high priority first (LMPOP takes from the first list that has any, so the
+-- usual case — jobs in one list — is one command); wake tokens are dropped. `from` names each id's list.
 local function popIds(n, ids, from)
-  for _, list in ipairs({KEYS[1] .. ":high", KEYS[1], KEYS[1] .. ":low"}) do
-    while #ids < n do
-      local want = n - #ids
-      local got = redis.call("rpop", list, want)
-      if not got then break end
-      for _, id in ipairs(got) do
-        if id ~= WAKE then
-          ids[#ids + 1] = id
-          from[#ids] = list
-        end
+  local lists = {KEYS[1] .. ":high", KEYS[1], KEYS[1] .. ":low"}
+  while #ids < n and #lists > 0 do
+    local want = n - #ids
+    local args = {#lists}
+    for _, list in ipairs(lists) do args[#args + 1] = list end
+    args[#args + 1], args[#args + 2], args[#args + 3] = "RIGHT", "COUNT", want
+    local got = redis.call("lmpop", unpack(args))
+    if not got then break end
+    for _, id in ipairs(got[2]) do
+      if id ~= WAKE then
+        ids[#ids + 1] = id
+        from[#ids] = got[1]
       end
-      if #got < want then break end
+    end
+    if #got[2] < want then
+      -- That list is empty now: the next pop starts after it.
+      while #lists > 0 and lists[1] ~= got[1] do table.remove(lists, 1) end
+      table.remove(lists, 1)
     end
   end
 end

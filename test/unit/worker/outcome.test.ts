@@ -46,19 +46,19 @@ describe('finish script keys and header', () => {
     ]);
   });
 
-  it('leads with the result TTL, the events MAXLEN, the result prefix and the number of start requests', () => {
-    expect(finishHeader(context().config, new Keys('tq'))).toEqual([60_000, 1000, 'tq:result:', 0]);
-    expect(finishHeader(context().config, new Keys('tq'), 3)).toEqual([60_000, 1000, 'tq:result:', 3]);
+  it('leads with the result TTL, the events MAXLEN, the result prefix, the number of starts and the time', () => {
+    expect(finishHeader(context().config, new Keys('tq'), now)).toEqual([60_000, 1000, 'tq:result:', 0, now]);
+    expect(finishHeader(context().config, new Keys('tq'), now, 3)).toEqual([60_000, 1000, 'tq:result:', 3, now]);
   });
 
   it('builds a start request from the raw record: STARTED record (state and delivery first), event, expiry, task', () => {
     const raw = encodeJobRecord(record({ expires: 1_700_000_020_000 }));
-    const [id, token, rec, event, expires, task] = startRequest({ id: 'j1', raw, token: 'ab.1.2' }, startedAt, 'w1@host', context().config);
-    expect([id, token, expires, task]).toEqual(['j1', 'ab.1.2', '1700000020000', '"tasks.add"']);
+    const [id, token, rec, event, expires, task, waits] = startRequest({ id: 'j1', raw, token: 'ab.1.2' }, startedAt, 'w1@host', context().config, true);
+    expect([id, token, expires, task, waits]).toEqual(['j1', 'ab.1.2', '1700000020000', '"tasks.add"', '1']);
     expect(rec).toBe(`{"state":"STARTED","delivery":"ab.1.2","id":"j1","task":"tasks.add","node":"w1@host","startedAt":${startedAt},"attempt":2}`);
     expect(JSON.parse(event as string)).toEqual({ id: 'j1', task: 'tasks.add', node: 'w1@host', attempt: 2 });
-    const quiet = startRequest({ id: 'j1', raw: encodeJobRecord(record({ ignoreResult: true })), token: 't' }, startedAt, 'n', context({ events: false }).config);
-    expect([quiet[2], quiet[3], quiet[4]]).toEqual(['', '', '']);
+    const quiet = startRequest({ id: 'j1', raw: encodeJobRecord(record({ ignoreResult: true })), token: 't' }, startedAt, 'n', context({ events: false }).config, false);
+    expect([quiet[2], quiet[3], quiet[4], quiet[6]]).toEqual(['', '', '', '0']);
   });
 });
 

@@ -33,10 +33,16 @@ local function revokeRequested(record)
   return prefix ~= "" and string.sub(record, #prefix + 1, #prefix + 15) == '"revoked":true,'
 end
 
--- Redis's clock (ms): the one clock every node agrees on.
+-- Redis's clock (ms): the one clock every node agrees on. Read once per call, and only by scripts
+-- whose decision depends on it (expiry, rate slots, retry due times, stall sweeps); timestamps that
+-- only inform (startedAt, doneAt) come from the node, which keeps its clock in step with this one.
+local clockMs
 local function nowMs()
-  local t = redis.call("time")
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if not clockMs then
+    local t = redis.call("time")
+    clockMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return clockMs
 end
 
 -- The options part of a job record (before the caller's arguments), so arguments cannot pose as options.

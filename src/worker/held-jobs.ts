@@ -1,0 +1,81 @@
+/**
+ * Deliveries a node holds but has not started: reserved (taken beyond its free slots, prefetched) or
+ * waiting on a timer for their rate-limit slot. They are in `active` and kept alive like running ones.
+ */
+import { deliveryEntry } from '../broker/delivery.js';
+import type { Keys } from '../broker/keys.js';
+import type { Redis } from '../broker/redis-factory.js';
+import { runScript } from '../broker/scripts.js';
+import type { QueueConsumer, TakenJob } from './queue-consumer.js';
+
+export interface Held {
+  consumer: QueueConsumer;
+  job: TakenJob;
+}
+
+export class HeldJobs {
+  private readonly reserved: Held[] = [];
+  private readonly slotWaits = new Map<string, Held & { timer: NodeJS.Timeout }>();
+
+  get size(): number {
+    return this.reserved.length + this.slotWaits.size;
+  }
+
+  /** Holds a delivery until a slot frees ({@link next}). */
+  reserve(held: Held): void {
+    this.reserved.push(held);
+  }
+
+  /** Holds a rate-limited delivery until its start slot, then hands it to `due` (a timer, no polling). */
+  waitForSlot(held: Held, delayMs: number, due: (held: Held) => void): void {
+    const key = deliveryEntry(held.job.token, held.job.id);
+    const timer = setTimeout(() => {
+      this.slotWaits.delete(key);
+      due(held);
+    }, delayMs);
+    this.slotWaits.set(key, { ...held, timer });
+  }
+
+  /** The oldest reserved delivery, to start now. */
+  next(): Held | undefined {
+    return this.reserved.shift();
+  }
+
+  /** Stops holding job `id` (revoked) and returns it, if held. */
+  remove(id: string): Held | undefined {
+    const at = this.reserved.findIndex((r) => r.job.id === id);
+    if (at >= 0) return this.reserved.splice(at, 1)[0];
+    for (const [key, w] of this.slotWaits) {
+      if (w.job.id !== id) continue;
+      clearTimeout(w.timer);
+      this.slotWaits.delete(key);
+      return w;
+    }
+    return undefined;
+  }
+
+  /** Stops holding anything (shutdown) and returns what was held, oldest first. */
+  drain(): Held[] {
+    for (const w of this.slotWaits.values()) clearTimeout(w.timer);
+    const all = [...this.reserved, ...this.slotWaits.values()];
+    this.reserved.length = 0;
+    this.slotWaits.clear();
+    return all;
+  }
+
+  /** The `active` entries of the held deliveries, with their queue. */
+  *entries(): Iterable<[entry: string, queue: string]> {
+    for (const r of this.reserved) yield [deliveryEntry(r.job.token, r.job.id), r.consumer.queue];
+    for (const [key, r] of this.slotWaits) yield [key, r.consumer.queue];
+  }
+}
+
+/**
+ * Gives a delivery back to the front of its queue, at its priority (requeue.lua). False if the
+ * delivery no longer owned the job (a stall check re-delivered it): then nothing changes.
+ */
+export async function giveBack(client: Redis, keys: Keys, held: Held): Promise<boolean> {
+  const q = held.consumer.queue;
+  const done = await runScript(client, 'taskqRequeue', [keys.queue(q, 'active'), keys.queue(q, 'waiting'), keys.queue(q, 'jobs')], [held.job.id, held.job.token]);
+  return done === 1;
+}
