@@ -40,6 +40,12 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<App> {
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (cause) {
+    // The module ran and taskq itself refused something (a bad broker URL, a bad TASKQ_* variable):
+    // that error's own code and exit status say more than "the module is invalid".
+    const own = cause as Partial<TaskqError> | undefined;
+    if (typeof own?.code === 'string' && own.code.startsWith('TASKQ_') && typeof own.exitCode === 'number') {
+      throw new TaskqError(own.code, `${own.message} (while loading the app -A ${spec})`, { exitCode: own.exitCode, cause });
+    }
     throw invalid(`-A ${spec}: importing ${path} failed: ${(cause as Error).message}`, cause);
   }
   const app = mod.default ?? mod.app;

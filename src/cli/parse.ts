@@ -1,10 +1,18 @@
 /** Option parsers for commander: each rejects a bad value with a message naming the option. */
 import { InvalidArgumentError } from 'commander';
 import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
+import { defaults } from '../core/defaults.js';
 
 export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return Number(value);
+}
+
+/** -c: from 1 to the most slots a node may have. */
+export function concurrency(value: string): number {
+  const n = positiveInt(value);
+  if (n > defaults.maxConcurrency) throw new InvalidArgumentError(`expected at most ${defaults.maxConcurrency} slots, got ${value}`);
+  return n;
 }
 
 export function nonNegativeInt(value: string): number {

@@ -13,7 +13,7 @@ import { Producer, type SendSpec } from './producer.js';
 import { ResultStore, type RevokeResult } from './result-store.js';
 import { Router } from './routing.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
-import { defineTask, Task, type ApplyOptions, type TaskDefinition, type TaskOptions, type TaskSender } from './task.js';
+import { assertTaskName, defineTask, Task, type ApplyOptions, type TaskDefinition, type TaskOptions, type TaskSender } from './task.js';
 
 export class App implements TaskSender {
   readonly config: AppConfig;
@@ -65,6 +65,7 @@ export class App implements TaskSender {
 
   /** Sends a task by name, without importing its code (Celery's send_task). */
   async send<R = unknown>(name: string, args: unknown[] = [], options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    assertTaskName(name, 'app.send');
     return (await this.sendSpec({ task: name, def: this.registry.get(name), args, options })) as AsyncResult<R>;
   }
 

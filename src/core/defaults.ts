@@ -43,6 +43,10 @@ export const defaults = {
   delayedDebounceMs: 10,
   /** A rate-limited job whose start slot is further away than this goes back to `delayed` (ms). */
   rateHorizonMs: 1000,
+  /** The longest countdown or expires (s): 10 years. Beyond it a value is a mistake (1e300), not a plan. */
+  maxDelaySeconds: 10 * 365 * 24 * 3600,
+  /** The most slots a node may have (-c): more is a typo, and each slot holds memory. */
+  maxConcurrency: 10_000,
   /** How long `taskq call --wait` and `get()` without a timeout wait. `0` = forever. */
   resultWaitMs: 0,
 } as const;

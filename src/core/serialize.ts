@@ -28,26 +28,37 @@ function describe(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * How deep arguments and results may nest. Far below what breaks JSON.stringify's recursion (about
+ * 4,000 here) or Lua cjson (1,000), so every process that handles a job can decode and re-encode it.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+function shortPath(path: string): string {
+  return path.length > 80 ? `${path.slice(0, 40)}…${path.slice(-30)}` : path;
+}
+
 /** Returns the path and reason of the first value JSON cannot carry faithfully, or undefined. */
-export function findUnserializable(value: unknown, path: string, seen = new Set<object>()): string | undefined {
+export function findUnserializable(value: unknown, path: string, seen = new Set<object>(), depth = 0): string | undefined {
   const bad = describe(value);
   if (bad) return `${path} is ${bad}`;
   if (value === null || typeof value !== 'object') return undefined;
   if (value instanceof Date) return undefined;
+  if (depth >= MAX_JSON_DEPTH) return `${shortPath(path)} is nested deeper than ${MAX_JSON_DEPTH} levels (flatten it)`;
   if (seen.has(value)) return `${path} is a circular reference`;
   seen.add(value);
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         if (value[i] === undefined) return `${path}[${i}] is undefined (JSON would turn it into null)`;
-        const inner = findUnserializable(value[i], `${path}[${i}]`, seen);
+        const inner = findUnserializable(value[i], `${path}[${i}]`, seen, depth + 1);
         if (inner) return inner;
       }
       return undefined;
     }
     if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
     for (const [key, inner] of Object.entries(value)) {
-      const found = findUnserializable(inner, `${path}.${key}`, seen);
+      const found = findUnserializable(inner, `${path}.${key}`, seen, depth + 1);
       if (found) return found;
     }
     return undefined;

@@ -99,14 +99,19 @@ export function normalizeTimeLimit(value: unknown, what: string): number | undef
 
 export const TASK_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.:\-]{0,199}$/;
 
-export function defineTask(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): TaskDefinition {
-  if (!TASK_NAME_PATTERN.test(name)) {
+/** Throws TASKQ_TASK_NAME_INVALID (exit 64) unless `name` is a valid task name; `where` says who asked. */
+export function assertTaskName(name: unknown, where: string): asserts name is string {
+  if (typeof name !== 'string' || !TASK_NAME_PATTERN.test(name)) {
     throw new TaskqError(
       'TASKQ_TASK_NAME_INVALID',
-      `invalid task name ${JSON.stringify(name)}: use letters, digits and _ . : - (start with a letter or _), at most 200 characters`,
+      `${where}: invalid task name ${JSON.stringify(name)}: use letters, digits and _ . : - (start with a letter or _), at most 200 characters`,
       { exitCode: 64 },
     );
   }
+}
+
+export function defineTask(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): TaskDefinition {
+  assertTaskName(name, 'app.task');
   if (typeof handler !== 'function') throw new OptionError(`task ${name}: the handler must be a function, got ${typeof handler}`);
   const where = `task ${name}:`;
   if (options.autoretryFor !== undefined && !Array.isArray(options.autoretryFor)) {

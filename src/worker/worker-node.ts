@@ -11,6 +11,7 @@ import type { App } from '../core/app.js';
 import { defaults } from '../core/defaults.js';
 import { OptionError } from '../core/errors.js';
 import { assertQueueName } from '../broker/keys.js';
+import { nodeNameProblem } from './node-names.js';
 import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
 import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
@@ -60,8 +61,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
   ) {
     super();
     this.concurrency = options.concurrency ?? defaults.concurrency;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
-      throw new OptionError(`concurrency must be a positive integer, got ${JSON.stringify(options.concurrency)}`);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1 || this.concurrency > defaults.maxConcurrency) {
+      throw new OptionError(`concurrency must be an integer from 1 to ${defaults.maxConcurrency}, got ${JSON.stringify(options.concurrency)}`);
     }
     if (options.autoscale) {
       const { min, max } = options.autoscale;
@@ -74,6 +75,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
     this.queues = [...new Set(options.queues?.length ? options.queues : app.knownQueues())];
     for (const q of this.queues) assertQueueName(q, 'the worker queues (-Q)');
     this.name = options.name ?? `worker${process.pid}@${hostname()}`;
+    const badName = nodeNameProblem(this.name);
+    if (badName) throw new OptionError(badName);
     this.log = (options.logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ node: this.name });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? defaults.shutdownTimeoutMs;
   }

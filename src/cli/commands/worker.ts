@@ -11,7 +11,7 @@ import { WorkerNode } from '../../worker/worker-node.js';
 import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
 import { resolveAppPath } from '../load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
-import { autoscaleRange, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
+import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 
 interface WorkerOptions {
@@ -101,7 +101,7 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .description('run a worker node: consume queues and execute tasks until TERM/INT')
     .requiredOption('-A, --app <module>', 'module exporting the app whose tasks this node runs (default export or `app`)')
     .option('-Q, --queues <q1,q2>', "queues to consume (default: every queue the app's tasks use)", queueList)
-    .option('-c, --concurrency <n>', 'jobs run at once', positiveInt, defaults.concurrency)
+    .option('-c, --concurrency <n>', `jobs run at once (1–${defaults.maxConcurrency})`, concurrency, defaults.concurrency)
     .option('-n, --hostname <name>', 'node name; %h host, %n short host, %d domain (default worker<pid>@%h)')
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .option('--logfile <file>', 'log to this file instead of stderr; %I becomes -<index> in pool children (one file each)')

@@ -54,6 +54,33 @@ describe('taskq CLI errors', () => {
     expect(noApp.code).toBe(78);
   });
 
+  it('options out of bounds are usage errors (64): -c, -n, --countdown, a task name sent by name', async () => {
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: 'bounds' };
+    const many = await runTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '99999999999'], env);
+    expect(many.code).toBe(64);
+    expect(many.stderr).toContain('expected at most 10000 slots');
+    const unnamed = await runTaskq(['worker', '-A', fixture('basic.mjs'), '-n', ''], env);
+    expect(unnamed.code).toBe(64);
+    expect(unnamed.stderr).toMatch(/node name "@[^"]+" must be name@host.*\[TASKQ_OPTION_INVALID\]/);
+    const far = await runTaskq(['call', 'add', '[1, 2]', '--countdown', '1e300'], env);
+    expect(far.code).toBe(64);
+    expect(far.stderr).toContain('countdown must be a number of seconds from 0 to 315360000 (10 years), got 1e+300');
+    const badName = await runTaskq(['call', 'no such task', '[]'], env);
+    expect(badName.code).toBe(64);
+    expect(badName.stderr).toContain('[TASKQ_TASK_NAME_INVALID]');
+  });
+
+  it("an app module's own config error keeps its code: a bad broker URL, a bad TASKQ_* variable", async () => {
+    const url = await runTaskq(['worker', '-A', fixture('basic.mjs'), '-b', 'notaurl'], {});
+    expect(url.code).toBe(78);
+    expect(url.stderr).toContain('[TASKQ_BROKER_URL_INVALID]');
+    expect(url.stderr).toContain('while loading the app -A');
+    const variable = await runTaskq(['worker', '-A', fixture('basic.mjs')], { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_STALL_INTERVAL_MS: 'abc' });
+    expect(variable.code).toBe(78);
+    expect(variable.stderr).toContain('TASKQ_STALL_INTERVAL_MS="abc" is not a number of ms');
+    expect(variable.stderr).toContain('[TASKQ_CONFIG_INVALID]');
+  });
+
   it('purge without --force refuses (64) and deletes nothing', async () => {
     const r = await runTaskq(['purge', '-Q', 'default'], { TASKQ_BROKER_URL: inject('redisUrl') });
     expect(r.code).toBe(64);

@@ -118,7 +118,7 @@ describe('revoke', () => {
     // is lost (a revoke to a node that is reconnecting); only Redis knows.
     const client = await app.client();
     const control = async (): Promise<string | undefined> =>
-      (await client.client('LIST')).split('\n').find((l) => l.includes('name=taskq:subscriber:held@test:control'))?.match(/id=(\d+)/)?.[1];
+      ((await client.client('LIST')) as string).split('\n').find((l) => l.includes('name=taskq:subscriber:held@test:control'))?.match(/id=(\d+)/)?.[1];
     const before = await control();
     await client.client('KILL', 'ID', before!);
     expect(await held.revoke()).toBe('REVOKED-NOW');

@@ -26,6 +26,17 @@ describe('findUnserializable: refused values, with their path', () => {
     expect(findUnserializable(args, 'args')).toBe(expected);
   });
 
+  it('refuses values nested deeper than 100 levels, with a short path (a 10,000-deep one too)', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    const problem = findUnserializable([deep], 'args');
+    expect(problem).toMatch(/^args\[0\]\[0\].*\[0\] is nested deeper than 100 levels \(flatten it\)$/);
+    expect(problem!.length).toBeLessThan(200);
+    let ok: unknown = 1;
+    for (let i = 0; i < 99; i++) ok = [ok];
+    expect(findUnserializable(ok, 'args')).toBeUndefined();
+  });
+
   it('reports the first problem in order', () => {
     expect(findUnserializable([{ a: 1, b: NaN, c: new Map() }], 'args')).toBe('args[0].b is NaN (not representable in JSON)');
   });

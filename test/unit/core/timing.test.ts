@@ -45,12 +45,14 @@ describe('resolveTiming: when the job may run', () => {
 
   it('rejects a bad countdown, naming it', () => {
     expect(optionError(() => resolveTiming({ countdown: -1 }, now)).message).toBe(
-      'countdown must be a non-negative number of seconds, got -1',
+      'countdown must be a number of seconds from 0 to 315360000 (10 years), got -1',
     );
     expect(optionError(() => resolveTiming(untyped({ countdown: '5' }), now)).message).toBe(
-      'countdown must be a non-negative number of seconds, got "5"',
+      'countdown must be a number of seconds from 0 to 315360000 (10 years), got "5"',
     );
     optionError(() => resolveTiming({ countdown: Infinity }, now));
+    expect(optionError(() => resolveTiming({ countdown: 1e300 }, now)).message).toContain('got 1e+300');
+    expect(resolveTiming({ countdown: 315_360_000 }, now).dueMs).toBe(now + 315_360_000_000);
   });
 
   it('names a NaN countdown as NaN, not as null', () => {
@@ -80,9 +82,10 @@ describe('resolveTiming: expiry', () => {
 
   it('rejects expires that is not positive, naming it', () => {
     expect(optionError(() => resolveTiming({ expires: 0 }, now)).message).toBe(
-      'expires must be a positive number of seconds or a Date, got 0',
+      'expires must be a number of seconds above 0 and up to 315360000 (10 years), or a Date, got 0',
     );
     expect(optionError(() => resolveTiming({ expires: -5 }, now)).message).toContain('got -5');
+    expect(optionError(() => resolveTiming({ expires: 1e300 }, now)).message).toContain('got 1e+300');
     optionError(() => resolveTiming({ expires: Infinity }, now));
   });
 
