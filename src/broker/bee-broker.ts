@@ -20,6 +20,7 @@
 import { createRequire } from 'node:module';
 import { defaults } from '../core/defaults.js';
 import type { Redis, RedisFactory } from './redis-factory.js';
+import { runScript } from './scripts.js';
 
 const require = createRequire(import.meta.url);
 // bee-queue is CommonJS without an exports map; its Lua cache lives in lib/lua.
@@ -41,6 +42,7 @@ interface BeeQueueInternals {
   connect(): Promise<boolean>;
   toKey(name: string): string;
   _activateDelayed(): void;
+  _onMessage(channel: string, message: string): void;
   _evalScriptOn(commandable: unknown, args: unknown[]): Promise<unknown>;
   createJob(data: unknown): { _save(evalScript: (args: unknown[]) => Promise<unknown>): Promise<unknown> };
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -62,6 +64,8 @@ export interface BeeBrokerOptions {
   delayedWindowMs: number;
   /** Label for connection names (`taskq:blocking:<label>`). */
   label: string;
+  /** How far Redis's clock is ahead of this host's (ms): due times in Redis are by Redis's clock. */
+  clockOffsetMs?: () => number;
 }
 
 const Base = BeeQueue as unknown as new (name: string, settings: Record<string, unknown>) => BeeQueueInternals;
@@ -104,6 +108,37 @@ export class BeeBroker extends Base {
   async start(): Promise<void> {
     await this.connect();
     this._activateDelayed();
+  }
+
+  /**
+   * bee-queue hook: its delayed-job timer runs taskq's raise.lua instead of raiseDelayedJobs, which
+   * put every due job at normal priority and compared due times with this host's clock.
+   */
+  override _activateDelayed(): void {
+    if (!this.settings.activateDelayedJobs || !this._delayedTimer) return;
+    runScript(this.client, 'taskqRaise', [this.toKey('delayed'), this.toKey('waiting'), this.toKey('jobs')], [defaults.delayedDebounceMs]).then(
+      (reply) => {
+        const [, next] = reply as [number, string | number];
+        this.scheduleAt(Number.parseInt(String(next), 10));
+      },
+      (err: Error) => {
+        if (this.paused) return;
+        this._emitError(err);
+        // Try again later rather than never: a job due now must not wait for the next enqueue.
+        this._delayedTimer?.schedule(Date.now() + 1000);
+      },
+    );
+  }
+
+  /** bee-queue hook: a wake-up for an earlier delayed job carries its due time by Redis's clock. */
+  override _onMessage(channel: string, message: string): void {
+    if (channel === this.toKey('earlierDelayed')) this.scheduleAt(Number.parseInt(message, 10));
+    else super._onMessage(channel, message);
+  }
+
+  /** Schedules delayed activation for `redisMs` (Redis's clock) on this host's timer; -1 = the window's end. */
+  private scheduleAt(redisMs: number): void {
+    this._delayedTimer?.schedule(redisMs < 0 || Number.isNaN(redisMs) ? -1 : redisMs - (this.opts.clockOffsetMs?.() ?? 0));
   }
 
   /** bee-queue hook: retries once after reloading scripts when Redis lost its script cache. */

@@ -20,6 +20,8 @@ const SCRIPTS = {
   taskqDeadPurge: { file: 'dead-purge.lua', keys: 2 },
   taskqRequeue: { file: 'requeue.lua', keys: 3 },
   taskqProgress: { file: 'progress.lua', keys: 2 },
+  taskqRaise: { file: 'raise.lua', keys: 3 },
+  taskqRateReset: { file: 'rate-reset.lua', keys: 3 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

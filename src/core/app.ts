@@ -4,7 +4,7 @@
  */
 import { Keys } from '../broker/keys.js';
 import { RedisFactory, type Redis } from '../broker/redis-factory.js';
-import { defineScripts } from '../broker/scripts.js';
+import { defineScripts, runScript } from '../broker/scripts.js';
 import { AsyncResult } from './async-result.js';
 import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
 import type { TaskContext } from './context.js';
@@ -84,12 +84,10 @@ export class App implements TaskSender {
    * Takes effect on the nodes' next take, without restarts.
    */
   async setRateLimit(task: string, rate: RateLimit | null): Promise<void> {
+    if (rate !== null) parseRateLimit(rate, `task ${task}:`);
     const client = await this.client();
-    if (rate === null) await client.hdel(this.keys.rates, task);
-    else {
-      parseRateLimit(rate, `task ${task}:`);
-      await client.hset(this.keys.rates, task, String(rate));
-    }
+    const k = this.keys;
+    await runScript(client, 'taskqRateReset', [k.rates, k.queues, `${k.ratePrefix}${task}`], [task, rate === null ? '' : String(rate), `${k.prefix}:`]);
     await client.publish(this.keys.control, JSON.stringify({ op: 'rate_limit', task }));
   }
 

@@ -120,6 +120,7 @@ export class Dispatcher extends EventEmitter {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
+      this.recorder.flushPending();
       for (const c of this.deps.consumers()) c.pump();
     });
   }

@@ -92,8 +92,16 @@ export class OutcomeRecorder {
   private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => void this.flush());
+      setImmediate(() => this.flushPending());
     }
+  }
+
+  /**
+   * Sends what this turn queued now, if anything. The node calls it before it takes more work, so a
+   * retry due now is back in its queue before the next take looks there.
+   */
+  flushPending(): void {
+    if (this.scheduled) void this.flush();
   }
 
   /** Nothing queued, nothing being written. */

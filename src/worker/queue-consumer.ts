@@ -84,6 +84,7 @@ export class QueueConsumer {
       keyPrefix: keys.prefix,
       delayedWindowMs: defaults.delayedWindowMs,
       label: `${nodeName}:${queue}`,
+      clockOffsetMs: () => this.host.now() - Date.now(),
     });
     this.broker.on('error', (err) => this.log.error({ err, queue }, 'queue connection error (retrying)'));
   }

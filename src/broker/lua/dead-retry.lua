@@ -1,7 +1,7 @@
 --[[ dead-retry: move a dead job back to its queue with a fresh record (attempt 1, no stalls).
 KEYS[1] <prefix>:<queue>:dead     ZSET
 KEYS[2] <prefix>:<queue>:jobs     HASH
-KEYS[3] <prefix>:<queue>:waiting  LIST
+KEYS[3] <prefix>:<queue>:waiting  LIST (the job goes to its priority's list)
 KEYS[4] <prefix>:result:<id>      STR (deleted: the job is PENDING again)
 KEYS[5] <prefix>:events           STREAM
 ARGV[1] job id
@@ -12,7 +12,7 @@ returns 1 if re-queued, 0 if the id was not in the dead-letter list
 ]]
 if redis.call("zrem", KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call("hset", KEYS[2], ARGV[1], ARGV[2])
-redis.call("lpush", KEYS[3], ARGV[1])
+pushWaiting(KEYS[3], ARGV[2], ARGV[1], false)
 redis.call("del", KEYS[4])
 if ARGV[3] ~= "" then
   emit(KEYS[5], ARGV[4], "task-sent", ARGV[3])

@@ -45,6 +45,8 @@ for _, q in ipairs(redis.call("smembers", KEYS[4])) do
     task = task or string.match(raw, ',"data":{"task":("[^"\\]*")')
     if state ~= "STARTED" and redis.call("zrem", ARGV[2] .. q .. ":delayed", id) == 1 then
       redis.call("hdel", jobs, id)
+      local t = string.match(raw, ',"data":{"task":"([^"\\]*)"')
+      if t then redis.call("zrem", ARGV[2] .. q .. ":rateReserved", t .. " " .. id) end
     elseif string.find(raw, "^" .. HEAD) and not string.find(optionsText(raw), '"revoked":true', 1, true) then
       local head = string.match(raw, "^" .. HEAD)
       redis.call("hset", jobs, id, head .. '"revoked":true,' .. string.sub(raw, #head + 1))

@@ -20,6 +20,7 @@ ARGV[7] "1" to write events
 ARGV[8] result key prefix (<prefix>:result:)
 ARGV[9] rate limits: "task=intervalMs task=intervalMs …" ("" = none)
 ARGV[10] rate key prefix (<prefix>:rate:); <prefix>:rate:<task> holds the task's next free start time (ms)
+         (<prefix>:<queue>:rateReserved, beside `delayed`, holds the slots of jobs deferred there)
 ARGV[11] horizon, ms: a job whose start slot is further away goes back to `delayed` instead
 ARGV[12] how many more to take as held (after the ARGV[2] that start now): announced task-received
          only; finish.lua marks them STARTED when they start (and checks revocation and expiry then)
@@ -27,10 +28,11 @@ ARGV[13] now, ms, by the node's clock kept in step with Redis's (for startedAt; 
 returns {id, record, notBefore, started, token, …}; notBefore is the ms time a rate-limited job may start
 ("0" = now); started is "1", or "0" for a held job (prefetched, or waiting for its rate slot)
 
-Rate limits are cluster-wide: each start of a limited task reserves the task's next free slot, so all
+Rate limits are cluster-wide: each take of a limited task reserves the task's next free slot, so all
 nodes together start at most one job per interval. A job whose slot is within the horizon is handed
 over with its slot time (held until then); a later one is deferred to `delayed` until its slot is
-near, without reserving it, so no worker holds it and nothing polls.
+near, keeping its slot, so no worker holds it, nothing polls, and a backlog goes through `delayed`
+once, in order.
 
 A job that was revoked, or whose `expires` time has passed, is not handed over: its record is
 deleted, its result set to REVOKED (reason "revoked" / "expired") and task-revoked announced. A job
@@ -44,6 +46,8 @@ decoded in full, as a fallback.
 local out, entries = {}, {}
 local node = ARGV[3]
 local horizon = tonumber(ARGV[11])
+-- <prefix>:<queue>:rateReserved  ZSET "<task> <id>" → slot: deferred jobs and the slots they hold
+local reservedKey = string.sub(KEYS[6], 1, -8) .. "rateReserved"
 local now = ARGV[13]
 local rates = {}
 for name, ms in string.gmatch(ARGV[9], "([^=%s]+)=([%d%.]+)") do rates[name] = tonumber(ms) end
@@ -125,14 +129,26 @@ local function start(id, held, token)
     if redis.call("zscore", KEYS[5], id) then return release("revoked") end
     local key = ARGV[10] .. name
     local nowMsV = nowMs()
-    local slot = math.max(tonumber(redis.call("get", key)) or 0, nowMsV)
+    -- A job deferred earlier comes back with the slot it reserved then.
+    local member = name .. " " .. id
+    local slot = tonumber(redis.call("zscore", reservedKey, member))
+    if slot then
+      redis.call("zrem", reservedKey, member)
+    else
+      slot = math.max(tonumber(redis.call("get", key)) or 0, nowMsV)
+      redis.call("set", key, tostring(slot + interval), "PX", math.ceil(slot - nowMsV + interval) + 60000)
+    end
     if slot - nowMsV > horizon then
-      redis.call("zadd", KEYS[6], slot, id)
+      -- Its slot is far: it waits in `delayed` until then, holding that slot, so it comes back once,
+      -- in its turn (jobs behind it reserve later slots) and at its priority.
+      redis.call("zadd", reservedKey, slot, member)
+      -- Reservations of jobs purged or revoked meanwhile are forgotten after an hour.
+      redis.call("zremrangebyscore", reservedKey, "-inf", "(" .. (nowMsV - 3600000))
+      redis.call("zadd", KEYS[6], slot - horizon / 2, id)
       local head = redis.call("zrange", KEYS[6], 0, 0)
-      if head[1] == id then redis.call("publish", KEYS[7], tostring(slot)) end
+      if head[1] == id then redis.call("publish", KEYS[7], tostring(slot - horizon / 2)) end
       return
     end
-    redis.call("set", key, tostring(slot + interval), "PX", math.ceil(slot - nowMsV + interval) + 60000)
     if slot > nowMsV then notBefore = tostring(slot) end
   end
   if held or notBefore ~= "0" then
