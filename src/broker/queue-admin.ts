@@ -67,8 +67,11 @@ export async function queueStatus(app: App, queues: string[]): Promise<QueueStat
 }
 
 /** Nodes whose heartbeat is younger than three heartbeat periods; older entries are pruned. */
-export async function aliveNodes(app: App, now = Date.now()): Promise<NodeStatus[]> {
+export async function aliveNodes(app: App, at?: number): Promise<NodeStatus[]> {
   const client = await app.client();
+  // Heartbeats are stamped with Redis's clock: compare with it, not with this host's.
+  const [seconds, micros] = await client.time();
+  const now = at ?? Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   const cutoff = now - app.config.heartbeatMs * 3;
   await client.zremrangebyscore(app.keys.nodes, '-inf', `(${cutoff}`);
   const entries = await client.zrange(app.keys.nodes, '0', '-1', 'WITHSCORES');

@@ -13,7 +13,7 @@ const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
   taskqTake: { file: 'take.lua', keys: 8 },
   taskqFinish: { file: 'finish.lua', keys: 8 },
-  taskqStalls: { file: 'stalls.lua', keys: 8 },
+  taskqStalls: { file: 'stalls.lua', keys: 10 },
   taskqPurge: { file: 'purge.lua', keys: 3 },
   taskqRevoke: { file: 'revoke.lua', keys: 4 },
   taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },

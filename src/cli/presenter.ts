@@ -51,6 +51,9 @@ export function eventText(e: TaskqEvent): string {
   }
   if (d.reason) parts.push(`(${String(d.reason)})`);
   if (e.type === 'worker-heartbeat') parts.push(`active=${String(d.active)} processed=${String(d.processed)}`);
+  if (e.type === 'events-missed') {
+    parts.push(`${d.missed === null ? 'some' : String(d.missed)} events after ${String(d.after)} were trimmed before they were read (resumed at ${String(d.resumedAt)}; raise TASKQ_EVENTS_MAX_LEN to keep more)`);
+  }
   return `${parts.filter(Boolean).join(' ')}\n`;
 }
 

@@ -21,6 +21,12 @@ export interface AppOptions {
   events?: boolean | undefined;
   /** Approximate number of events the stream keeps (TASKQ_EVENTS_MAX_LEN). */
   eventsMaxLen?: number | undefined;
+  /** Events older than this are trimmed too (ms, TASKQ_EVENTS_MAX_AGE_MS). */
+  eventsMaxAgeMs?: number | undefined;
+  /** Most dead letters kept per queue; the oldest go first (TASKQ_DEAD_MAX_LEN). */
+  deadMaxLen?: number | undefined;
+  /** Dead letters older than this are deleted (ms, TASKQ_DEAD_MAX_AGE_MS). */
+  deadMaxAgeMs?: number | undefined;
   /** A running job whose worker shows no life for this long is re-delivered (ms, TASKQ_STALL_INTERVAL_MS). */
   stallIntervalMs?: number | undefined;
   /** Re-deliveries after stalls before a job fails for good (TASKQ_MAX_STALLS). */
@@ -37,6 +43,9 @@ export interface AppConfig {
   resultExpiresMs: number;
   events: boolean;
   eventsMaxLen: number;
+  eventsMaxAgeMs: number;
+  deadMaxLen: number;
+  deadMaxAgeMs: number;
   stallIntervalMs: number;
   maxStalls: number;
   heartbeatMs: number;
@@ -97,6 +106,9 @@ export function resolveAppConfig(options: AppOptions = {}, env: Env = process.en
     resultExpiresMs: atLeast(setting(env, options.resultExpiresMs, 'resultExpiresMs', 'TASKQ_RESULT_EXPIRES_MS', int, ms, defaults.resultExpiresMs), 1),
     events: setting(env, options.events, 'events', 'TASKQ_EVENTS', bool, 'a boolean (1/0)', true).value,
     eventsMaxLen: atLeast(setting(env, options.eventsMaxLen, 'eventsMaxLen', 'TASKQ_EVENTS_MAX_LEN', int, 'a count', defaults.eventsMaxLen), 1),
+    eventsMaxAgeMs: atLeast(setting(env, options.eventsMaxAgeMs, 'eventsMaxAgeMs', 'TASKQ_EVENTS_MAX_AGE_MS', int, ms, defaults.eventsMaxAgeMs), 1000),
+    deadMaxLen: atLeast(setting(env, options.deadMaxLen, 'deadMaxLen', 'TASKQ_DEAD_MAX_LEN', int, 'a count', defaults.deadMaxLen), 1),
+    deadMaxAgeMs: atLeast(setting(env, options.deadMaxAgeMs, 'deadMaxAgeMs', 'TASKQ_DEAD_MAX_AGE_MS', int, ms, defaults.deadMaxAgeMs), 1000),
     stallIntervalMs: atLeast(setting(env, options.stallIntervalMs, 'stallIntervalMs', 'TASKQ_STALL_INTERVAL_MS', int, ms, defaults.stallIntervalMs), 100),
     maxStalls: atLeast(setting(env, options.maxStalls, 'maxStalls', 'TASKQ_MAX_STALLS', int, 'a count', defaults.maxStalls), 0),
     heartbeatMs: atLeast(setting(env, options.heartbeatMs, 'heartbeatMs', 'TASKQ_HEARTBEAT_MS', int, ms, defaults.heartbeatMs), 100),

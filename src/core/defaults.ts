@@ -21,8 +21,18 @@ export const defaults = {
   stallIntervalMs: 5000,
   /** A job re-delivered this many times after stalls fails for good and goes to the dead-letter list. */
   maxStalls: 3,
-  /** Approximate length the event stream is trimmed to. */
-  eventsMaxLen: 100_000,
+  /**
+   * Approximate length the event stream is trimmed to: a minute at 5,000 jobs/s is about 1.2 million
+   * events (4 a job), so a reader that reconnects within a minute misses nothing. About 165 bytes an
+   * event in Redis: up to ~250 MB when full; lower it on small machines.
+   */
+  eventsMaxLen: 1_500_000,
+  /** Events older than this are trimmed as well (ms): 10 minutes. */
+  eventsMaxAgeMs: 10 * 60 * 1000,
+  /** Dead letters kept per queue, the newest (Celery keeps none; BullMQ keeps all by default). */
+  deadMaxLen: 10_000,
+  /** Dead letters older than this are deleted, with their records (ms): 7 days. */
+  deadMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
   /** Worker heartbeat period (ms); a node is offline after `heartbeatMs * 3` without one. */
   heartbeatMs: 2000,
   /** Jobs run at once by a worker node. */

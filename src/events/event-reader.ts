@@ -24,8 +24,32 @@ export interface ReadOptions {
   blockMs?: number;
 }
 
+/** The synthetic event a reader yields first when events after its cursor were trimmed before it read them. */
+export const EVENTS_MISSED = 'events-missed';
+
+/** Compares two stream ids (`<ms>-<seq>`). */
+function compareIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map((x) => BigInt(x));
+  const [bm = 0n, bs = 0n] = b.split('-').map((x) => BigInt(x));
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+interface StreamInfo {
+  length: number;
+  entriesAdded: number;
+  firstId: string | undefined;
+}
+
+function parseInfo(flat: unknown[]): StreamInfo {
+  const get = (name: string): unknown => flat[flat.indexOf(name) + 1];
+  const first = get('first-entry') as [string, string[]] | null | undefined;
+  return { length: Number(get('length')), entriesAdded: Number(get('entries-added')), firstId: first?.[0] };
+}
+
 export class EventReader {
   private cursor: string;
+  /** How many events the stream had ever received up to and including the cursor (when known). */
+  private ordinal: number | undefined;
 
   constructor(
     private readonly client: Redis,
@@ -33,6 +57,7 @@ export class EventReader {
     from: EventCursor = '0',
   ) {
     this.cursor = cursorToId(from);
+    if (this.cursor === '0' || this.cursor === '0-0') this.ordinal = 0;
   }
 
   /** The id of the last event returned: resume a later reader from here. */
@@ -40,27 +65,65 @@ export class EventReader {
     return this.cursor;
   }
 
-  /** Reads the next batch after the cursor (empty when none arrived within `blockMs`). */
+  /**
+   * Reads the next batch after the cursor (empty when none arrived within `blockMs`). If events after
+   * the cursor were trimmed before this reader got to them, the batch starts with an
+   * `events-missed` event: `{after, resumedAt, missed}` (`missed` null when the cursor came from
+   * elsewhere and the count cannot be known).
+   */
   async read(options: ReadOptions = {}): Promise<TaskqEvent[]> {
     const count = options.count ?? 500;
-    const args: Array<string | number> = ['COUNT', count];
-    if (options.blockMs) args.push('BLOCK', options.blockMs);
     // '$' must be resolved once, or each call would skip what arrived between calls.
     if (this.cursor === '$') {
       const last = (await this.client.xrevrange(this.stream, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
       this.cursor = last[0]?.[0] ?? '0-0';
+      this.ordinal = undefined;
     }
-    const reply = (await (this.client.xread as (...a: unknown[]) => Promise<unknown>)(
-      ...args,
-      'STREAMS',
-      this.stream,
-      this.cursor,
-    )) as Array<[string, Array<[string, string[]]>]> | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    const events = entries.map(([id, fields]) => parseEntry(id, fields));
-    const last = events.at(-1);
-    if (last) this.cursor = last.streamId;
+    // The stream's counters and the batch in one MULTI: they describe the same moment.
+    const replies = await this.client.multi().xinfo('STREAM', this.stream).xread('COUNT', count, 'STREAMS', this.stream, this.cursor).exec();
+    const [infoErr, infoFlat] = replies?.[0] ?? [];
+    const [readErr, reply] = replies?.[1] ?? [];
+    if (readErr) throw readErr;
+    let entries = ((reply as Array<[string, Array<[string, string[]]>]> | null)?.[0]?.[1]) ?? [];
+    const info = infoErr ? undefined : parseInfo(infoFlat as unknown[]);
+    const events: TaskqEvent[] = [];
+    if (info) {
+      const trimmed = info.entriesAdded - info.length;
+      const gap = this.gap(info, trimmed);
+      if (gap) events.push(gap);
+      this.ordinal = this.ordinalAfter(entries, count, info, trimmed, gap !== undefined);
+    }
+    if (!entries.length && options.blockMs) {
+      const blocked = (await (this.client.xread as (...a: unknown[]) => Promise<unknown>)('COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', this.stream, this.cursor)) as Array<[string, Array<[string, string[]]>]> | null;
+      entries = blocked?.[0]?.[1] ?? [];
+      if (this.ordinal !== undefined) this.ordinal += entries.length;
+    }
+    for (const [id, fields] of entries) events.push(parseEntry(id, fields));
+    const last = entries.at(-1);
+    if (last) this.cursor = last[0];
     return events;
+  }
+
+  /** How many events the stream had received up to the last entry of this batch, when it can be known. */
+  private ordinalAfter(entries: Array<[string, string[]]>, count: number, info: StreamInfo, trimmed: number, gap: boolean): number | undefined {
+    const n = entries.length;
+    // Nothing after the cursor, or read up to the end: the batch ends at the stream's last event.
+    if (n === 0 || n < count) return info.entriesAdded;
+    if (entries[0]![0] === info.firstId) return trimmed + n;
+    return !gap && this.ordinal !== undefined ? this.ordinal + n : undefined;
+  }
+
+  /** The events-missed notice, if events after the cursor were trimmed unread. */
+  private gap(info: StreamInfo, trimmed: number): TaskqEvent | undefined {
+    if (trimmed === 0 || this.cursor === '0' || this.cursor === '0-0') return undefined;
+    if (info.firstId === undefined || compareIds(this.cursor, info.firstId) >= 0) return undefined;
+    let missed: number | null = null;
+    if (this.ordinal !== undefined) {
+      missed = trimmed - this.ordinal;
+      if (missed <= 0) return undefined;
+    }
+    const time = Number(this.cursor.split('-')[0]);
+    return { streamId: this.cursor, type: EVENTS_MISSED, time, data: { after: this.cursor, resumedAt: info.firstId, missed } };
   }
 
   /** Yields events as they come until `signal` aborts. */

@@ -30,6 +30,8 @@ export class Presence {
     private readonly app: App,
     private readonly client: Redis,
     private readonly log: Logger,
+    /** Redis's time as the node reads it: heartbeats are compared with Redis's clock. */
+    private readonly now: () => number = Date.now,
   ) {
     const cfg = app.config;
     this.events = new EventWriter(client, app.keys.events, cfg.eventsMaxLen, cfg.events);
@@ -41,10 +43,12 @@ export class Presence {
 
   async heartbeat(info: NodeInfo): Promise<void> {
     const { keys, config } = this.app;
-    const now = Date.now();
+    const now = this.now();
     const data = { ...info, pid: process.pid, hostname: hostname(), load: loadavg(), freq: config.heartbeatMs / 1000, time: now };
     const pipeline = this.client.pipeline();
     pipeline.zadd(keys.nodes, now, info.node);
+    // The queue registry keeps the queues live nodes consume (stall checks drop empty, unconsumed ones).
+    pipeline.sadd(keys.queues, ...info.queues);
     pipeline.set(keys.node(info.node), JSON.stringify(data), 'PX', config.heartbeatMs * 3);
     if (config.events) pipeline.xadd(keys.events, 'MAXLEN', '~', config.eventsMaxLen, '*', 'type', 'worker-heartbeat', 'data', JSON.stringify(data));
     await pipeline.exec();

@@ -212,7 +212,7 @@ export class QueueConsumer {
     const reply = (await runScript(
       this.client,
       'taskqStalls',
-      [k.queue(q, 'stallBlock'), k.queue(q, 'stalling'), k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.queue(q, 'dead'), k.events, k.queue(q, 'stallLast')],
+      [k.queue(q, 'stallBlock'), k.queue(q, 'stalling'), k.queue(q, 'waiting'), k.queue(q, 'active'), k.queue(q, 'jobs'), k.queue(q, 'dead'), k.events, k.queue(q, 'stallLast'), k.nodes, k.queues],
       [
         this.config.stallIntervalMs,
         this.config.maxStalls,
@@ -221,6 +221,11 @@ export class QueueConsumer {
         k.resultPrefix,
         q,
         this.config.events ? '1' : '0',
+        this.config.deadMaxLen,
+        this.config.deadMaxAgeMs,
+        this.config.eventsMaxAgeMs,
+        this.config.heartbeatMs * 3,
+        `${k.prefix}:`,
       ],
     )) as string[];
     const sep = reply.indexOf('|');

@@ -102,7 +102,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
     this.clock = new RedisClock(this.client);
     await this.clock.sync();
     await this.openPool();
-    this.presence = new Presence(this.app, this.client, this.log);
+    this.presence = new Presence(this.app, this.client, this.log, () => this.clock.now());
     this.rates = new RateTable(this.client, this.app.keys, this.app.tasks, this.log);
     this.dispatcher = new Dispatcher({
       app: this.app,

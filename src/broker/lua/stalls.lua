@@ -11,6 +11,8 @@ KEYS[5] <prefix>:<queue>:jobs        HASH  id → record; the record starts with
 KEYS[6] <prefix>:<queue>:dead        ZSET
 KEYS[7] <prefix>:events              STREAM
 KEYS[8] <prefix>:<queue>:stallLast   STR  time of the last check (ms)
+KEYS[9] <prefix>:nodes               ZSET node → last heartbeat (ms)
+KEYS[10] <prefix>:queues             SET  the queue registry
 ARGV[1] stall interval, ms
 ARGV[2] max stalls: a job stalled more often than this fails for good
 ARGV[3] result TTL, ms
@@ -18,6 +20,16 @@ ARGV[4] events MAXLEN (approximate)
 ARGV[5] result key prefix (<prefix>:result:)
 ARGV[6] queue name
 ARGV[7] "1" to write events
+ARGV[8] most dead letters kept in this queue
+ARGV[9] dead letters older than this are deleted (ms)
+ARGV[10] events older than this are trimmed (ms)
+ARGV[11] a node without a heartbeat for this long is gone (ms)
+ARGV[12] key prefix with its colon (<prefix>:)
+
+The same run keeps the other keys bounded (once per interval per queue): this queue's dead letters by
+count and age (records deleted with them), the event stream by age (its length is capped by every
+XADD), the node registry (nodes gone silent), and one other queue of the registry, picked at random,
+is dropped from it if it has no key left (live workers add their queues with every heartbeat).
 returns {requeued ids…, "|", failed ids…}, or {} when another process ran the check this interval
 ]]
 if not redis.call("set", KEYS[1], "1", "PX", tonumber(ARGV[1]), "NX") then return {} end
@@ -70,6 +82,27 @@ local actives = redis.call("lrange", KEYS[4], 0, -1)
 for i = 1, #actives, 1000 do
   redis.call("sadd", KEYS[2], unpack(actives, i, math.min(i + 999, #actives)))
 end
+
+-- Housekeeping.
+local function dropDead(ids)
+  if #ids == 0 then return end
+  redis.call("zrem", KEYS[6], unpack(ids))
+  redis.call("hdel", KEYS[5], unpack(ids))
+end
+dropDead(redis.call("zrangebyscore", KEYS[6], "-inf", "(" .. (now - tonumber(ARGV[9])), "LIMIT", 0, 1000))
+local extra = redis.call("zcard", KEYS[6]) - tonumber(ARGV[8])
+if extra > 0 then dropDead(redis.call("zrange", KEYS[6], 0, math.min(extra, 1000) - 1)) end
+redis.pcall("xtrim", KEYS[7], "MINID", "~", tostring(now - tonumber(ARGV[10])))
+redis.call("zremrangebyscore", KEYS[9], "-inf", "(" .. (now - tonumber(ARGV[11])))
+local other = redis.call("srandmember", KEYS[10])
+if other then
+  local base = ARGV[12] .. other .. ":"
+  if redis.call("exists", base .. "jobs", base .. "waiting", base .. "waiting:high", base .. "waiting:low",
+      base .. "active", base .. "delayed", base .. "dead") == 0 then
+    redis.call("srem", KEYS[10], other)
+  end
+end
+
 requeued[#requeued + 1] = "|"
 for _, id in ipairs(failed) do requeued[#requeued + 1] = id end
 return requeued
