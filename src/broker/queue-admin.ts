@@ -18,6 +18,8 @@ export interface NodeStatus {
   processed?: number;
   queues?: string[];
   lastSeenMs: number;
+  /** Why the node stopped taking work on its own (absent: healthy). */
+  problem?: string;
 }
 
 export interface DeadJob {

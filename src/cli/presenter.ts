@@ -20,8 +20,8 @@ export function statusText(queues: QueueStatus[], nodes: NodeStatus[]): string {
   out += '\n';
   out += nodes.length
     ? table(
-        ['NODE', 'PID', 'ACTIVE', 'PROCESSED', 'QUEUES', 'LAST SEEN'],
-        nodes.map((n) => [n.node, n.pid ?? '?', n.active ?? '?', n.processed ?? '?', (n.queues ?? []).join(','), `${(n.lastSeenMs / 1000).toFixed(1)}s ago`]),
+        ['NODE', 'PID', 'ACTIVE', 'PROCESSED', 'QUEUES', 'LAST SEEN', 'HEALTH'],
+        nodes.map((n) => [n.node, n.pid ?? '?', n.active ?? '?', n.processed ?? '?', (n.queues ?? []).join(','), `${(n.lastSeenMs / 1000).toFixed(1)}s ago`, n.problem ? `NOT TAKING WORK: ${n.problem}` : 'ok']),
       )
     : 'no worker nodes alive\n';
   return out;

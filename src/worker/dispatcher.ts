@@ -8,26 +8,22 @@ import type { Logger } from 'pino';
 import { deliveryEntry } from '../broker/delivery.js';
 import type { Redis } from '../broker/redis-factory.js';
 import type { App } from '../core/app.js';
-import { Revoked, TaskqError, toError, WorkerShutdown } from '../core/errors.js';
-import { errorInfo, peekTaskName } from '../core/message.js';
+import { Revoked, toError, WorkerShutdown } from '../core/errors.js';
+import { peekTaskName } from '../core/message.js';
 import type { ControlListener } from './control-listener.js';
-import { peekOptions } from './outcome.js';
+import { startHeld, stopRunning } from './held-start.js';
 import type { RedisClock } from './redis-clock.js';
 import type { Executor } from './executor.js';
-import { runJob, unrunAttempt } from './job-runner.js';
+import { internalFailure, runJob, unrunAttempt, type Attempt } from './job-runner.js';
 import { OutcomeLedger } from './outcome-ledger.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
-import { giveBack, HeldJobs, type Held } from './held-jobs.js';
+import { GiveBack, HeldJobs } from './held-jobs.js';
 import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consumer.js';
 import type { RateTable } from './rate-table.js';
 import type { Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
-/** Prefetch (see prefetchLimit) while tasks take less than this on average (ms). */
-const PREFETCH_BELOW_MS = 5;
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
-/** A held job due to expire sooner than this waits for Redis's verdict before it starts (ms). */
-const EXPIRY_MARGIN_MS = 1000;
 
 export interface DispatcherDeps {
   app: App;
@@ -48,14 +44,13 @@ export interface DispatcherDeps {
   control: () => ControlListener | undefined;
 }
 
-/** Events: 'job-finished' (id, outcome kind or 'dropped'), 'idle', 'trouble' (problem text or undefined). */
+/** Events: 'job-finished' (id, outcome kind, 'dropped' or 'requeued'), 'idle', 'trouble' (problem or undefined). */
 export class Dispatcher extends EventEmitter {
   /** Deliveries whose handler runs now (or is about to start), by `active` entry. */
   private readonly running = new Map<string, Running>();
   /** Deliveries taken but not started: beyond the free slots, or waiting for their rate slot. */
   private readonly held = new HeldJobs();
-  /** Requeue calls under way (shutdown). */
-  private requeuing = 0;
+  private readonly giveBack: GiveBack;
   private readonly recorder: OutcomeRecorder;
   private pumpScheduled = false;
   private claimed = 0;
@@ -69,6 +64,10 @@ export class Dispatcher extends EventEmitter {
     super();
     const { client, app, nodeName, log } = deps;
     this.ledger = new OutcomeLedger(deps.stats, log);
+    this.giveBack = new GiveBack(client, app.keys, log, (id) => {
+      this.emit('job-finished', id, 'requeued');
+      this.checkIdle();
+    });
     this.recorder = new OutcomeRecorder(client, app.keys, app.config, nodeName, log, () => deps.clock.now(), {
       recorded: (job, attempt, code) => {
         this.ledger.recorded(job, attempt, code);
@@ -77,7 +76,8 @@ export class Dispatcher extends EventEmitter {
       flushed: () => this.checkIdle(),
       trouble: (err, since) => {
         const change = this.ledger.trouble(err, since);
-        if (change !== 'same') this.emit('trouble', this.ledger.problem);
+        if (change === 'unhealthy') for (const c of this.deps.consumers()) c.interrupt();
+        if (change !== 'same') this.emit('trouble', this.problem);
         if (change === 'healthy') this.pump();
       },
     });
@@ -86,6 +86,20 @@ export class Dispatcher extends EventEmitter {
   /** Why the node stopped taking work on its own (undefined: it is healthy). */
   get problem(): string | undefined {
     return this.ledger.problem;
+  }
+
+  /**
+   * The pool cannot run jobs (no child starts) or can again (undefined). Meanwhile the node takes
+   * nothing, and gives back what it holds and what waited for a child; its heartbeat says why.
+   */
+  poolTrouble(reason: string | undefined): void {
+    this.ledger.poolProblem = reason;
+    if (reason !== undefined) for (const c of this.deps.consumers()) c.interrupt();
+    this.emit('trouble', this.problem);
+    if (reason === undefined) this.deps.log.warn('the pool runs again: taking work again');
+    else this.deps.log.error(`stopped taking work: ${reason}`);
+    if (reason === undefined) this.pump();
+    else void this.giveBack.all(this.held.drain());
   }
 
   get busy(): number {
@@ -97,14 +111,12 @@ export class Dispatcher extends EventEmitter {
       if (!this.taking || this.problem) return { now: 0, later: 0 };
       const concurrency = this.deps.concurrency();
       const now = Math.max(0, Math.min(concurrency - this.busy - this.claimed, TAKE_BATCH));
-      const room = concurrency + this.prefetchLimit() - this.busy - this.claimed - now;
+      const room = concurrency + this.ledger.prefetchLimit(concurrency, this.deps.options.prefetch) - this.busy - this.claimed - now;
       const later = Math.max(0, Math.min(room, TAKE_BATCH - now));
       this.claimed += now + later;
       return { now, later };
     },
-    release: (count) => {
-      this.claimed -= count;
-    },
+    release: (count) => void (this.claimed -= count),
     canWait: () => this.taking && !this.problem && this.busy < this.deps.concurrency(),
     accept: (consumer, jobs) => this.accept(consumer, jobs),
     rateTable: () => this.deps.rates.value,
@@ -137,17 +149,6 @@ export class Dispatcher extends EventEmitter {
     }
   }
 
-  /**
-   * How many jobs beyond its slots the node may hold, so the next batch is already here when slots
-   * free up (Redis and the node then work at the same time). Only while tasks are short: a held job
-   * waits for a slot, and long tasks are better left in the queue for idle nodes.
-   */
-  private prefetchLimit(): number {
-    if (this.deps.options.prefetch !== undefined) return this.deps.options.prefetch;
-    const avg = this.ledger.avgRuntimeMs;
-    return avg !== undefined && avg < PREFETCH_BELOW_MS ? this.deps.concurrency() : 0;
-  }
-
   private execute(consumer: QueueConsumer, job: TakenJob): void {
     const entry: Running = { job, consumer, controller: undefined, abandoned: false, revoked: false, shutdown: false };
     const key = deliveryEntry(job.token, job.id);
@@ -168,7 +169,15 @@ export class Dispatcher extends EventEmitter {
   private async process(entry: Running): Promise<void> {
     const { job, consumer } = entry;
     const q = consumer.queue;
-    if (!job.started && !(await this.startHeld(entry))) return;
+    if (!job.started) {
+      const verdict = await startHeld(entry, { recorder: this.recorder, clock: this.deps.clock, control: this.deps.control() });
+      if (entry.abandoned) return;
+      if (verdict !== 'ok') {
+        this.deps.log.info({ jobId: job.id, task: peekTaskName(job.raw), verdict }, `not started: ${verdict}`);
+        this.emit('job-finished', job.id, 'dropped');
+        return;
+      }
+    }
     const attempt = await runJob({
       id: job.id,
       queue: q,
@@ -189,10 +198,10 @@ export class Dispatcher extends EventEmitter {
       },
     });
     if (entry.abandoned) return;
-    if (entry.shutdown && attempt.outcome.kind !== 'success') {
-      // Aborted by the shutdown timeout: not the job's fault. It runs again elsewhere.
+    if ((entry.shutdown || poolUnavailable(attempt)) && attempt.outcome.kind !== 'success') {
+      // Aborted by the shutdown timeout, or no pool child could take it: not the job's fault. It runs again elsewhere.
       entry.abandoned = true;
-      await this.requeue(entry);
+      await this.giveBack.all([entry]);
       return;
     }
     if (entry.revoked) attempt.outcome = { kind: 'revoked', reason: 'terminated' };
@@ -206,49 +215,13 @@ export class Dispatcher extends EventEmitter {
     }
   }
 
-  /**
-   * A held job starts: revocation and expiry are checked now, not only when it was taken. When this
-   * node has surely heard every revoke since the take (its control subscription never dropped, no
-   * revoke for the job came in) and the job is not about to expire, it starts at once and the check
-   * rides with the next finish call (stopping it if Redis says otherwise); else it waits for Redis.
-   */
-  private async startHeld(entry: Running): Promise<boolean> {
-    const { job, consumer } = entry;
-    const { clock, control } = this.deps;
-    job.startedAt = clock.now();
-    const expires = peekOptions(job.raw).expires;
-    const control_ = control();
-    const heard = control_ !== undefined && job.epoch !== undefined && control_.intactSince(job.epoch) && !control_.revokedLately(job.id);
-    if (heard && (expires === undefined || expires > job.startedAt + EXPIRY_MARGIN_MS)) {
-      job.started = true;
-      void this.recorder.start(consumer.queue, job, false).then((verdict) => {
-        if (verdict === 'ok' || !this.running.has(deliveryEntry(job.token, job.id)) || entry.recorded) return;
-        entry.revoked = true;
-        const reason = new Revoked(`task ${job.id} was ${verdict === 'expired' ? 'expired' : 'revoked'} before it started`);
-        if (entry.kill) entry.kill(reason);
-        else (entry.controller ??= new AbortController()).abort(reason);
-      });
-      return true;
-    }
-    const verdict = await this.recorder.start(consumer.queue, job, true);
-    if (entry.abandoned) return false;
-    if (verdict !== 'ok') {
-      this.deps.log.info({ jobId: job.id, task: peekTaskName(job.raw), verdict }, `not started: ${verdict}`);
-      this.emit('job-finished', job.id, 'dropped');
-      return false;
-    }
-    job.started = true;
-    return true;
-  }
-
   /** Something in the node itself threw while handling a job: that job fails, with the reason; the node carries on. */
   private failInside(entry: Running, err: Error): void {
     const { job, consumer } = entry;
     this.deps.log.error({ err, jobId: job.id, queue: consumer.queue }, 'job failed inside the worker');
     if (entry.recorded || entry.abandoned) return;
     entry.recorded = true;
-    const error = errorInfo(new TaskqError('TASKQ_INTERNAL', `the worker failed while handling job ${job.id}: ${err.message}`, { cause: err }));
-    this.recorder.record(consumer.queue, job, unrunAttempt(job, consumer.queue, { kind: 'failure', error, reason: 'worker error' }));
+    this.recorder.record(consumer.queue, job, unrunAttempt(job, consumer.queue, internalFailure(job.id, err)));
   }
 
   /**
@@ -267,9 +240,7 @@ export class Dispatcher extends EventEmitter {
     for (const entry of this.running.values()) {
       if (entry.job.id !== id || !entry.job.started) continue;
       entry.revoked = true;
-      const reason = new Revoked(`task ${id} was revoked (terminate)`);
-      if (entry.kill) entry.kill(reason);
-      else (entry.controller ??= new AbortController()).abort(reason);
+      stopRunning(entry, new Revoked(`task ${id} was revoked (terminate)`));
       this.deps.log.info({ jobId: id }, 'revoked: terminating');
     }
   }
@@ -282,7 +253,7 @@ export class Dispatcher extends EventEmitter {
   isIdle(): boolean {
     let owned = 0;
     for (const r of this.running.values()) if (!r.abandoned) owned++;
-    return owned === 0 && this.held.size === 0 && this.requeuing === 0 && this.recorder.idle;
+    return owned === 0 && this.held.size === 0 && this.giveBack.pending === 0 && this.recorder.idle;
   }
 
   /** Every `active` entry this node holds: running, recorded soon, reserved, waiting for a rate slot. */
@@ -292,24 +263,10 @@ export class Dispatcher extends EventEmitter {
     yield* this.held.entries();
   }
 
-  /** Gives a delivery back to the front of its queue, at its priority (only while it still owns the job). */
-  private async requeue(held: Held): Promise<void> {
-    this.requeuing++;
-    try {
-      const done = await giveBack(this.deps.client, this.deps.app.keys, held);
-      this.deps.log.info({ jobId: held.job.id, queue: held.consumer.queue }, done ? 'returned to its queue' : 'not returned: this delivery no longer owned it');
-      this.emit('job-finished', held.job.id, 'requeued');
-    } finally {
-      this.requeuing--;
-      this.checkIdle();
-    }
-  }
-
   /** Shutdown, first step: jobs held but not started go back to their queue at once. */
   async returnHeld(): Promise<void> {
     this.taking = false;
-    // Each goes to the front: the last first, so they keep their order there.
-    await Promise.all(this.held.drain().reverse().map((h) => this.requeue(h)));
+    await this.giveBack.all(this.held.drain());
   }
 
   /**
@@ -318,18 +275,24 @@ export class Dispatcher extends EventEmitter {
    * outcome is then not theirs to record).
    */
   async abortRunning(graceMs: number, idle: () => Promise<void>): Promise<void> {
-    const running = [...this.running.values()].filter((r) => !r.lingering);
+    const live = (): Running[] => [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);
+    const running = live();
     this.deps.log.warn({ running: running.length }, 'shutdown timeout: aborting running jobs; they go back to their queues');
     for (const r of running) {
       r.shutdown = true;
-      (r.controller ??= new AbortController()).abort(new WorkerShutdown());
+      stopRunning(r, new WorkerShutdown(), false);
     }
     if (graceMs > 0 && (await Promise.race([idle().then(() => 'idle'), timeout(graceMs)])) === 'idle') return;
-    const stuck = [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);
+    const stuck = live();
     for (const r of stuck) r.abandoned = true;
-    await Promise.all(stuck.reverse().map((r) => this.requeue(r)));
+    await this.giveBack.all(stuck);
     if (stuck.length) this.deps.log.warn({ jobs: stuck.map((r) => r.job.id) }, 'jobs still running at shutdown were returned to their queues');
   }
+}
+
+function poolUnavailable(attempt: Attempt): boolean {
+  const o = attempt.outcome;
+  return (o.kind === 'failure' || o.kind === 'retry') && o.error.name === 'PoolUnavailable';
 }
 
 function timeout(ms: number): Promise<'timeout'> {

@@ -6,6 +6,7 @@ import { deliveryEntry } from '../broker/delivery.js';
 import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
+import type { Logger } from 'pino';
 import type { QueueConsumer, TakenJob } from './queue-consumer.js';
 
 export interface Held {
@@ -71,11 +72,36 @@ export class HeldJobs {
 }
 
 /**
- * Gives a delivery back to the front of its queue, at its priority (requeue.lua). False if the
- * delivery no longer owned the job (a stall check re-delivered it): then nothing changes.
+ * Gives deliveries back to the front of their queue, at their priority (requeue.lua), only while each
+ * still owns its job (a stall check may have re-delivered it: then nothing changes). Counts the calls
+ * under way, so the node knows when it is idle.
  */
-export async function giveBack(client: Redis, keys: Keys, held: Held): Promise<boolean> {
-  const q = held.consumer.queue;
-  const done = await runScript(client, 'taskqRequeue', [keys.queue(q, 'active'), keys.queue(q, 'waiting'), keys.queue(q, 'jobs')], [held.job.id, held.job.token]);
-  return done === 1;
+export class GiveBack {
+  /** Calls under way. */
+  pending = 0;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: Keys,
+    private readonly log: Logger,
+    /** Called after each, given back or not. */
+    private readonly done: (id: string) => void,
+  ) {}
+
+  /** Gives these back; the last first, so they keep their order at the front. */
+  async all(held: Held[]): Promise<void> {
+    await Promise.all(held.reverse().map((h) => this.one(h)));
+  }
+
+  private async one(held: Held): Promise<void> {
+    const q = held.consumer.queue;
+    this.pending++;
+    try {
+      const owned = await runScript(this.client, 'taskqRequeue', [this.keys.queue(q, 'active'), this.keys.queue(q, 'waiting'), this.keys.queue(q, 'jobs')], [held.job.id, held.job.token]);
+      this.log.info({ jobId: held.job.id, queue: q }, owned === 1 ? 'returned to its queue' : 'not returned: this delivery no longer owned it');
+    } finally {
+      this.pending--;
+      this.done(held.job.id);
+    }
+  }
 }

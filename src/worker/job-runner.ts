@@ -56,6 +56,11 @@ export function unrunAttempt(job: { id: string; raw: string }, queue: string, ou
   return { id: job.id, queue, record: undefined, taskName: peekTaskName(job.raw), outcome, runtimeMs: 0 };
 }
 
+/** The outcome of a job the node itself failed to handle (an error in taskq, not in the task). */
+export function internalFailure(id: string, err: Error): Outcome {
+  return failure(new TaskqError('TASKQ_INTERNAL', `the worker failed while handling job ${id}: ${err.message}`, { cause: err }), 'worker error');
+}
+
 function failure(err: Error, reason: string): Outcome {
   return { kind: 'failure', error: errorInfo(err), reason };
 }

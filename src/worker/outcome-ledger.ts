@@ -11,11 +11,32 @@ import type { RecordCode } from './outcome-recorder.js';
 import type { TakenJob } from './queue-consumer.js';
 import type { WorkerStats } from './worker-types.js';
 
+/** Prefetch while tasks take less than this on average (ms). */
+const PREFETCH_BELOW_MS = 5;
+
 export class OutcomeLedger {
   /** Moving average of task run times (ms). */
   avgRuntimeMs: number | undefined;
+  /** Outcome writes keep failing (undefined: they work). */
+  private writeProblem: string | undefined;
+  /** The pool cannot run jobs (undefined: it can). */
+  poolProblem: string | undefined;
+
   /** Why the node stopped taking work on its own (undefined: it is healthy). */
-  problem: string | undefined;
+  get problem(): string | undefined {
+    const all = [this.writeProblem, this.poolProblem].filter(Boolean);
+    return all.length ? all.join('; ') : undefined;
+  }
+
+  /**
+   * How many jobs beyond its slots the node may hold, so the next batch is already there when slots
+   * free up (Redis and the node then work at the same time). Only while tasks are short: a held job
+   * waits for a slot, and long tasks are better left in the queue for idle nodes.
+   */
+  prefetchLimit(concurrency: number, option: number | undefined): number {
+    if (option !== undefined) return option;
+    return this.avgRuntimeMs !== undefined && this.avgRuntimeMs < PREFETCH_BELOW_MS ? concurrency : 0;
+  }
 
   constructor(
     private readonly stats: WorkerStats,
@@ -50,14 +71,14 @@ export class OutcomeLedger {
    */
   trouble(err: Error | undefined, sinceMs: number): 'unhealthy' | 'healthy' | 'same' {
     if (!err) {
-      if (!this.problem) return 'same';
-      this.problem = undefined;
+      if (!this.writeProblem) return 'same';
+      this.writeProblem = undefined;
       this.log.warn('outcome writes work again: taking work again');
       return 'healthy';
     }
-    if (this.problem || Date.now() - sinceMs < defaults.outcomeTroubleMs) return 'same';
-    this.problem = `outcome writes failing for ${Math.round((Date.now() - sinceMs) / 1000)} s: ${err.message}`;
-    this.log.error({ err }, `stopped taking work: ${this.problem}`);
+    if (this.writeProblem || Date.now() - sinceMs < defaults.outcomeTroubleMs) return 'same';
+    this.writeProblem = `outcome writes failing for ${Math.round((Date.now() - sinceMs) / 1000)} s: ${err.message}`;
+    this.log.error({ err }, `stopped taking work: ${this.writeProblem}`);
     return 'unhealthy';
   }
 }

@@ -193,6 +193,14 @@ export class QueueConsumer {
     ]).catch(() => []);
   }
 
+  /**
+   * Ends a blocked wait without stopping (the node stopped taking work for a while): BRPOPLPUSH
+   * returns nil, and the next pump asks the host again.
+   */
+  interrupt(): void {
+    if (this.fetching && this.blockingId !== undefined) void this.client.client('UNBLOCK', this.blockingId).catch(() => 0);
+  }
+
   /** Ends a blocked fetch; resolves when no fetch is under way. Jobs that arrived meanwhile are accepted. */
   async stopFetching(): Promise<void> {
     this.stopping = true;

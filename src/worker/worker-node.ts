@@ -121,6 +121,10 @@ export class WorkerNode extends EventEmitter implements Scalable {
     this.dispatcher.on('job-finished', (id: string, kind: string) => this.emit('job-finished', id, kind));
     this.dispatcher.on('idle', () => this.emit('idle'));
     this.dispatcher.on('trouble', () => void this.heartbeat().catch(() => {}));
+    if (this.executor instanceof ChildPool) {
+      this.executor.on('unhealthy', (reason: string) => this.dispatcher.poolTrouble(reason));
+      this.executor.on('healthy', () => this.dispatcher.poolTrouble(undefined));
+    }
     await this.client.sadd(this.app.keys.queues, ...this.queues);
     await this.rates.refresh();
     for (const queue of this.queues) {

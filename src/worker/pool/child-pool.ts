@@ -5,17 +5,15 @@
  * when, after a job, its memory is over `maxMemoryKb`. `kill` stops a job's code for good (hard time
  * limit, revoke --terminate) and replaces the child.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ExitCode, Retry, TaskqError, UnrecoverableError } from '../../core/errors.js';
+import { ExitCode, TaskqError } from '../../core/errors.js';
 import type { Execution, ExecutionRequest, Executor, Settled } from '../executor.js';
-import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';
+import type { FromChild, PoolInit } from './protocol.js';
 import { expandIndex } from '../../multi/node-name.js';
+import { fromWire, PoolUnavailable, startChild, workerLost, type Child, type Job } from './child.js';
 
-const root = new URL('../../../', import.meta.url);
-const childMain = new URL('dist/worker/pool/child-main.js', root);
+export { PoolUnavailable } from './child.js';
 
 export interface ChildPoolOptions {
   kind: 'threads' | 'processes';
@@ -29,48 +27,26 @@ export interface ChildPoolOptions {
   maxMemoryKb?: number | undefined;
 }
 
-interface Job {
-  id: string;
-  task: string;
-  resolve: (s: Settled) => void;
-  onProgress: (value: unknown) => void;
-  killReason?: Error;
-}
+/** Backoff of a child that fails to start: 100 ms doubling up to this. */
+const MAX_RESPAWN_DELAY_MS = 30_000;
 
-interface Child {
-  index: number;
-  pid: number;
-  send: (msg: ToChild) => void;
-  kill: () => void;
-  exited: Promise<void>;
-  state: 'starting' | 'idle' | 'busy' | 'leaving';
-  job: Job | undefined;
-  tasks: number;
-}
-
-/** The error a job gets when its child dies under it (Celery's name). */
-function workerLost(child: Child, how: string, job: Job): Error {
-  const err = new Error(`pool child ${child.index} (pid ${child.pid}) ${how} while running ${job.task}[${job.id}]; a fresh child replaces it`);
-  err.name = 'WorkerLostError';
-  return err;
-}
-
-function fromWire(e: WireError): Error {
-  if (e.name === 'Retry') return new Retry(e.message, e.countdownMs ?? undefined);
-  if (e.code === 'TASKQ_RESULT_UNSERIALIZABLE') return new UnrecoverableError(e.message);
-  const err = new Error(e.message);
-  err.name = e.name;
-  err.stack = e.stack ?? `${e.name}: ${e.message}`;
-  return err;
-}
-
-export class ChildPool implements Executor {
+/**
+ * Events: 'unhealthy' (reason) when no child can start — every slot failed to start its child and is
+ * being retried with backoff; jobs waiting for a child get PoolUnavailable — and 'healthy' when a
+ * child is up again.
+ */
+export class ChildPool extends EventEmitter implements Executor {
   readonly kind: 'threads' | 'processes';
   private readonly children: Child[] = [];
-  private readonly waiting: Array<(child: Child) => void> = [];
+  private readonly waiting: Array<{ resolve: (child: Child) => void; reject: (err: Error) => void }> = [];
   private closing = false;
+  /** Slots whose child failed to start (retried with backoff). */
+  private readonly down = new Map<number, string>();
+  /** Why no child can run a job now (undefined: healthy). */
+  unhealthy: string | undefined;
 
   constructor(private readonly opts: ChildPoolOptions) {
+    super();
     this.kind = opts.kind;
   }
 
@@ -82,35 +58,7 @@ export class ChildPool implements Executor {
   private spawn(index: number): Promise<void> {
     const logfile = this.opts.logfile === undefined ? undefined : expandIndex(this.opts.logfile, index);
     const init: PoolInit = { appModule: this.opts.appModule, node: this.opts.node, index, logLevel: this.opts.logLevel, logfile };
-    let handle: ChildProcess | Worker;
-    let child: Child;
-    if (this.opts.kind === 'processes') {
-      const proc = fork(childMain, [], { env: { ...process.env, TASKQ_POOL_INIT: JSON.stringify(init) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      handle = proc;
-      child = {
-        index,
-        pid: proc.pid ?? -1,
-        send: (msg) => proc.connected && proc.send(msg),
-        kill: () => proc.kill('SIGKILL'),
-        exited: once(proc, 'exit').then(() => undefined),
-        state: 'starting',
-        job: undefined,
-        tasks: 0,
-      };
-    } else {
-      const worker = new Worker(childMain, { workerData: init });
-      handle = worker;
-      child = {
-        index,
-        pid: process.pid,
-        send: (msg) => worker.postMessage(msg),
-        kill: () => void worker.terminate(),
-        exited: once(worker, 'exit').then(() => undefined),
-        state: 'starting',
-        job: undefined,
-        tasks: 0,
-      };
-    }
+    const { handle, child } = startChild(this.opts.kind, index, init);
     this.children[index - 1] = child;
     return new Promise<void>((resolve, reject) => {
       const onMessage = (msg: FromChild): void => this.onMessage(child, msg, resolve, reject);
@@ -172,14 +120,46 @@ export class ChildPool implements Executor {
     // Replaced only if it still holds its place (not when autoscale removed it or the pool closes).
     if (this.closing || wasStarting || this.children[child.index - 1] !== child) return;
     if (job && !job.killReason) this.opts.log.error({ index: child.index, jobId: job.id }, `pool child ${how}; replacing it`);
-    this.spawn(child.index).catch((err: unknown) => this.opts.log.error({ err, index: child.index }, 'could not replace a pool child'));
+    this.respawn(child.index, 0);
+  }
+
+  /** Starts slot `index`'s child again; while it fails, retries with backoff and says so. */
+  private respawn(index: number, failures: number): void {
+    this.spawn(index).then(
+      () => this.slotUp(index),
+      (err: Error) => {
+        if (this.closing || index > this.children.length) return;
+        const delayMs = Math.min(100 * 2 ** failures, MAX_RESPAWN_DELAY_MS);
+        this.opts.log.error({ err, index, retryInMs: delayMs }, 'could not start a pool child; retrying');
+        this.slotDown(index, err.message);
+        setTimeout(() => this.respawn(index, failures + 1), delayMs).unref();
+      },
+    );
+  }
+
+  private slotDown(index: number, why: string): void {
+    this.down.set(index, why);
+    if (this.unhealthy || this.down.size < this.children.length) return;
+    this.unhealthy = `no pool child can start (${this.down.size} of ${this.children.length} failing): ${why}`;
+    this.emit('unhealthy', this.unhealthy);
+    // Nothing will run them here: the node gives them back to their queue.
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new PoolUnavailable(this.unhealthy));
+  }
+
+  private slotUp(index: number): void {
+    if (!this.down.delete(index)) return;
+    this.opts.log.warn({ index }, 'pool child started again');
+    if (this.unhealthy) {
+      this.unhealthy = undefined;
+      this.emit('healthy');
+    }
   }
 
   private release(child: Child): void {
     const waiter = this.waiting.shift();
     if (waiter) {
       child.state = 'busy';
-      waiter(child);
+      waiter.resolve(child);
     } else {
       child.state = 'idle';
     }
@@ -191,7 +171,8 @@ export class ChildPool implements Executor {
       idle.state = 'busy';
       return Promise.resolve(idle);
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (this.unhealthy) return Promise.reject(new PoolUnavailable(this.unhealthy));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   start(request: ExecutionRequest): Execution {
@@ -200,12 +181,15 @@ export class ChildPool implements Executor {
     const settled = new Promise<Settled>((resolve) => {
       job = { id: request.ctx.id, task: request.def.name, resolve, onProgress: (v) => void request.ctx.progress(v) };
     });
-    void this.acquire().then((c) => {
-      child = c;
-      c.job = job;
-      if (job.killReason) return c.kill();
-      c.send({ type: 'run', id: job.id, task: job.task, args: request.args, attempt: request.ctx.attempt, queue: request.ctx.queue, node: request.ctx.node });
-    });
+    void this.acquire().then(
+      (c) => {
+        child = c;
+        c.job = job;
+        if (job.killReason) return c.kill();
+        c.send({ type: 'run', id: job.id, task: job.task, args: request.args, attempt: request.ctx.attempt, queue: request.ctx.queue, node: request.ctx.node });
+      },
+      (err: Error) => job.resolve({ ok: false, thrown: err }),
+    );
     // Soft limits abort the signal here; pass it on to the child's own signal.
     request.ctx.signal.addEventListener('abort', () => {
       const reason = request.ctx.signal.reason as Error;

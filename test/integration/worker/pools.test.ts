@@ -6,7 +6,10 @@
 import { pathToFileURL } from 'node:url';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
-import { fixture } from '../../helpers/processes.js';
+import { fixture, spawnTaskq } from '../../helpers/processes.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { App } from '../../../src/core/app.js';
 import type { TaskFailedError } from '../../../src/core/errors.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -134,4 +137,30 @@ describe('autoscale', () => {
     const pids = new Set(await Promise.all([1, 2, 3].map(async () => (await producer.send('whoami', [])).get({ timeout: 10_000 }))));
     expect(pids.size).toBe(1); // one child left
   }, 40_000);
+});
+
+describe('a pool whose children cannot start', () => {
+  it('retries them with backoff; meanwhile the node takes nothing and says why in its heartbeat; it heals', async () => {
+    const app = testApp();
+    const marker = join(mkdtempSync(join(tmpdir(), 'taskq-broken-')), 'broken');
+    onTestFinished(() => rmSync(marker, { force: true }));
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_BROKEN_MARKER: marker, TASKQ_HEARTBEAT_MS: '200' };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-P', 'processes', '-c', '1', '-n', 'fragile@%h', '-l', 'info'], { env });
+    writeFileSync(marker, ''); // from now on a fresh child cannot load the app
+    const crash = await app.send('crash', ['exit']);
+    await expect(crash.get({ timeout: 10_000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED' });
+    await waitFor('the node to retry its child', () => worker.output(), (out) => out.includes('could not start a pool child; retrying'));
+    const client = await app.client();
+    const beat = async (): Promise<{ problem?: string }> => JSON.parse((await client.get(app.keys.node(`fragile@${hostname()}`))) ?? '{}') as { problem?: string };
+    await waitFor('its heartbeat to say why it takes nothing', beat, (b) => /no pool child can start/.test(b.problem ?? ''));
+    const r = await app.send('add', [1, 2]);
+    // Not taken while the pool is down: the job waits in its queue for any node that can run it.
+    expect(await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).toEqual([r.id]);
+    rmSync(marker);
+    expect(await r.get({ timeout: 40_000 })).toBe(3);
+    await waitFor('the heartbeat to clear', beat, (b) => b.problem === undefined);
+    expect(worker.child.exitCode).toBe(null);
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
 });
