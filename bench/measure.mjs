@@ -52,13 +52,13 @@ export function enqueue(system, redis, mode, n) {
 }
 
 /** One worker process drains n pre-filled no-op jobs; first handler start → last completion. */
-export function processing(system, redis, n, concurrency) {
+export function processing(system, redis, n, concurrency, extra = {}) {
   return withWatchdog(`${system.label} processing c=${concurrency} n=${n}`, budgetMs(n), async (signal) => {
     await redis.control.flushall();
     await withProducer(system, redis, (p) => ENQUEUE_MODES.bulk(p, n));
     const before = await commandCounts(redis.control);
     const cpuBefore = await redisCpuUs(redis.control);
-    const w = startWorker({ system: system.key, host: redis.host, port: redis.port, concurrency, expected: n }, signal);
+    const w = startWorker({ system: system.key, host: redis.host, port: redis.port, concurrency, expected: n, ...extra }, signal);
     try {
       const done = await w.done;
       const redisCpu = (await redisCpuUs(redis.control)) - cpuBefore;

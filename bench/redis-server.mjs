@@ -21,11 +21,14 @@ async function freePort() {
   return port;
 }
 
-/** taskq's own private-Redis runner (src/broker/local-redis.ts), TCP, no persistence. */
-export async function startRedis() {
+/**
+ * taskq's own private-Redis runner (src/broker/local-redis.ts), TCP; no persistence unless
+ * `appendfsync` asks for an AOF fsynced that way.
+ */
+export async function startRedis({ appendfsync } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'taskq-bench-redis-'));
   const port = await freePort();
-  const server = new LocalRedis({ dir, port, appendonly: false });
+  const server = new LocalRedis({ dir, port, appendonly: appendfsync !== undefined, appendfsync });
   try {
     await server.start();
   } catch (err) {

@@ -13,6 +13,7 @@ import { ENQUEUE_MODES, enqueue, latency, processing } from './measure.mjs';
 import { checkTargets, table, targetsText, writeJson } from './report.mjs';
 import { median } from './util.mjs';
 import { measurePools, poolsTable } from './pools.mjs';
+import { extrasText, measureExtras } from './extras.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -114,10 +115,13 @@ async function main() {
     const systemsOut = opts.poolsOnly ? {} : summarize(await measureAll(opts, systems, redis));
     const targets = opts.poolsOnly ? [] : checkTargets(systemsOut);
     if (!opts.poolsOnly) process.stdout.write(`\n${table(systemsOut)}\n\n${targetsText(targets)}\n`);
+    const taskq = systems.find((s) => s.key === 'taskq');
+    const extras = !opts.poolsOnly && taskq ? await measureExtras(taskq, redis, { n: opts.n, runs: opts.runs, log }) : undefined;
+    if (extras) process.stdout.write(`\n${extrasText(extras, systemsOut.taskq.processing.c1.jobsPerSec)}`);
     const pools = opts.pools ? await measurePools(redis, { n: Math.min(opts.n, 4000), log }) : undefined;
     if (pools) process.stdout.write(`\n${poolsTable(pools)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, pools });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();

@@ -22,9 +22,9 @@ export async function producer(redis) {
   };
 }
 
-export async function worker(redis, { concurrency, onStart, onDone }) {
+export async function worker(redis, { concurrency, prefetch, onStart, onDone }) {
   const { app } = makeApp(redis, onStart);
-  const node = new WorkerNode(app, { queues: [QUEUE], concurrency });
+  const node = new WorkerNode(app, { queues: [QUEUE], concurrency, ...(prefetch === undefined ? {} : { prefetch }) });
   node.on('job-finished', () => onDone());
   await node.start();
   return {

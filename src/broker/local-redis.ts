@@ -17,6 +17,12 @@ export interface LocalRedisOptions {
   port?: number;
   /** Append-only file (default on). */
   appendonly?: boolean;
+  /**
+   * When Redis fsyncs the AOF: `everysec` (default: a crash of Redis or the machine can lose the last
+   * second of acknowledged writes) or `always` (before every reply: nothing acknowledged is lost, at
+   * the cost `npm run bench` measures).
+   */
+  appendfsync?: 'everysec' | 'always';
   /** redis-server binary (default: from PATH). */
   binary?: string;
   /**
@@ -55,7 +61,7 @@ export class LocalRedis {
       '--bind', '127.0.0.1',
       '--save', '',
       '--appendonly', o.appendonly === false ? 'no' : 'yes',
-      '--appendfsync', 'everysec',
+      '--appendfsync', o.appendfsync ?? 'everysec',
       '--daemonize', 'no',
       '--loglevel', 'notice',
       '--logfile', '',

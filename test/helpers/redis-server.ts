@@ -22,7 +22,7 @@ export interface TestRedis extends LocalRedis {
 }
 
 /** A started redis-server on a free port (AOF on unless told); call stop() and remove() when done. */
-export async function startRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
+export async function startRedis(options: { appendonly?: boolean; appendfsync?: 'everysec' | 'always' } = {}): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'taskq-redis-'));
   const server = new LocalRedis({ dir, port: await freePort(), ...options }) as TestRedis;
   server.remove = () => rmSync(dir, { recursive: true, force: true });

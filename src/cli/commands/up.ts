@@ -3,7 +3,7 @@
  * under the state folder unless TASKQ_BROKER_URL names a broker, then the app's worker nodes; says
  * what runs where; Ctrl-C stops everything cleanly.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
@@ -20,12 +20,18 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
   return new Command('up')
     .description('run the flagship app here: a private Redis (unless TASKQ_BROKER_URL is set) and its worker nodes')
     .option('--state-dir <dir>', 'where Redis data and logs go', '.state')
-    .action(async (options: { stateDir: string }) => {
+    .addOption(
+      new Option('--appendfsync <when>', 'private Redis: fsync the AOF every second (may lose the last second on a crash) or before every reply (loses nothing, slower)')
+        .choices(['everysec', 'always'])
+        .default('everysec')
+        .env('TASKQ_REDIS_APPENDFSYNC'),
+    )
+    .action(async (options: { stateDir: string; appendfsync: 'everysec' | 'always' }) => {
       const state = resolve(io.cwd, options.stateDir);
       let redis: LocalRedis | undefined;
       let broker = io.env.TASKQ_BROKER_URL;
       if (!broker) {
-        redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true });
+        redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true, appendfsync: options.appendfsync });
         await redis.start();
         broker = redis.url;
       }
