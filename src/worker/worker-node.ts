@@ -142,7 +142,9 @@ export class WorkerNode extends EventEmitter implements Scalable {
     await this.presence.online({ node: this.name, queues: this.queues, concurrency: this.concurrency });
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed')), cfg.heartbeatMs);
-    this.keepaliveTimer = setInterval(() => void this.presence.keepAlive(this.dispatcher.heldEntries()), Math.max(50, Math.floor(cfg.stallIntervalMs / 2)));
+    // A third of the interval: stall checks come at least 3/4 of one apart (stalls.lua), so a live
+    // node unmarks its jobs between any two of them with room to spare.
+    this.keepaliveTimer = setInterval(() => void this.presence.keepAlive(this.dispatcher.heldEntries()), Math.max(50, Math.floor(cfg.stallIntervalMs / 3)));
     if (this.autoscale) {
       this.autoscaler = new Autoscaler(this, this.autoscale, this.log);
       this.autoscaler.start();

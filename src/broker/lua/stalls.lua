@@ -1,5 +1,8 @@
 --[[ stalls: re-deliver jobs whose worker stopped proving it is alive; fail those that stalled too often.
-Run by every worker each stall interval; the SET NX PX on stallBlock lets one process per interval do it.
+Run by every worker each stall interval; the SET NX PX on stallBlock lets one process do it at a time.
+The block lasts 3/4 of an interval: every node's own timer then finds it free, so checks come at
+most an interval apart (re-delivery within two intervals of a worker's death), and never closer than
+3/4 of one — longer than the half interval in which live workers unmark their jobs.
 A delivery is stalled when its `active` entry stayed in `stalling` (copied from `active` by the previous
 run) for a whole interval without its worker removing it (workers SREM their entries every interval / 2).
 Re-delivery removes the stalled entry, so the old delivery no longer owns the job (see finish.lua).
@@ -32,7 +35,7 @@ XADD), the node registry (nodes gone silent), and one other queue of the registr
 is dropped from it if it has no key left (live workers add their queues with every heartbeat).
 returns {requeued ids…, "|", failed ids…}, or {} when another process ran the check this interval
 ]]
-if not redis.call("set", KEYS[1], "1", "PX", tonumber(ARGV[1]), "NX") then return {} end
+if not redis.call("set", KEYS[1], "1", "PX", math.floor(tonumber(ARGV[1]) * 3 / 4), "NX") then return {} end
 local requeued, failed = {}, {}
 local maxStalls, now = tonumber(ARGV[2]), nowMs()
 -- After a gap (a Redis outage, every node down), live workers had no chance to unmark their jobs:
