@@ -15,6 +15,9 @@ import { parseBrokerUrl, type BrokerTarget } from './url.js';
  */
 export class Redis extends IORedis {}
 
+/** The oldest Redis major version taskq runs on. */
+const MIN_REDIS_MAJOR = 7;
+
 /** What a connection is used for; it becomes the Redis CLIENT name (`taskq:<role>:<label>`). */
 export type ClientRole = 'command' | 'blocking' | 'subscriber';
 
@@ -144,6 +147,7 @@ export class RedisFactory extends EventEmitter {
     } finally {
       client.off('error', onError);
     }
+    await this.checkVersion(client);
     // ioredis reports a failed SELECT only as an 'error' event and stays on db 0: check it here.
     const db = this.target.options.db ?? 0;
     if (db > 0) {
@@ -158,6 +162,21 @@ export class RedisFactory extends EventEmitter {
         );
       }
     }
+  }
+
+  private versionChecked = false;
+
+  /** taskq's scripts use Redis 7.0 commands (LMPOP, SET … GET, XINFO fields): an older server is refused by name. */
+  private async checkVersion(client: Redis): Promise<void> {
+    if (this.versionChecked) return;
+    const version = /redis_version:(\d+)\.(\d+)/.exec(await client.info('server'));
+    if (version && Number(version[1]) < MIN_REDIS_MAJOR) {
+      client.disconnect();
+      throw new BrokerUnavailableError(
+        `the broker at ${this.display} runs Redis ${version[1]}.${version[2]}; taskq needs Redis ${MIN_REDIS_MAJOR}.0 or newer. Upgrade it (Debian 12's redis-server is 7.0).`,
+      );
+    }
+    this.versionChecked = true;
   }
 
   /** Disconnects every client this factory made and still holds. */
