@@ -2,7 +2,7 @@
  * The measurements. Each starts from an empty Redis (FLUSHALL), runs under a watchdog, and returns
  * plain figures: throughput in jobs/s, latency in ms, Redis commands (INFO commandstats deltas).
  */
-import { commandCounts, commandsSince, redisCpuUs } from './redis-server.mjs';
+import { commandCounts, commandsSince, redisCpuUs, usedMemory } from './redis-server.mjs';
 import { startWorker } from './worker-process.mjs';
 import { nowMs, percentile, ranges, runPool, sleep, withWatchdog } from './util.mjs';
 
@@ -41,12 +41,15 @@ export function enqueue(system, redis, mode, n) {
       await ENQUEUE_MODES[mode](p, Math.min(WARMUP_JOBS, n));
       await redis.control.flushall();
       const before = await commandCounts(redis.control);
+      const memBefore = await usedMemory(redis.control);
       const t0 = nowMs();
       await ENQUEUE_MODES[mode](p, n);
       const ms = nowMs() - t0;
       const cmds = await commandsSince(redis.control, before);
+      // What the queued jobs hold in Redis (records, lists, events): peers keep what they keep by default.
+      const bytesPerJob = ((await usedMemory(redis.control)) - memBefore) / n;
       await redis.control.flushall();
-      return { jobsPerSec: n / (ms / 1000), ms, cmdsPerJob: cmds.total / n, commands: cmds.byCommand };
+      return { jobsPerSec: n / (ms / 1000), ms, cmdsPerJob: cmds.total / n, bytesPerJob, commands: cmds.byCommand };
     }),
   );
 }

@@ -83,3 +83,8 @@ export async function commandsSince(control, before) {
   }
   return { total, byCommand };
 }
+
+/** Redis's used_memory (bytes). */
+export async function usedMemory(control) {
+  return Number(/used_memory:(\d+)/.exec(await control.info('memory'))?.[1] ?? NaN);
+}

@@ -9,6 +9,7 @@ const ROWS = [
   ['process c=50 (jobs/s)', (s) => s.processing.c50.jobsPerSec, 'int'],
   ['latency p50 (ms, lower=better)', (s) => s.latency?.p50Ms, 'ms'],
   ['latency p99 (ms, lower=better)', (s) => s.latency?.p99Ms, 'ms'],
+  ['Redis bytes/queued job (lower=better)', (s) => s.bytesPerJob, 'int'],
   ['cmds/job enqueue (lower=better)', (s) => s.cmdsPerJob.enqueue, 'cmd'],
   ['cmds/job process c=1', (s) => s.cmdsPerJob.processC1, 'cmd'],
   ['cmds/job process c=50', (s) => s.cmdsPerJob.processC50, 'cmd'],

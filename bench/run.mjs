@@ -95,7 +95,7 @@ function summarize(raw) {
       processC50: med(r.processing.c50, 'cmdsPerJob'),
     };
     cmds.total = cmds.enqueue + Math.max(cmds.processC1, cmds.processC50);
-    out[key] = { enqueue: enq, processing: proc, latency: r.latency, cmdsPerJob: cmds };
+    out[key] = { enqueue: enq, processing: proc, latency: r.latency, cmdsPerJob: cmds, bytesPerJob: med(r.enqueue.bulk, 'bytesPerJob') };
   }
   return out;
 }

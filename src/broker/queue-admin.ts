@@ -127,7 +127,8 @@ export async function retryDead(app: App, queue: string, ids: string[]): Promise
     const raw = await client.hget(k.queue(queue, 'jobs'), id);
     if (!raw) continue;
     const rec = decodeJobRecord(raw, id, queue);
-    const fresh = encodeJobRecord({ ...rec, stalls: 0, status: 'created', options: { ...rec.options, attempt: 1, stacktraces: [] } });
+    const { id: _id, queue: _queue, stacktraces: _st, ...options } = rec.options;
+    const fresh = encodeJobRecord({ stalls: 0, data: rec.data, options: { ...options, attempt: 1 } });
     const event = app.config.events ? JSON.stringify({ id, task: rec.data.task, queue, retriedFromDead: true }) : '';
     const moved = await runScript(
       client,

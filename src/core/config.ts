@@ -19,6 +19,11 @@ export interface AppOptions {
   resultExpiresMs?: number | undefined;
   /** Write task and worker events to the event stream (TASKQ_EVENTS=0 turns them off). */
   events?: boolean | undefined;
+  /**
+   * Also announce task-sent when a job is sent (TASKQ_SENT_EVENTS=1). Off by default, as Celery's
+   * task_send_sent_event: it costs a stream entry per job at send time (about 130 bytes of Redis).
+   */
+  sentEvents?: boolean | undefined;
   /** Approximate number of events the stream keeps (TASKQ_EVENTS_MAX_LEN). */
   eventsMaxLen?: number | undefined;
   /** Events older than this are trimmed too (ms, TASKQ_EVENTS_MAX_AGE_MS). */
@@ -42,6 +47,7 @@ export interface AppConfig {
   routes: Routes | undefined;
   resultExpiresMs: number;
   events: boolean;
+  sentEvents: boolean;
   eventsMaxLen: number;
   eventsMaxAgeMs: number;
   deadMaxLen: number;
@@ -105,6 +111,7 @@ export function resolveAppConfig(options: AppOptions = {}, env: Env = process.en
     routes: options.routes,
     resultExpiresMs: atLeast(setting(env, options.resultExpiresMs, 'resultExpiresMs', 'TASKQ_RESULT_EXPIRES_MS', int, ms, defaults.resultExpiresMs), 1),
     events: setting(env, options.events, 'events', 'TASKQ_EVENTS', bool, 'a boolean (1/0)', true).value,
+    sentEvents: setting(env, options.sentEvents, 'sentEvents', 'TASKQ_SENT_EVENTS', bool, 'a boolean (1/0)', false).value,
     eventsMaxLen: atLeast(setting(env, options.eventsMaxLen, 'eventsMaxLen', 'TASKQ_EVENTS_MAX_LEN', int, 'a count', defaults.eventsMaxLen), 1),
     eventsMaxAgeMs: atLeast(setting(env, options.eventsMaxAgeMs, 'eventsMaxAgeMs', 'TASKQ_EVENTS_MAX_AGE_MS', int, ms, defaults.eventsMaxAgeMs), 1000),
     deadMaxLen: atLeast(setting(env, options.deadMaxLen, 'deadMaxLen', 'TASKQ_DEAD_MAX_LEN', int, 'a count', defaults.deadMaxLen), 1),

@@ -18,7 +18,6 @@ export const JOB_ID_PATTERN = /^[A-Za-z0-9_.:@/+=-]{1,200}$/;
 
 /** How much of the arguments a task-sent event carries. */
 const ARGS_PREVIEW = 512;
-const ID = '\u0001ID\u0001';
 
 function isPlain(value: unknown): boolean {
   const t = typeof value;
@@ -29,9 +28,8 @@ export class JobTemplate {
   readonly queue: string;
   readonly dueMs: number;
   readonly priority: Priority;
-  private readonly dataHead: string;
-  private readonly optionsHead: string;
-  private readonly optionsTail: string;
+  /** The record up to the arguments: everything but them is the same for every call. */
+  private readonly recordHead: string;
   private readonly eventHead: string | undefined;
   private readonly eventTail: string;
 
@@ -49,7 +47,7 @@ export class JobTemplate {
     const timing = resolveTiming(options, now);
     this.dueMs = timing.dueMs;
     this.priority = normalizePriority(options.priority, `${where}: priority`) ?? def?.priority ?? 'normal';
-    const jobOptions: JobOptions = { v: 1, id: ID, queue: this.queue, timestamp: now, attempt: 1, stacktraces: [] };
+    const jobOptions: JobOptions = { v: 1, timestamp: now, attempt: 1 };
     const retries = normalizeRetries(options.retries, where);
     if (retries !== undefined) jobOptions.retries = retries;
     const backoff = normalizeBackoff(options.backoff, where);
@@ -63,8 +61,7 @@ export class JobTemplate {
     const softTimeLimitMs = normalizeTimeLimit(options.softTimeLimitMs, `${where}: softTimeLimitMs`);
     if (softTimeLimitMs !== undefined) jobOptions.softTimeLimitMs = softTimeLimitMs;
     const taskJson = JSON.stringify(task);
-    this.dataHead = `,"data":{"task":${taskJson},"args":`;
-    [this.optionsHead, this.optionsTail] = JSON.stringify(jobOptions).split(JSON.stringify(ID)) as [string, string];
+    this.recordHead = `{"stalls":0,"options":${JSON.stringify(jobOptions)},"data":{"task":${taskJson},"args":`;
     if (events) {
       this.eventHead = `","task":${taskJson},"queue":${JSON.stringify(this.queue)},"args":`;
       this.eventTail = `${timing.dueMs ? `,"eta":${timing.dueMs}` : ''}${timing.expiresMs ? `,"expires":${timing.expiresMs}` : ''}}`;
@@ -86,7 +83,7 @@ export class JobTemplate {
     if (!Array.isArray(args)) throw new OptionError(`${where}: args must be an array, got ${typeof args}`);
     // Fast path: flat arguments of plain values need no walk to be sent faithfully.
     const argsJson = args.every(isPlain) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
-    const record = `{"stalls":0,"options":${this.optionsHead}"${id}"${this.optionsTail}${this.dataHead}${argsJson}},"status":"created"}`;
+    const record = `${this.recordHead}${argsJson}}}`;
     const event =
       this.eventHead === undefined
         ? ''

@@ -10,8 +10,6 @@
  *   data.task        string    registered task name
  *   data.args        array     positional arguments (JSON)
  *   options.v        1         format version
- *   options.id       string    job / task id
- *   options.queue    string    queue the job was sent to
  *   options.timestamp number   ms when first sent
  *   options.attempt  number    1 for the first run, +1 per retry
  *   options.retries  number?   max retries asked at the call site (overrides the task's)
@@ -24,8 +22,11 @@
  *   options.priority  string?   'high' | 'low' (absent: normal); every return to `waiting` keeps it
  *   options.revoked   true?     set by revoke.lua: the job must never start
  *   options.lastError object?  {name, message, stack} of the latest failed attempt
- *   options.stacktraces string[] bee-queue's field; kept empty (errors live in lastError)
- *   status           string    'created' | 'retrying' | 'failed' (bee-queue's field)
+ *   status           string?   'retrying' | 'failed' once an attempt failed
+ *
+ * The id and the queue are where the record is stored (`<prefix>:<queue>:jobs[id]`), so the record
+ * does not repeat them (records written before may carry `options.id`, `options.queue`,
+ * `options.stacktraces` and `status: 'created'`; they decode the same).
  */
 import { TaskqError } from './errors.js';
 import type { BackoffSpec } from './retry-policy.js';
@@ -38,8 +39,10 @@ export interface ErrorInfo {
 
 export interface JobOptions {
   v: 1;
-  id: string;
-  queue: string;
+  /** Older records only. */
+  id?: string;
+  /** Older records only. */
+  queue?: string;
   timestamp: number;
   attempt: number;
   retries?: number;
@@ -52,14 +55,15 @@ export interface JobOptions {
   priority?: 'high' | 'low';
   revoked?: boolean;
   lastError?: ErrorInfo;
-  stacktraces: string[];
+  /** Older records only. */
+  stacktraces?: string[];
 }
 
 export interface JobRecord {
   stalls: number;
   data: { task: string; args: unknown[] };
   options: JobOptions;
-  status: 'created' | 'retrying' | 'failed';
+  status?: 'created' | 'retrying' | 'failed';
 }
 
 function invalid(id: string, queue: string, why: string, cause?: unknown): TaskqError {
@@ -90,7 +94,6 @@ export function decodeJobRecord(raw: string, id: string, queue: string): JobReco
     throw invalid(id, queue, '"options.attempt" is not a positive integer');
   }
   if (!Number.isInteger(rec.stalls)) throw invalid(id, queue, '"stalls" is not an integer');
-  rec.options.stacktraces ??= [];
   return rec as JobRecord;
 }
 

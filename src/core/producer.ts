@@ -52,7 +52,7 @@ export class Producer {
   }
 
   async send(spec: SendSpec): Promise<Sent> {
-    const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, Date.now(), this.config.events);
+    const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, Date.now(), this.config.events && this.config.sentEvents);
     const id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
     const entry = template.build(spec.args, id, `${spec.task}.applyAsync`);
     const client = await this.client();
@@ -69,7 +69,7 @@ export class Producer {
    * before anything is sent. If a script call fails, the error says how many jobs were stored.
    */
   async sendBulk(task: string, def: TaskDefinition | undefined, argsList: unknown[][], options: ApplyOptions): Promise<Sent[]> {
-    const template = new JobTemplate(task, def, options, this.router, Date.now(), this.config.events);
+    const template = new JobTemplate(task, def, options, this.router, Date.now(), this.config.events && this.config.sentEvents);
     const entries = argsList.map((args, i) => template.build(args, randomUUID(), `${task}.applyBulk (call ${i})`));
     const client = await this.client();
     this.register(client, template.queue);

@@ -30,7 +30,7 @@ describe('prefetch', () => {
     expect(await second.get({ timeout: 5000 })).toBe('second');
     expect(order).toEqual(['first', 'second']);
     const events = (await new EventReader(client, app.keys.events, '0').read()).filter((e) => e.data.id === second.id).map((e) => e.type);
-    expect(events).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+    expect(events).toEqual(['task-received', 'task-started', 'task-succeeded']);
   });
 
   it('by default a node does not hold long jobs: they stay queued for other nodes', async () => {

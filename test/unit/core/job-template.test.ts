@@ -16,18 +16,14 @@ describe('JobTemplate', () => {
       data: { task: 'video.fetch', args: [1, 'two', { three: [3] }] },
       options: {
         v: 1,
-        id: 'job-1',
-        queue: 'q_video',
         timestamp: now,
         attempt: 1,
-        stacktraces: [],
         retries: 2,
         backoff: { type: 'fixed', delayMs: 100 },
         eta: now + 5000,
         expires: now + 60_000,
         ignoreResult: true,
       },
-      status: 'created',
     };
     expect(record).toBe(encodeJobRecord(expected));
     expect(decodeJobRecord(record as string, 'job-1', 'q_video')).toEqual(expected);

@@ -81,8 +81,10 @@ describe('decodeJobRecord', () => {
     expect(decodeJobRecord(encodeJobRecord(record()), 'job-1', 'q_math')).toEqual(record());
   });
 
-  it('defaults a missing stacktraces to []', () => {
-    expect(decodeJobRecord(withField(['options', 'stacktraces'], undefined), 'job-1', 'q_math').options.stacktraces).toEqual([]);
+  it('decodes the compact record (no id, queue, stacktraces or status) and the older full one alike', () => {
+    const compact = '{"stalls":0,"options":{"v":1,"timestamp":1700000000000,"attempt":1},"data":{"task":"tasks.add","args":[2,3]}}';
+    expect(decodeJobRecord(compact, 'job-1', 'q_math')).toEqual({ stalls: 0, options: { v: 1, timestamp: 1_700_000_000_000, attempt: 1 }, data: { task: 'tasks.add', args: [2, 3] } });
+    expect(decodeJobRecord(encodeJobRecord(record()), 'job-1', 'q_math')).toEqual(record());
   });
 
   it('keeps arguments exactly (empty arrays and objects, nested values)', () => {
