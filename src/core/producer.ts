@@ -1,12 +1,13 @@
 /**
  * Sends jobs: builds the job record, validates arguments and options at the call site, and runs the
- * enqueue script (record + waiting/delayed + task-sent event in one round trip; 500 jobs a call in bulk).
+ * enqueue script (record + waiting/delayed + task-sent event in one round trip; up to 500 jobs a call,
+ * for a bulk send or for single sends started together).
  */
 import { randomUUID } from 'node:crypto';
 import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
-import { asBroker, brokerError } from '../broker/broker-errors.js';
+import { brokerError } from '../broker/broker-errors.js';
 import type { AppConfig } from './config.js';
 import type { Router } from './routing.js';
 import type { ApplyOptions, TaskDefinition } from './task.js';
@@ -30,8 +31,18 @@ export interface Sent {
 /** Most jobs one enqueue script call stores (bulk sends are split). */
 const ENQUEUE_BATCH = 500;
 
+interface PendingSend {
+  task: string;
+  entry: Array<string | number>;
+  resolve: (created: boolean) => void;
+  reject: (err: Error) => void;
+}
+
 export class Producer {
   private readonly knownQueues = new Set<string>();
+  /** Sends queued in this burst, by queue, priority and id kind (enqueue.lua takes one of each a call). */
+  private readonly pending = new Map<string, { queue: string; priority: string; custom: string; items: PendingSend[] }>();
+  private flushQueued = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -58,10 +69,39 @@ export class Producer {
     const client = await this.client();
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
-    const reply = (await asBroker(`sending task ${spec.task}`, () =>
-      runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), [this.config.eventsMaxLen, template.priority, custom, ...entry]),
-    )) as number[];
-    return { id, queue: template.queue, created: reply[0] === 1 };
+    const created = await new Promise<boolean>((resolve, reject) => {
+      const key = `${template.queue}\u0000${template.priority}\u0000${custom}`;
+      let batch = this.pending.get(key);
+      if (!batch) this.pending.set(key, (batch = { queue: template.queue, priority: template.priority, custom, items: [] }));
+      batch.items.push({ task: spec.task, entry, resolve, reject });
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(() => this.flush(client));
+      }
+    });
+    return { id, queue: template.queue, created };
+  }
+
+  /**
+   * Sends what was queued in this burst: sends started together (100 delay() calls in a
+   * Promise.all) share one enqueue call per queue and priority; a lone send goes out alone, in the
+   * same turn (a microtask, no timer), so it waits for nothing.
+   */
+  private flush(client: Redis): void {
+    this.flushQueued = false;
+    const batches = [...this.pending.values()];
+    this.pending.clear();
+    for (const b of batches) {
+      for (let i = 0; i < b.items.length; i += ENQUEUE_BATCH) {
+        const items = b.items.slice(i, i + ENQUEUE_BATCH);
+        const argv: Array<string | number> = [this.config.eventsMaxLen, b.priority, b.custom];
+        for (const item of items) argv.push(...item.entry);
+        runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv).then(
+          (reply) => items.forEach((item, j) => item.resolve((reply as number[])[j] === 1)),
+          (err: unknown) => items.forEach((item) => item.reject(brokerError(err, `sending task ${item.task}`))),
+        );
+      }
+    }
   }
 
   /**

@@ -1,0 +1,53 @@
+/** Sends started together share an enqueue call; each still gets its own answer. */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createApp } from '../../../src/core/app.js';
+import { startRedis } from '../../helpers/redis-server.js';
+import { startWorker } from '../../helpers/apps.js';
+
+describe('sending in bursts', () => {
+  it('100 delay() calls at once take a couple of enqueue calls, not 100; every job runs once', async () => {
+    const redis = await startRedis();
+    onTestFinished(async () => {
+      await redis.stop();
+      redis.remove();
+    });
+    const app = createApp({ broker: redis.url, keyPrefix: 'burst' });
+    onTestFinished(() => app.close());
+    const seen: number[] = [];
+    const t = app.task('t', (n: number) => seen.push(n));
+    const high = app.task('urgent', (n: number) => seen.push(n), { priority: 'high' });
+    const client = await app.client();
+    await t.delay(-1); // scripts loaded, queue registered
+    const evalshas = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const before = await evalshas();
+    const sent = await Promise.all([
+      ...Array.from({ length: 100 }, (_, i) => t.delay(i)),
+      ...Array.from({ length: 5 }, (_, i) => high.delay(100 + i)),
+      t.applyAsync([200], { jobId: 'same' }),
+      t.applyAsync([201], { jobId: 'same' }), // the same id in the same burst: one job
+    ]);
+    // One call per queue and priority (normal, high) and one for the caller-chosen ids.
+    expect((await evalshas()) - before).toBe(3);
+    expect(new Set(sent.map((r) => r.id)).size).toBe(106);
+    await startWorker(app, { concurrency: 8 });
+    await Promise.all(sent.map((r) => r.get({ timeout: 10_000 })));
+    expect(seen.filter((n) => n >= 0).sort((a, b) => a - b)).toEqual([...Array.from({ length: 105 }, (_, i) => i), 200]);
+  });
+
+  it('a burst that Redis refuses rejects every send in it with the broker error', async () => {
+    const redis = await startRedis();
+    onTestFinished(async () => {
+      await redis.stop();
+      redis.remove();
+    });
+    const app = createApp({ broker: redis.url, keyPrefix: 'burst' });
+    onTestFinished(() => app.close());
+    const t = app.task('t', () => 1);
+    const client = await app.client();
+    await client.config('SET', 'maxmemory-policy', 'noeviction');
+    await client.config('SET', 'maxmemory', '1');
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.delay()));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill('rejected'));
+    expect(results.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(10).fill('TASKQ_BROKER_OOM'));
+  });
+});
