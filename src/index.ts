@@ -35,9 +35,9 @@ export {
   TaskRevokedError,
   ResultTimeoutError,
   ExitCode,
-} from './core/errors.js';
-export type { TaskqErrorCode } from './core/errors.js';
-export { defaults } from './core/defaults.js';
+} from './errors.js';
+export type { TaskqErrorCode } from './errors.js';
+export { defaults } from './defaults.js';
 export { WorkerNode } from './worker/worker-node.js';
 export type { WorkerNodeOptions, WorkerStats } from './worker/worker-node.js';
 export { EventReader } from './events/event-reader.js';

@@ -18,7 +18,7 @@
  *    and `close()` here only releases connections.
  */
 import { createRequire } from 'node:module';
-import { defaults } from '../core/defaults.js';
+import { defaults } from '../defaults.js';
 import type { Redis, RedisFactory } from './redis-factory.js';
 import { runScript } from './scripts.js';
 

@@ -2,7 +2,7 @@
  * Turns what Redis or the connection answered into a TaskqError whose code says what happened and
  * whose message says how to fix it, so no raw ioredis ReplyError reaches a caller or the CLI.
  */
-import { ExitCode, TaskqError, type TaskqErrorCode } from '../core/errors.js';
+import { ExitCode, TaskqError, type TaskqErrorCode } from '../errors.js';
 
 interface Known {
   test: RegExp;

@@ -24,7 +24,7 @@
  *   <prefix>:nodes                   ZSET  node name → last heartbeat (ms)
  *   <prefix>:node:<name>             STR   last heartbeat JSON of a node, TTL 3 heartbeats
  */
-import { TaskqError } from '../core/errors.js';
+import { TaskqError } from '../errors.js';
 
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$/;
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BrokerUnavailableError } from '../core/errors.js';
+import { BrokerUnavailableError } from '../errors.js';
 
 export interface LocalRedisOptions {
   /** Data folder (created). */

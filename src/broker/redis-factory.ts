@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Redis as IORedis, type RedisOptions } from 'ioredis';
-import { BrokerUnavailableError, ConfigError } from '../core/errors.js';
+import { BrokerUnavailableError, ConfigError } from '../errors.js';
 import { parseBrokerUrl, type BrokerTarget } from './url.js';
 
 /**

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../errors.js';
 
 export interface BrokerTarget {
   /** Options for `new Redis(options)`; connection-level only. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../core/app.js';
 import { createApp } from '../core/app.js';
-import { loadApp } from './load-app.js';
+import { loadApp } from '../core/load-app.js';
 
 export interface CliIo {
   stdout: (text: string) => void;

@@ -1,6 +1,6 @@
 /** Entry point of bin/taskq: runs the program and maps errors to sysexits codes. */
 import { CommanderError } from 'commander';
-import { ExitCode, TaskqError } from '../core/errors.js';
+import { ExitCode, TaskqError } from '../errors.js';
 import { buildProgram } from './program.js';
 import type { CliIo } from './context.js';
 

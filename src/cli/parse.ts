@@ -1,7 +1,7 @@
 /** Option parsers for commander: each rejects a bad value with a message naming the option. */
 import { InvalidArgumentError } from 'commander';
 import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
-import { defaults } from '../core/defaults.js';
+import { defaults } from '../defaults.js';
 
 export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);

@@ -1,7 +1,7 @@
 /** The only place that formats human output. Mechanism returns data; commands pass it here. */
 import type { ResultRecord } from '../core/result-record.js';
 import type { TaskqEvent } from '../events/event-types.js';
-import type { DeadJob, NodeStatus, QueueStatus } from '../broker/queue-admin.js';
+import type { DeadJob, NodeStatus, QueueStatus } from '../core/queue-admin.js';
 
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -90,11 +90,14 @@ export interface UpInfo {
   broker: string;
   redisDir: string | undefined;
   nodes: Array<{ node: string; pid: number; queues: string[]; concurrency: number; log: string }>;
+  /** taskq commands to suggest (without `taskq`). */
+  tries?: string[];
 }
 
 export function upText(info: UpInfo): string {
   let out = `taskq is up\n  broker  ${info.broker}${info.redisDir ? `  (private redis-server, data in ${info.redisDir})` : ''}\n\n`;
   out += table(['NODE', 'PID', 'QUEUES', 'CONCURRENCY', 'LOG'], info.nodes.map((n) => [n.node, n.pid, n.queues.join(','), n.concurrency, n.log]));
-  out += `\ntry it (another terminal):\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq call -A dist/app.js schedule.ping --wait\n  TASKQ_BROKER_URL=${info.broker} ./bin/taskq status\n\nCtrl-C stops everything.\n`;
+  const tries = [...(info.tries ?? []), 'status'];
+  out += `\ntry it (another terminal):\n${tries.map((t) => `  TASKQ_BROKER_URL=${info.broker} ./bin/taskq ${t}\n`).join('')}\nCtrl-C stops everything.\n`;
   return out;
 }

@@ -8,7 +8,7 @@ import { defineScripts, runScript } from '../broker/scripts.js';
 import { AsyncResult } from './async-result.js';
 import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
 import type { TaskContext } from './context.js';
-import { OptionError, TaskqError } from './errors.js';
+import { OptionError, TaskqError } from '../errors.js';
 import { Producer, type SendSpec } from './producer.js';
 import { ResultStore, type RevokeResult } from './result-store.js';
 import { Router } from './routing.js';

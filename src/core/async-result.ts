@@ -2,8 +2,8 @@
  * A handle on a task's outcome, as in Celery. It works from any process that can reach the broker:
  * `app.result(id)` rebuilds one from an id.
  */
-import { defaults } from './defaults.js';
-import { ResultTimeoutError, TaskFailedError, TaskRevokedError, TaskqError } from './errors.js';
+import { defaults } from '../defaults.js';
+import { ResultTimeoutError, TaskFailedError, TaskRevokedError, TaskqError } from '../errors.js';
 import type { ResultRecord } from './result-record.js';
 import type { ResultStore, RevokeResult } from './result-store.js';
 import type { AppConfig } from './config.js';

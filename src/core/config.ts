@@ -2,8 +2,8 @@
  * App configuration: one schema, resolved once from options given in code → TASKQ_* environment →
  * defaults (core/defaults.ts). Invalid values fail loudly, naming the setting and the value.
  */
-import { defaults } from './defaults.js';
-import { ConfigError, show } from './errors.js';
+import { defaults } from '../defaults.js';
+import { ConfigError, show } from '../errors.js';
 import type { Routes } from './routing.js';
 
 export interface AppOptions {

@@ -5,8 +5,8 @@
  * The record text is exactly what encodeJobRecord() makes for the same job (a unit test holds it to that).
  */
 import { assertQueueName } from '../broker/keys.js';
-import { OptionError } from './errors.js';
-import type { JobOptions } from './message.js';
+import { OptionError } from '../errors.js';
+import type { JobOptions } from '../broker/message.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import type { Router } from './routing.js';
 import { toJson } from './serialize.js';

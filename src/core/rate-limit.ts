@@ -3,7 +3,7 @@
  * two starts, in ms. Enforced cluster-wide by take.lua: each start reserves the next free slot of
  * the task in Redis, so all nodes together keep to the rate.
  */
-import { OptionError, show } from './errors.js';
+import { OptionError, show } from '../errors.js';
 
 export type RateLimit = string | number;
 

@@ -14,7 +14,7 @@
  *   reason     string?     FAILURE/REVOKED: why ("stalled", "max retries (3) exceeded", "unknown task", …)
  *   retryAt    number?     RETRY: ms the next attempt is due
  */
-import type { ErrorInfo } from './message.js';
+import type { ErrorInfo } from '../broker/message.js';
 import type { TaskState } from './states.js';
 import { TASK_STATES } from './states.js';
 

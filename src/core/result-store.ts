@@ -13,7 +13,7 @@ import { isReadyState } from './states.js';
 import { asBroker } from '../broker/broker-errors.js';
 import { runScript } from '../broker/scripts.js';
 import type { AppConfig } from './config.js';
-import { defaults } from './defaults.js';
+import { defaults } from '../defaults.js';
 
 /** What a revocation found (see ResultStore.revoke). */
 export type RevokeResult = 'SUCCESS' | 'FAILURE' | 'REVOKED' | 'STARTED' | 'TERMINATING' | 'REVOKED-NOW';

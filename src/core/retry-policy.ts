@@ -8,12 +8,11 @@
  * - backoff: `fixed` waits `delayMs` each time; `exponential` waits min(maxMs, delayMs·2^(n-1)) for
  *   retry n, and with `jitter` a uniform random delay in [0, that] ("full jitter", as Celery).
  */
-import { show, OptionError, Retry, UnrecoverableError } from './errors.js';
-import { defaults } from './defaults.js';
+import { show, OptionError, Retry, UnrecoverableError } from '../errors.js';
+import { defaults } from '../defaults.js';
+import type { BackoffSpec } from '../broker/message.js';
 
-export type BackoffSpec =
-  | { type: 'fixed'; delayMs: number }
-  | { type: 'exponential'; delayMs: number; maxMs?: number; jitter?: boolean };
+export type { BackoffSpec };
 
 /** What a task or call may give as `backoff`: a number of ms (fixed) or a spec. */
 export type BackoffOption = number | BackoffSpec;

@@ -3,7 +3,7 @@
  * becomes `null`, a function disappears); taskq refuses them instead, naming the path of the value,
  * so the call site learns at once rather than the task getting different arguments.
  */
-import { TaskqError, type TaskqErrorCode } from './errors.js';
+import { TaskqError, type TaskqErrorCode } from '../errors.js';
 
 function describe(value: unknown): string | undefined {
   switch (typeof value) {

@@ -1,7 +1,7 @@
 /** A registered task: its handler, its options, and the ways to send it. */
 import type { AsyncResult } from './async-result.js';
 import type { TaskContext } from './context.js';
-import { OptionError, show, TaskqError } from './errors.js';
+import { OptionError, show, TaskqError } from '../errors.js';
 import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';

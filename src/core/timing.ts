@@ -1,6 +1,6 @@
 /** countdown / eta / expires → absolute times in ms (pure; `now` is passed in). */
-import { defaults } from './defaults.js';
-import { OptionError, show } from './errors.js';
+import { defaults } from '../defaults.js';
+import { OptionError, show } from '../errors.js';
 
 const MAX_S = defaults.maxDelaySeconds;
 

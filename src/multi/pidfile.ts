@@ -6,7 +6,7 @@
  */
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ExitCode, TaskqError } from '../core/errors.js';
+import { ExitCode, TaskqError } from '../errors.js';
 
 function isRunning(pid: number): boolean {
   try {

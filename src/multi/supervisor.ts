@@ -1,13 +1,13 @@
 /**
  * Runs worker nodes as child processes of this one (`taskq up`): starts each with `taskq worker`,
- * resolves once every node said it is ready (consuming), and stops them with SIGTERM, then SIGKILL
- * after a named delay, awaiting every exit.
+ * resolves once the node says over IPC that it is ready (consuming: `{type: 'ready'}`, not a match on
+ * its banner text), and stops them with SIGTERM, then SIGKILL after a named delay, awaiting every exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { TaskqError, ExitCode } from '../core/errors.js';
-import { defaults } from '../core/defaults.js';
+import { TaskqError, ExitCode } from '../errors.js';
+import { defaults } from '../defaults.js';
 
 /**
  * How long a node may take to stop after SIGTERM before it is killed: its drain (the shutdown
@@ -42,7 +42,7 @@ export class Supervisor extends EventEmitter {
   async start(spec: SupervisedNode, readyTimeoutMs = 20_000): Promise<RunningNode> {
     const child = spawn(process.execPath, [taskqBin, 'worker', ...spec.args], {
       env: { ...process.env, ...spec.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     const node: RunningNode = { name: spec.name, pid: child.pid ?? -1, child, output: '' };
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -53,14 +53,13 @@ export class Supervisor extends EventEmitter {
         child.kill('SIGKILL');
         reject(new TaskqError('TASKQ_NODE_START_FAILED', `node ${spec.name} did not report ready within ${readyTimeoutMs} ms:\n${node.output}`, { exitCode: ExitCode.software }));
       }, readyTimeoutMs);
-      const onData = (): void => {
-        if (/ ready\n/.test(node.output)) {
-          clearTimeout(timer);
-          child.stderr!.off('data', onData);
-          resolve();
-        }
-      };
-      child.stderr!.on('data', onData);
+      child.on('message', (msg: { type?: string }) => {
+        if (msg?.type !== 'ready') return;
+        clearTimeout(timer);
+        // Nothing else goes over the channel; an open one would only keep both processes' loops busy.
+        child.disconnect();
+        resolve();
+      });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new TaskqError('TASKQ_NODE_START_FAILED', `node ${spec.name} exited (${signal ?? code}) before it was ready:\n${node.output.trim()}`, { exitCode: ExitCode.software }));

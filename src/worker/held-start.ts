@@ -5,7 +5,7 @@
  * expire, it starts at once and the check rides with the next finish call (a late "no" stops it);
  * otherwise it waits for Redis's verdict.
  */
-import { Revoked } from '../core/errors.js';
+import { Revoked } from '../errors.js';
 import type { ControlListener } from './control-listener.js';
 import { peekOptions } from './outcome.js';
 import type { OutcomeRecorder, StartVerdict } from './outcome-recorder.js';

@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { TaskContext, RetryOptions } from '../core/context.js';
-import { Retry, SoftTimeLimitExceeded, TaskqError, TimeLimitExceeded, toError, UnrecoverableError } from '../core/errors.js';
-import { decodeJobRecord, errorInfo, peekTaskName, type ErrorInfo, type JobRecord } from '../core/message.js';
+import { Retry, SoftTimeLimitExceeded, TaskqError, TimeLimitExceeded, toError, UnrecoverableError } from '../errors.js';
+import { decodeJobRecord, errorInfo, peekTaskName, type ErrorInfo, type JobRecord } from '../broker/message.js';
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
 import type { TaskDefinition } from '../core/task.js';

@@ -5,7 +5,7 @@
  * taking work and says why).
  */
 import type { Logger } from 'pino';
-import { defaults } from '../core/defaults.js';
+import { defaults } from '../defaults.js';
 import type { Attempt } from './job-runner.js';
 import type { RecordCode } from './outcome-recorder.js';
 import type { TakenJob } from './queue-consumer.js';

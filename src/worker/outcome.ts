@@ -5,7 +5,7 @@
  */
 import type { Keys } from '../broker/keys.js';
 import type { AppConfig } from '../core/config.js';
-import { encodeJobRecord, peekTaskName, type JobRecord } from '../core/message.js';
+import { encodeJobRecord, peekTaskName, type JobRecord } from '../broker/message.js';
 import type { ResultRecord } from '../core/result-record.js';
 import type { Attempt } from './job-runner.js';
 

@@ -17,7 +17,7 @@ import { runScript } from '../broker/scripts.js';
 import { DeliveryTokens } from '../broker/delivery.js';
 import { wrongTypedKeys } from '../broker/key-check.js';
 import type { AppConfig } from '../core/config.js';
-import { defaults } from '../core/defaults.js';
+import { defaults } from '../defaults.js';
 
 /** A delivery handed over by the take script: the job's id, raw record, delivery token and when it started. */
 export interface TakenJob {

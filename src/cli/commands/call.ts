@@ -1,6 +1,6 @@
 /** `taskq call`: sends a task by name; with --wait, prints its result. */
 import { Command, Option } from 'commander';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../errors.js';
 import type { ApplyOptions, Priority } from '../../core/task.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { jsonArgs, nonNegativeInt, nonNegativeNumber } from '../parse.js';

@@ -1,7 +1,7 @@
 /** `taskq dead ls|retry|purge`: the dead-letter lists (jobs that failed for good, stalls included). */
 import { Command } from 'commander';
-import { listDead, listQueues, purgeDead, retryDead } from '../../broker/queue-admin.js';
-import { ExitCode, OptionError } from '../../core/errors.js';
+import { listDead, listQueues, purgeDead, retryDead } from '../../core/queue-admin.js';
+import { ExitCode, OptionError } from '../../errors.js';
 import { brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { positiveInt, queueList } from '../parse.js';
 import { deadText, json } from '../presenter.js';

@@ -1,6 +1,6 @@
 /** `taskq events`: prints the event stream from a cursor; --follow keeps printing until Ctrl-C. */
 import { Command, InvalidArgumentError } from 'commander';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../errors.js';
 import { EventReader, type EventCursor } from '../../events/event-reader.js';
 import { parseEntry } from '../../events/event-types.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';

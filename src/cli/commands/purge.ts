@@ -1,7 +1,7 @@
 /** `taskq purge`: deletes the jobs waiting (and delayed) in queues. Running jobs are not touched. */
 import { Command } from 'commander';
-import { purgeQueue } from '../../broker/queue-admin.js';
-import { ExitCode, OptionError } from '../../core/errors.js';
+import { purgeQueue } from '../../core/queue-admin.js';
+import { ExitCode, OptionError } from '../../errors.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { queueList } from '../parse.js';
 import { json } from '../presenter.js';

@@ -1,6 +1,6 @@
 /** `taskq result`: shows a task's state and result; --wait waits until it is ready. */
 import { Command } from 'commander';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../errors.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { nonNegativeNumber } from '../parse.js';
 import { json, resultText } from '../presenter.js';

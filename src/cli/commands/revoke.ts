@@ -1,6 +1,6 @@
 /** `taskq revoke`: tasks that have not started never will; with --terminate running ones are stopped. */
 import { Command } from 'commander';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../errors.js';
 import { brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { json, table } from '../presenter.js';
 

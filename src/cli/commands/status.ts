@@ -1,7 +1,7 @@
 /** `taskq status`: queue counts and the worker nodes alive. */
 import { Command } from 'commander';
-import { aliveNodes, listQueues, queueStatus } from '../../broker/queue-admin.js';
-import { ExitCode } from '../../core/errors.js';
+import { aliveNodes, listQueues, queueStatus } from '../../core/queue-admin.js';
+import { ExitCode } from '../../errors.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { queueList } from '../parse.js';
 import { json, statusText } from '../presenter.js';

@@ -1,24 +1,54 @@
 /**
- * `taskq up` (what `npm start` runs): the flagship app on this machine. Starts a private redis-server
- * under the state folder unless TASKQ_BROKER_URL names a broker, then the app's worker nodes; says
- * what runs where; Ctrl-C stops everything cleanly.
+ * `taskq up` (what `npm start` runs): an app's worker nodes on this machine, as configuration says —
+ * `--node name=queues:concurrency` options with `-A`, or a layout file (`taskq-up.json`). Starts a
+ * private redis-server under the state folder unless TASKQ_BROKER_URL names a broker; says what runs
+ * where; Ctrl-C stops everything cleanly.
  */
 import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
-import { flagshipNodes } from '../../app-nodes.js';
 import { LocalRedis } from '../../broker/local-redis.js';
-import { ExitCode } from '../../core/errors.js';
+import { ConfigError, ExitCode } from '../../errors.js';
+import { layoutFromOptions, parseLayoutFile, parseNodeOption, type NodeSpec, type UpLayout } from '../../multi/up-layout.js';
 import { Supervisor } from '../../multi/supervisor.js';
 import type { CliIo } from '../context.js';
 import { upText } from '../presenter.js';
 
-const appModule = fileURLToPath(new URL('../../app.js', import.meta.url));
+interface UpOptions {
+  stateDir: string;
+  appendfsync: 'everysec' | 'always';
+  app?: string;
+  node: NodeSpec[];
+  config: string;
+}
+
+function layout(options: UpOptions, io: CliIo): UpLayout {
+  if (options.node.length) {
+    if (!options.app) throw new ConfigError('TASKQ_CONFIG_INVALID', '--node needs -A <module>: the app the nodes run');
+    return layoutFromOptions(options.app, options.node);
+  }
+  const file = resolve(io.cwd, options.config);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(
+      'TASKQ_CONFIG_INVALID',
+      `taskq up has no nodes to run: ${file} cannot be read (${(cause as Error).message}). Pass -A <module> --node name=queue1,queue2:concurrency …, or write that file ({"app": …, "nodes": [{"name", "queues", "concurrency"}]}).`,
+      { cause },
+    );
+  }
+  const fromFile = parseLayoutFile(text, file);
+  return options.app ? { ...fromFile, app: options.app } : fromFile;
+}
 
 export function upCommand(io: CliIo, exit: (code: number) => void): Command {
   return new Command('up')
-    .description('run the flagship app here: a private Redis (unless TASKQ_BROKER_URL is set) and its worker nodes')
+    .description("run an app's worker nodes here, as --node options or taskq-up.json say, on a private Redis unless TASKQ_BROKER_URL is set")
+    .option('-A, --app <module>', 'the app module every node loads (overrides the layout file)')
+    .option('--node <name=queues:concurrency>', 'a node to run, e.g. capture=q_pcap:1 (repeat it; replaces the layout file)', (v: string, all: NodeSpec[]) => [...all, parseNodeOption(v)], [] as NodeSpec[])
+    .option('--config <file>', 'the layout file read when no --node is given', 'taskq-up.json')
     .option('--state-dir <dir>', 'where Redis data and logs go', '.state')
     .addOption(
       new Option('--appendfsync <when>', 'private Redis: fsync the AOF every second (may lose the last second on a crash) or before every reply (loses nothing, slower)')
@@ -26,7 +56,9 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
         .default('everysec')
         .env('TASKQ_REDIS_APPENDFSYNC'),
     )
-    .action(async (options: { stateDir: string; appendfsync: 'everysec' | 'always' }) => {
+    .action(async (options: UpOptions) => {
+      const plan = layout(options, io);
+      const appModule = resolve(io.cwd, plan.app);
       const state = resolve(io.cwd, options.stateDir);
       let redis: LocalRedis | undefined;
       let broker = io.env.TASKQ_BROKER_URL;
@@ -48,7 +80,7 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
       let code: number = ExitCode.ok;
       try {
         const host = hostname();
-        for (const spec of flagshipNodes) {
+        for (const spec of plan.nodes) {
           await supervisor.start({
             name: spec.name,
             args: ['-A', appModule, '-Q', spec.queues.join(','), '-c', String(spec.concurrency), '-n', `${spec.name}@%h`, '--logfile', join(state, 'logs', `${spec.name}.log`)],
@@ -59,8 +91,9 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
           upText({
             broker,
             redisDir: redis ? join(state, 'redis') : undefined,
+            ...(plan.tries ? { tries: plan.tries } : {}),
             nodes: supervisor.nodes.map((n) => {
-              const spec = flagshipNodes.find((s) => s.name === n.name)!;
+              const spec = plan.nodes.find((s) => s.name === n.name)!;
               return { node: `${n.name}@${host}`, pid: n.pid, queues: spec.queues, concurrency: spec.concurrency, log: join(state, 'logs', `${n.name}.log`) };
             }),
           }),

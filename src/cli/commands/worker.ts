@@ -3,13 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import pino, { type Logger } from 'pino';
-import { defaults } from '../../core/defaults.js';
-import { ExitCode, OptionError, TaskqError } from '../../core/errors.js';
+import { defaults } from '../../defaults.js';
+import { ExitCode, OptionError, TaskqError } from '../../errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandIndex, expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
 import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
-import { resolveAppPath } from '../load-app.js';
+import { resolveAppPath } from '../../core/load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
 import { workerBanner } from '../presenter.js';
@@ -84,6 +84,8 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
   for (const s of signals) process.on(s, stop);
   try {
     await node.start();
+    // A supervisor (taskq up, taskq multi) that started this node over IPC learns it is consuming.
+    process.send?.({ type: 'ready', node: name, pid: process.pid });
     io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()], queues: node.queues, concurrency: node.concurrency }));
     await node.closed;
     return cold ? ExitCode.failure : ExitCode.ok;

@@ -6,8 +6,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { loadApp } from '../../cli/load-app.js';
-import { Retry, TaskqError, toError } from '../../core/errors.js';
+import { loadApp } from '../../core/load-app.js';
+import { Retry, TaskqError, toError } from '../../errors.js';
 import type { TaskContext } from '../../core/context.js';
 import { toJson } from '../../core/serialize.js';
 import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';

@@ -7,10 +7,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ExitCode, TaskqError } from '../../core/errors.js';
+import { ExitCode, TaskqError } from '../../errors.js';
 import type { Execution, ExecutionRequest, Executor, Settled } from '../executor.js';
 import type { FromChild, PoolInit } from './protocol.js';
-import { expandIndex } from '../../multi/node-name.js';
+import { expandIndex } from './log-file.js';
 import { fromWire, PoolUnavailable, startChild, workerLost, type Child, type Job } from './child.js';
 
 export { PoolUnavailable } from './child.js';

@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { Retry, UnrecoverableError } from '../../core/errors.js';
+import { Retry, UnrecoverableError } from '../../errors.js';
 import type { Settled } from '../executor.js';
 import type { PoolInit, ToChild, WireError } from './protocol.js';
 

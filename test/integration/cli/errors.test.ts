@@ -81,6 +81,15 @@ describe('taskq CLI errors', () => {
     expect(variable.stderr).toContain('[TASKQ_CONFIG_INVALID]');
   });
 
+  it('taskq up without nodes to run says how to give them (78), before it starts anything', async () => {
+    const none = await runTaskq(['up', '--config', 'nowhere.json'], { TASKQ_BROKER_URL: inject('redisUrl') });
+    expect(none.code).toBe(78);
+    expect(none.stderr).toMatch(/taskq up has no nodes to run: \S*nowhere.json cannot be read .*Pass -A <module> --node name=queue1,queue2:concurrency/);
+    const noApp = await runTaskq(['up', '--node', 'a=q:1'], { TASKQ_BROKER_URL: inject('redisUrl') });
+    expect(noApp.code).toBe(78);
+    expect(noApp.stderr).toContain('--node needs -A <module>');
+  });
+
   it('purge without --force refuses (64) and deletes nothing', async () => {
     const r = await runTaskq(['purge', '-Q', 'default'], { TASKQ_BROKER_URL: inject('redisUrl') });
     expect(r.code).toBe(64);

@@ -1,8 +1,8 @@
 /** Bad input gets a precise error and loses nothing; the worker node survives it. */
 import { describe, expect, it } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
-import { listDead } from '../../../src/broker/queue-admin.js';
-import { TaskFailedError, TaskqError } from '../../../src/core/errors.js';
+import { listDead } from '../../../src/core/queue-admin.js';
+import { TaskFailedError, TaskqError } from '../../../src/errors.js';
 import { createApp } from '../../../src/core/app.js';
 import { freePort } from '../../helpers/redis-server.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
-import { TaskFailedError } from '../../../src/core/errors.js';
+import { TaskFailedError } from '../../../src/errors.js';
 
 describe('delay → worker → get', () => {
   it('returns the value of a task run by a worker', async () => {

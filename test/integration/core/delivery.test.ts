@@ -1,7 +1,7 @@
 /** Countdown/ETA, expiry of stalled jobs, dead letters, and job ids. */
 import { describe, expect, it } from 'vitest';
 import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
-import { listDead, retryDead } from '../../../src/broker/queue-admin.js';
+import { listDead, retryDead } from '../../../src/core/queue-admin.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
 

@@ -1,7 +1,7 @@
 /** The producer API: bound context, progress, routing, bulk, send by name, ignoreResult, forget. */
 import { describe, expect, it, vi } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
-import { TaskqError } from '../../../src/core/errors.js';
+import { TaskqError } from '../../../src/errors.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('tasks and results', () => {

@@ -1,7 +1,7 @@
 /** Priorities: within a queue, high jobs are served before normal ones, low ones last; FIFO within a level. */
 import { describe, expect, it } from 'vitest';
 import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
-import { queueStatus, retryDead } from '../../../src/broker/queue-admin.js';
+import { queueStatus, retryDead } from '../../../src/core/queue-admin.js';
 import type { App } from '../../../src/core/app.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import type { Priority } from '../../../src/core/task.js';

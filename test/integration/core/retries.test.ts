@@ -1,7 +1,7 @@
 /** Retries: counts, backoff timing, autoretryFor, UnrecoverableError, ctx.retry, RETRY state. */
 import { describe, expect, it } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
-import { TaskFailedError, UnrecoverableError } from '../../../src/core/errors.js';
+import { TaskFailedError, UnrecoverableError } from '../../../src/errors.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 
 class Flaky extends Error {

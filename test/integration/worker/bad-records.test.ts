@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq, type WorkerProcess } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { listDead } from '../../../src/broker/queue-admin.js';
+import { listDead } from '../../../src/core/queue-admin.js';
 import type { App } from '../../../src/core/app.js';
 
 async function worker(app: App): Promise<WorkerProcess> {

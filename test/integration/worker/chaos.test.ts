@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq, type WorkerProcess } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { listDead } from '../../../src/broker/queue-admin.js';
+import { listDead } from '../../../src/core/queue-admin.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import type { AsyncResult } from '../../../src/core/async-result.js';
 

@@ -8,7 +8,7 @@ import { inject } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { listDead } from '../../../src/broker/queue-admin.js';
+import { listDead } from '../../../src/core/queue-admin.js';
 
 const STALL_MS = 300;
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { App } from '../../../src/core/app.js';
-import type { TaskFailedError } from '../../../src/core/errors.js';
+import type { TaskFailedError } from '../../../src/errors.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**

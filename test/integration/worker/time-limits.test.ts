@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
-import { TaskFailedError } from '../../../src/core/errors.js';
+import { TaskFailedError } from '../../../src/errors.js';
 import { runTaskq, fixture } from '../../helpers/processes.js';
 
 describe('time limits (async pool)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maskPassword, parseBrokerUrl } from '../../../src/broker/url.js';
-import { ConfigError } from '../../../src/core/errors.js';
+import { ConfigError } from '../../../src/errors.js';
 import { thrown } from '../../helpers/thrown.js';
 
 function configError(url: string): ConfigError {

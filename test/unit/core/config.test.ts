@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveAppConfig } from '../../../src/core/config.js';
-import { defaults } from '../../../src/core/defaults.js';
-import { ConfigError } from '../../../src/core/errors.js';
+import { defaults } from '../../../src/defaults.js';
+import { ConfigError } from '../../../src/errors.js';
 import { thrown } from '../../helpers/thrown.js';
 
 type Options = Parameters<typeof resolveAppConfig>[0];

@@ -10,7 +10,7 @@ import {
   TaskRevokedError,
   toError,
   UnrecoverableError,
-} from '../../../src/core/errors.js';
+} from '../../../src/errors.js';
 
 describe('toError', () => {
   it('returns an Error unchanged', () => {

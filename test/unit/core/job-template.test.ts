@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobTemplate } from '../../../src/core/job-template.js';
-import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
+import { decodeJobRecord, encodeJobRecord, type JobRecord } from '../../../src/broker/message.js';
 import { Router } from '../../../src/core/routing.js';
 import { thrown } from '../../helpers/thrown.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptionError, Retry, UnrecoverableError } from '../../../src/core/errors.js';
+import { OptionError, Retry, UnrecoverableError } from '../../../src/errors.js';
 import {
   backoffDelay,
   decideRetry,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Router } from '../../../src/core/routing.js';
-import { TaskqError } from '../../../src/core/errors.js';
+import { TaskqError } from '../../../src/errors.js';
 import { thrown } from '../../helpers/thrown.js';
 
 function queueNameError(fn: () => unknown): TaskqError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskqError } from '../../../src/core/errors.js';
+import { TaskqError } from '../../../src/errors.js';
 import { findUnserializable, toJson } from '../../../src/core/serialize.js';
 import { thrown } from '../../helpers/thrown.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '../../../src/core/errors.js';
+import { OptionError } from '../../../src/errors.js';
 import { resolveTiming } from '../../../src/core/timing.js';
 import { thrown } from '../../helpers/thrown.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Keys } from '../../../src/broker/keys.js';
 import { resolveAppConfig, type AppConfig } from '../../../src/core/config.js';
-import { encodeJobRecord, type JobRecord } from '../../../src/core/message.js';
+import { encodeJobRecord, type JobRecord } from '../../../src/broker/message.js';
 import type { Attempt, Outcome } from '../../../src/worker/job-runner.js';
 import { finishEntry, finishHeader, finishKeys, startRequest, type FinishContext } from '../../../src/worker/outcome.js';
 

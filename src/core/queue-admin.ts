@@ -1,7 +1,7 @@
 /** Queue administration for the CLI and the future web UI: counts, nodes alive, purge, dead letters. */
-import type { App } from '../core/app.js';
-import { decodeJobRecord, encodeJobRecord, peekTaskName } from '../core/message.js';
-import { runScript } from './scripts.js';
+import type { App } from './app.js';
+import { decodeJobRecord, encodeJobRecord, peekTaskName } from '../broker/message.js';
+import { runScript } from '../broker/scripts.js';
 
 export interface QueueStatus {
   queue: string;

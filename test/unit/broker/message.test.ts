@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TaskqError } from '../../../src/core/errors.js';
-import { decodeJobRecord, encodeJobRecord, errorInfo, peekTaskName, type JobRecord } from '../../../src/core/message.js';
+import { TaskqError } from '../../../src/errors.js';
+import { decodeJobRecord, encodeJobRecord, errorInfo, peekTaskName, type JobRecord } from '../../../src/broker/message.js';
 import { thrown } from '../../helpers/thrown.js';
 
 function record(): JobRecord {

@@ -28,8 +28,11 @@
  * does not repeat them (records written before may carry `options.id`, `options.queue`,
  * `options.stacktraces` and `status: 'created'`; they decode the same).
  */
-import { TaskqError } from './errors.js';
-import type { BackoffSpec } from './retry-policy.js';
+import { TaskqError } from '../errors.js';
+/** How a retry waits (core/retry-policy.ts does the math): stored in the record as given. */
+export type BackoffSpec =
+  | { type: 'fixed'; delayMs: number }
+  | { type: 'exponential'; delayMs: number; maxMs?: number; jitter?: boolean };
 
 export interface ErrorInfo {
   name: string;

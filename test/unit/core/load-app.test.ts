@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { loadApp, resolveAppPath } from '../../../src/cli/load-app.js';
+import { loadApp, resolveAppPath } from '../../../src/core/load-app.js';
 
 describe('-A module resolution', () => {
   const dir = mkdtempSync(`${tmpdir()}/taskq-loadapp-`);

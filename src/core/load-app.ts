@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App } from '../core/app.js';
-import { ExitCode, TaskqError } from '../core/errors.js';
+import { App } from './app.js';
+import { ExitCode, TaskqError } from '../errors.js';
 
 function invalid(message: string, cause?: unknown): TaskqError {
   return new TaskqError('TASKQ_APP_MODULE_INVALID', message, { exitCode: ExitCode.config, cause });

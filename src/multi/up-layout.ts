@@ -1,0 +1,83 @@
+/**
+ * The nodes `taskq up` runs, as configuration: `--node name=q1,q2:concurrency` options, or a JSON file
+ * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "try": [commands]}`). Pure:
+ * parsing and validation only; reading the file is the caller's.
+ */
+import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
+import { defaults } from '../defaults.js';
+import { ConfigError } from '../errors.js';
+
+export interface NodeSpec {
+  /** Short name; the node is `<name>@<host>`. */
+  name: string;
+  queues: string[];
+  concurrency: number;
+}
+
+export interface UpLayout {
+  /** The app module every node loads (-A). */
+  app: string;
+  nodes: NodeSpec[];
+  /** taskq commands to suggest once it is up (e.g. `call -A dist/app.js schedule.ping --wait`). */
+  tries?: string[];
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function bad(where: string, why: string): ConfigError {
+  return new ConfigError('TASKQ_CONFIG_INVALID', `${where}: ${why}`);
+}
+
+function checkNode(node: NodeSpec, where: string): NodeSpec {
+  if (!NAME.test(node.name)) throw bad(where, `node name ${JSON.stringify(node.name)} must be 1–64 letters, digits, _ . -`);
+  if (!node.queues.length) throw bad(where, `node ${node.name} consumes no queue`);
+  for (const q of node.queues) if (!QUEUE_NAME_PATTERN.test(q)) throw bad(where, `node ${node.name}: ${JSON.stringify(q)} is not a valid queue name`);
+  if (!Number.isInteger(node.concurrency) || node.concurrency < 1 || node.concurrency > defaults.maxConcurrency) {
+    throw bad(where, `node ${node.name}: concurrency must be an integer from 1 to ${defaults.maxConcurrency}, got ${JSON.stringify(node.concurrency)}`);
+  }
+  return node;
+}
+
+function checkUnique(nodes: NodeSpec[], where: string): NodeSpec[] {
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    if (seen.has(n.name)) throw bad(where, `node name ${n.name} is given twice`);
+    seen.add(n.name);
+  }
+  if (!nodes.length) throw bad(where, 'no nodes');
+  return nodes;
+}
+
+/** `--node capture=q_pcap:1` or `--node io=q_a,q_b` (concurrency defaults to the worker's). */
+export function parseNodeOption(value: string): NodeSpec {
+  const m = /^([^=]+)=([^:]+)(?::(\d+))?$/.exec(value.trim());
+  if (!m) throw bad(`--node ${value}`, 'expected name=queue1,queue2[:concurrency], e.g. capture=q_pcap:1');
+  const queues = (m[2] as string).split(',').map((q) => q.trim()).filter(Boolean);
+  return checkNode({ name: m[1] as string, queues, concurrency: m[3] === undefined ? defaults.concurrency : Number(m[3]) }, `--node ${value}`);
+}
+
+/** The layout from --node options. */
+export function layoutFromOptions(app: string, nodes: NodeSpec[]): UpLayout {
+  return { app, nodes: checkUnique(nodes, 'the --node options') };
+}
+
+/** The layout from a JSON file's text; `file` names it in errors. */
+export function parseLayoutFile(text: string, file: string): UpLayout {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw bad(file, `not JSON (${(err as Error).message})`);
+  }
+  const o = parsed as { app?: unknown; nodes?: unknown };
+  if (!o || typeof o !== 'object' || typeof o.app !== 'string' || !o.app) throw bad(file, 'needs "app": the module every node loads (e.g. "dist/app.js")');
+  if (!Array.isArray(o.nodes)) throw bad(file, 'needs "nodes": [{"name", "queues", "concurrency"}, …]');
+  const nodes = o.nodes.map((n: unknown, i) => {
+    const x = n as Partial<NodeSpec>;
+    if (!x || typeof x !== 'object' || typeof x.name !== 'string' || !Array.isArray(x.queues)) throw bad(file, `nodes[${i}] needs "name" and "queues"`);
+    return checkNode({ name: x.name, queues: x.queues.map(String), concurrency: x.concurrency ?? defaults.concurrency }, `${file} nodes[${i}]`);
+  });
+  const tries = (o as { try?: unknown }).try;
+  if (tries !== undefined && (!Array.isArray(tries) || !tries.every((t) => typeof t === 'string'))) throw bad(file, '"try" must be a list of taskq commands (strings)');
+  return { app: o.app, nodes: checkUnique(nodes, file), ...(tries ? { tries: tries as string[] } : {}) };
+}

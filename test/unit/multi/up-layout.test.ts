@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { layoutFromOptions, parseLayoutFile, parseNodeOption } from '../../../src/multi/up-layout.js';
+import { thrown } from '../../helpers/thrown.js';
+
+const configError = (fn: () => unknown): string => {
+  const err = thrown(fn) as { code?: string; exitCode?: number; message: string };
+  expect(err.code).toBe('TASKQ_CONFIG_INVALID');
+  expect(err.exitCode).toBe(78);
+  return err.message;
+};
+
+describe('--node name=queues:concurrency', () => {
+  it('parses a node, with the default concurrency when none is given', () => {
+    expect(parseNodeOption('capture=q_pcap:1')).toEqual({ name: 'capture', queues: ['q_pcap'], concurrency: 1 });
+    expect(parseNodeOption('io=q_a,q_b')).toEqual({ name: 'io', queues: ['q_a', 'q_b'], concurrency: 4 });
+  });
+
+  it('refuses what it cannot run, naming the option', () => {
+    expect(configError(() => parseNodeOption('capture'))).toMatch(/^--node capture: expected name=queue1,queue2\[:concurrency\]/);
+    expect(configError(() => parseNodeOption('a b=q:1'))).toContain('node name "a b"');
+    expect(configError(() => parseNodeOption('x=not ok:1'))).toContain('"not ok" is not a valid queue name');
+    expect(configError(() => parseNodeOption('x=q:0'))).toContain('concurrency must be an integer from 1 to 10000, got 0');
+    expect(configError(() => layoutFromOptions('app.js', [parseNodeOption('x=q'), parseNodeOption('x=r')]))).toContain('node name x is given twice');
+  });
+});
+
+describe('the layout file', () => {
+  it("reads the repository's own taskq-up.json: the flagship app's four stages", () => {
+    const layout = parseLayoutFile(readFileSync(new URL('../../../taskq-up.json', import.meta.url), 'utf8'), 'taskq-up.json');
+    expect(layout.app).toBe('dist/app.js');
+    expect(layout.nodes.map((n) => `${n.name}:${n.queues.join(',')}:${n.concurrency}`)).toEqual(['capture:q_pcap:1', 'analyze:q_analyze:2', 'download:q_download:4', 'schedule:q_schedule:1']);
+    expect(layout.tries).toEqual(['call -A dist/app.js schedule.ping --wait']);
+  });
+
+  it('says what is missing or wrong, naming the file', () => {
+    expect(configError(() => parseLayoutFile('{', 'up.json'))).toMatch(/^up.json: not JSON/);
+    expect(configError(() => parseLayoutFile('{"nodes": []}', 'up.json'))).toContain('needs "app"');
+    expect(configError(() => parseLayoutFile('{"app": "a.js"}', 'up.json'))).toContain('needs "nodes"');
+    expect(configError(() => parseLayoutFile('{"app": "a.js", "nodes": [{"name": "x"}]}', 'up.json'))).toContain('nodes[0] needs "name" and "queues"');
+    expect(configError(() => parseLayoutFile('{"app": "a.js", "nodes": []}', 'up.json'))).toContain('no nodes');
+  });
+});
