@@ -9,7 +9,6 @@ import { deliveryEntry } from '../broker/delivery.js';
 import type { Redis } from '../broker/redis-factory.js';
 import type { App } from '../core/app.js';
 import { Revoked, toError, WorkerShutdown } from '../errors.js';
-import { peekTaskName } from '../broker/message.js';
 import type { ControlListener } from './control-listener.js';
 import { startHeld, stopRunning } from './held-start.js';
 import type { RedisClock } from './redis-clock.js';
@@ -143,6 +142,7 @@ export class Dispatcher extends EventEmitter {
     if (this.busy + jobs.length >= this.deps.concurrency()) this.backlog = true;
     for (const job of jobs) {
       job.epoch ??= epoch;
+      this.ledger.received(job);
       if (job.notBefore > now) this.held.waitForSlot({ consumer, job }, job.notBefore - now, (h) => this.accept(h.consumer, [{ ...h.job, notBefore: 0 }]));
       else if (this.running.size < this.deps.concurrency()) this.execute(consumer, job);
       else this.held.reserve({ consumer, job });
@@ -173,9 +173,8 @@ export class Dispatcher extends EventEmitter {
       const verdict = await startHeld(entry, { recorder: this.recorder, clock: this.deps.clock, control: this.deps.control() });
       if (entry.abandoned) return;
       if (verdict !== 'ok') {
-        this.deps.log.info({ jobId: job.id, task: peekTaskName(job.raw), verdict }, `not started: ${verdict}`);
-        this.emit('job-finished', job.id, 'dropped');
-        return;
+        this.ledger.dropped(job, verdict);
+        return void this.emit('job-finished', job.id, 'dropped');
       }
     }
     const attempt = await runJob({

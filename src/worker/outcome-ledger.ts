@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { defaults } from '../defaults.js';
+import { peekTaskName } from '../broker/message.js';
 import type { Attempt } from './job-runner.js';
 import type { RecordCode } from './outcome-recorder.js';
 import type { TakenJob } from './queue-consumer.js';
@@ -13,6 +14,10 @@ import type { WorkerStats } from './worker-types.js';
 
 /** Prefetch while tasks take less than this on average (ms). */
 const PREFETCH_BELOW_MS = 5;
+
+function brief(json: string): string {
+  return json.length > 200 ? `${json.slice(0, 197)}...` : json;
+}
 
 export class OutcomeLedger {
   /** Moving average of task run times (ms). */
@@ -59,9 +64,41 @@ export class OutcomeLedger {
     }
     if (outcome.kind === 'success') stats.succeeded++;
     else if (outcome.kind === 'retry') stats.retried++;
-    else {
-      stats.failed++;
-      if (outcome.kind === 'failure') log.warn({ ...about, reason: outcome.reason, error: outcome.error.message }, 'task failed');
+    else stats.failed++;
+    if (code === 'recorded' || code === 'late-success') this.tell(job, attempt);
+  }
+
+  /** A delivery arrived (Celery's "Task x[id] received"). */
+  received(job: TakenJob): void {
+    if (!this.log.isLevelEnabled('info')) return;
+    const task = peekTaskName(job.raw);
+    this.log.info({ task, jobId: job.id }, `Task ${task}[${job.id}] received`);
+  }
+
+  /** A held job Redis said must not start (revoked, expired, or over already). */
+  dropped(job: TakenJob, verdict: string): void {
+    const task = peekTaskName(job.raw);
+    this.log.info({ task, jobId: job.id, verdict }, `Task ${task}[${job.id}] not started: ${verdict}`);
+  }
+
+  /** The one line per outcome a Celery user reads in a worker's log. */
+  private tell(job: TakenJob, attempt: Attempt): void {
+    const { log } = this;
+    const outcome = attempt.outcome;
+    const about = { task: attempt.taskName, jobId: job.id };
+    const name = `Task ${attempt.taskName}[${job.id}]`;
+    switch (outcome.kind) {
+      case 'success':
+        if (log.isLevelEnabled('info')) log.info({ ...about, runtimeMs: attempt.runtimeMs }, `${name} succeeded in ${(attempt.runtimeMs / 1000).toFixed(4)}s: ${brief(outcome.resultJson)}`);
+        return;
+      case 'retry':
+        if (log.isLevelEnabled('info')) log.info({ ...about, retryInMs: outcome.delayMs }, `${name} retry: Retry in ${(outcome.delayMs / 1000).toFixed(1)}s: ${outcome.error.name}: ${outcome.error.message}`);
+        return;
+      case 'failure':
+        log.error({ ...about, reason: outcome.reason }, `${name} raised unexpected: ${outcome.error.name}: ${outcome.error.message} (${outcome.reason})`);
+        return;
+      case 'revoked':
+        log.info({ ...about, reason: outcome.reason }, `${name} revoked (${outcome.reason})`);
     }
   }
 

@@ -167,6 +167,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
       log: this.log,
       logLevel: this.options.childLog?.level ?? this.log.level,
       logfile: this.options.childLog?.file,
+      humanLogs: this.options.childLog?.human ?? false,
       maxTasksPerChild: this.options.maxTasksPerChild,
       maxMemoryKb: this.options.maxMemoryPerChildKb,
     });

@@ -8,6 +8,7 @@ import { ExitCode, OptionError, TaskqError } from '../../errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandIndex, expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
+import { humanLogStream, wantsHumanLogs } from '../../worker/log-format.js';
 import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
 import { resolveAppPath } from '../../core/load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
@@ -33,8 +34,11 @@ interface WorkerOptions {
   autoscale?: { max: number; min: number };
 }
 
-function openLogger(options: WorkerOptions): Logger {
-  if (!options.logfile) return pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true }));
+function openLogger(options: WorkerOptions, io: CliIo): Logger {
+  if (!options.logfile) {
+    if (wantsHumanLogs(io.env, process.stderr.isTTY)) return pino({ level: options.loglevel }, humanLogStream((t) => process.stderr.write(t)));
+    return pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true }));
+  }
   const file = expandIndex(options.logfile, 0); // the node's main process is index 0 (%I → "")
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -51,7 +55,7 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
   if (options.timeLimit !== undefined && options.softTimeLimit !== undefined && options.softTimeLimit >= options.timeLimit) {
     throw new OptionError(`--soft-time-limit (${options.softTimeLimit} s) must be below --time-limit (${options.timeLimit} s): the soft limit warns the task before the hard one stops it`);
   }
-  const log = openLogger(options);
+  const log = openLogger(options, io);
   const app = await appFor(options, io);
   const name = expandNodeName(options.hostname ?? `worker${process.pid}@%h`);
   const node = new WorkerNode(app, {
@@ -67,7 +71,7 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
     ...(options.app ? { appModule: resolveAppPath(options.app, io.cwd) } : {}),
     ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
     ...(options.maxMemoryPerChild !== undefined ? { maxMemoryPerChildKb: options.maxMemoryPerChild } : {}),
-    childLog: { level: options.loglevel, file: options.logfile },
+    childLog: { level: options.loglevel, file: options.logfile, human: !options.logfile && wantsHumanLogs(io.env, process.stderr.isTTY) },
     ...(options.autoscale ? { autoscale: options.autoscale } : {}),
   });
   if (options.pidfile) acquirePidfile(options.pidfile);

@@ -11,6 +11,7 @@ import { Retry, TaskqError, toError } from '../../errors.js';
 import type { TaskContext } from '../../core/context.js';
 import { toJson } from '../../core/serialize.js';
 import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';
+import { humanLogStream } from '../log-format.js';
 
 const init: PoolInit = isMainThread ? (JSON.parse(process.env.TASKQ_POOL_INIT ?? '{}') as PoolInit) : (workerData as PoolInit);
 const send = (msg: FromChild): void => {
@@ -36,10 +37,12 @@ function wire(err: Error): WireError {
   return out;
 }
 
-const log = pino(
-  { level: init.logLevel },
-  init.logfile ? pino.destination({ dest: init.logfile, sync: true, mkdir: true }) : pino.destination({ dest: 2, sync: true }),
-).child({ node: init.node, index: init.index });
+const destination = init.logfile
+  ? pino.destination({ dest: init.logfile, sync: true, mkdir: true })
+  : init.humanLogs
+    ? humanLogStream((t) => process.stderr.write(t))
+    : pino.destination({ dest: 2, sync: true });
+const log = pino({ level: init.logLevel }, destination).child({ node: init.node, index: init.index });
 
 const controllers = new Map<string, AbortController>();
 
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     }
     if (msg.type === 'run') void run(app, msg);
   });
-  log.info({ pid: process.pid, thread: isMainThread ? undefined : 'worker' }, 'pool child ready');
+  log.info({ thread: isMainThread ? undefined : 'worker' }, 'pool child ready');
   send({ type: 'ready', pid: process.pid });
 }
 

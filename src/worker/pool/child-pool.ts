@@ -23,6 +23,7 @@ export interface ChildPoolOptions {
   log: Logger;
   logLevel: string;
   logfile?: string | undefined;
+  humanLogs?: boolean;
   maxTasksPerChild?: number | undefined;
   maxMemoryKb?: number | undefined;
 }
@@ -57,7 +58,7 @@ export class ChildPool extends EventEmitter implements Executor {
 
   private spawn(index: number): Promise<void> {
     const logfile = this.opts.logfile === undefined ? undefined : expandIndex(this.opts.logfile, index);
-    const init: PoolInit = { appModule: this.opts.appModule, node: this.opts.node, index, logLevel: this.opts.logLevel, logfile };
+    const init: PoolInit = { appModule: this.opts.appModule, node: this.opts.node, index, logLevel: this.opts.logLevel, logfile, humanLogs: this.opts.humanLogs ?? false };
     const { handle, child } = startChild(this.opts.kind, index, init);
     this.children[index - 1] = child;
     return new Promise<void>((resolve, reject) => {

@@ -19,6 +19,8 @@ export interface PoolInit {
   index: number;
   logLevel: string;
   logfile: string | undefined;
+  /** Write Celery-style lines to stderr (a terminal) instead of JSON. */
+  humanLogs: boolean;
 }
 
 export interface WireError {
