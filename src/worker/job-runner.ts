@@ -9,7 +9,7 @@ import { decodeJobRecord, errorInfo, peekTaskName, type ErrorInfo, type JobRecor
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
 import type { TaskDefinition } from '../core/task.js';
-import type { Execution, Executor } from './executor.js';
+import type { Execution, Executor, Settled } from './executor.js';
 
 export type Outcome =
   | { kind: 'success'; resultJson: string }
@@ -65,42 +65,23 @@ function failure(err: Error, reason: string): Outcome {
   return { kind: 'failure', error: errorInfo(err), reason };
 }
 
-export async function runJob(input: RunJobInput): Promise<Attempt> {
-  const started = performance.now();
-  const done = (record: JobRecord | undefined, taskName: string, outcome: Outcome): Attempt => ({
-    id: input.id,
-    queue: input.queue,
-    record,
-    taskName,
-    outcome,
-    runtimeMs: performance.now() - started,
-  });
+function unknownTask(taskName: string, tasks: ReadonlyMap<string, TaskDefinition>, origin: string): TaskqError {
+  const known = [...tasks.keys()].sort();
+  return new TaskqError(
+    'TASKQ_TASK_UNKNOWN',
+    `task ${JSON.stringify(taskName)} is not registered in this worker (${origin}); ` +
+      `registered: ${known.length ? known.join(', ') : 'none'}. Register it in the app the worker loads (-A), ` +
+      `or route it to a queue whose workers have it.`,
+  );
+}
 
-  let record: JobRecord;
-  try {
-    record = decodeJobRecord(input.raw, input.id, input.queue);
-  } catch (err) {
-    return done(undefined, '<undecodable>', failure(toError(err), 'undecodable payload'));
-  }
-  const taskName = record.data.task;
-  const def = input.tasks.get(taskName);
-  if (!def) {
-    const known = [...input.tasks.keys()].sort();
-    const err = new TaskqError(
-      'TASKQ_TASK_UNKNOWN',
-      `task ${JSON.stringify(taskName)} is not registered in this worker (${input.appOrigin}); ` +
-        `registered: ${known.length ? known.join(', ') : 'none'}. Register it in the app the worker loads (-A), ` +
-        `or route it to a queue whose workers have it.`,
-    );
-    return done(record, taskName, failure(err, 'unknown task'));
-  }
-
-  // signal and log are made on first use: most tasks read neither, and at thousands of jobs a second
-  // an AbortController and a child logger per job are measurable garbage.
+/** The task's `ctx`. Its signal and log are made on first use: most tasks read neither, and at thousands of jobs a second they are measurable garbage. */
+function taskContext(input: RunJobInput, record: JobRecord): TaskContext {
+  const name = record.data.task;
   let log: Logger | undefined;
-  const ctx: TaskContext = {
+  return {
     id: input.id,
-    name: taskName,
+    name,
     attempt: record.options.attempt,
     queue: input.queue,
     node: input.node,
@@ -108,17 +89,21 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
       return input.signal();
     },
     get log() {
-      return (log ??= input.log.child({ task: taskName, jobId: input.id, attempt: record.options.attempt }));
+      return (log ??= input.log.child({ task: name, jobId: input.id, attempt: record.options.attempt }));
     },
     progress: input.progress,
     retry(options: RetryOptions = {}): never {
       const countdownMs = options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000);
-      throw new Retry(options.error ? `retry requested: ${options.error.message}` : 'retry requested', countdownMs, {
-        cause: options.error,
-      });
+      throw new Retry(options.error ? `retry requested: ${options.error.message}` : 'retry requested', countdownMs, { cause: options.error });
     },
   };
+}
 
+/** How the handler ended: settled, or stopped at the hard time limit (the async pool's code may linger on). */
+type Ended = { hard: false; settled: Settled } | { hard: true; thrown: Error; lingering: Promise<void> | undefined };
+
+/** Runs the handler under its soft and hard time limits. */
+async function runWithLimits(input: RunJobInput, def: TaskDefinition, record: JobRecord, ctx: TaskContext): Promise<Ended> {
   const soft = record.options.softTimeLimitMs ?? def.softTimeLimitMs ?? input.limits?.softTimeLimitMs;
   const hard = record.options.timeLimitMs ?? def.timeLimitMs ?? input.limits?.timeLimitMs;
   const execution = input.executor.start({ def, ctx, args: record.data.args });
@@ -130,53 +115,65 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
   const first = hardHit ? await Promise.race([settled, hardHit]) : await settled;
   clearTimeout(softTimer);
   clearTimeout(hardTimer);
+  if (first !== 'hard') return { hard: false, settled: first };
+  if (execution.kill) {
+    // threads / processes: the child is killed (and replaced): the code really stops.
+    const thrown = new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded: the task was stopped`);
+    execution.kill(thrown);
+    await settled;
+    return { hard: true, thrown, lingering: undefined };
+  }
+  input.abort(new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded`));
+  const thrown = new TimeLimitExceeded(
+    `hard time limit (${hard} ms) exceeded. The async pool cannot stop code that ignores ctx.signal: ` +
+      'if this task does, it is still running in the worker (its slot stays taken until it ends); ' +
+      'run it in a threads or processes pool (-P) to have it killed.',
+  );
+  return { hard: true, thrown, lingering: settled.then(() => undefined) };
+}
 
-  let lingering: Promise<void> | undefined;
-  let thrown: unknown;
-  let value: unknown;
-  let preserialised: string | undefined;
-  if (first === 'hard') {
-    if (execution.kill) {
-      // threads / processes: the child is killed (and replaced): the code really stops.
-      thrown = new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded: the task was stopped`);
-      execution.kill(thrown as Error);
-      await settled;
-    } else {
-      input.abort(new TimeLimitExceeded(`hard time limit (${hard} ms) exceeded`));
-      thrown = new TimeLimitExceeded(
-        `hard time limit (${hard} ms) exceeded. The async pool cannot stop code that ignores ctx.signal: ` +
-          'if this task does, it is still running in the worker (its slot stays taken until it ends); ' +
-          'run it in a threads or processes pool (-P) to have it killed.',
-      );
-      lingering = settled.then(() => undefined);
+/** Success, retry or failure, from how the handler ended. */
+function outcomeOf(ended: Ended, record: JobRecord, def: TaskDefinition): Outcome {
+  const settled = ended.hard ? undefined : ended.settled;
+  if (settled?.ok) {
+    if ('json' in settled) return { kind: 'success', resultJson: settled.json };
+    try {
+      return { kind: 'success', resultJson: toJson(settled.value, 'result', 'TASKQ_RESULT_UNSERIALIZABLE', `task ${def.name} returned a value taskq cannot store`) };
+    } catch (err) {
+      return failure(new UnrecoverableError((err as Error).message, { cause: err }), 'unserialisable result');
     }
-  } else if (first.ok) {
-    value = 'json' in first ? undefined : first.value;
-    if ('json' in first) preserialised = first.json;
-  } else {
-    thrown = first.thrown;
   }
-  const withLingering = (attempt: Attempt): Attempt => (lingering ? { ...attempt, lingering } : attempt);
+  const err = toError(ended.hard ? ended.thrown : (settled as { thrown: unknown }).thrown);
+  const reported = err instanceof Retry && err.cause instanceof Error ? err.cause : err;
+  const decision = decideRetry(err, record.options.attempt, {
+    retries: record.options.retries ?? def.retries,
+    backoff: record.options.backoff ?? def.backoff,
+    autoretryFor: def.autoretryFor,
+  });
+  if (decision.retry) return { kind: 'retry', error: errorInfo(reported), delayMs: decision.delayMs };
+  return failure(reported, ended.hard ? 'hard time limit exceeded' : decision.reason);
+}
 
-  if (first === 'hard' || !first.ok) {
-    const err = toError(thrown);
-    const reported = err instanceof Retry && err.cause instanceof Error ? err.cause : err;
-    const decision = decideRetry(err, record.options.attempt, {
-      retries: record.options.retries ?? def.retries,
-      backoff: record.options.backoff ?? def.backoff,
-      autoretryFor: def.autoretryFor,
-    });
-    if (decision.retry) return withLingering(done(record, taskName, { kind: 'retry', error: errorInfo(reported), delayMs: decision.delayMs }));
-    return withLingering(done(record, taskName, failure(reported, first === 'hard' ? 'hard time limit exceeded' : decision.reason)));
-  }
-
-  if (preserialised !== undefined) return done(record, taskName, { kind: 'success', resultJson: preserialised });
+export async function runJob(input: RunJobInput): Promise<Attempt> {
+  const started = performance.now();
+  const done = (record: JobRecord | undefined, taskName: string, outcome: Outcome, lingering?: Promise<void>): Attempt => ({
+    id: input.id,
+    queue: input.queue,
+    record,
+    taskName,
+    outcome,
+    runtimeMs: performance.now() - started,
+    ...(lingering ? { lingering } : {}),
+  });
+  let record: JobRecord;
   try {
-    return done(record, taskName, {
-      kind: 'success',
-      resultJson: toJson(value, 'result', 'TASKQ_RESULT_UNSERIALIZABLE', `task ${taskName} returned a value taskq cannot store`),
-    });
+    record = decodeJobRecord(input.raw, input.id, input.queue);
   } catch (err) {
-    return done(record, taskName, failure(new UnrecoverableError((err as Error).message, { cause: err }), 'unserialisable result'));
+    return done(undefined, '<undecodable>', failure(toError(err), 'undecodable payload'));
   }
+  const taskName = record.data.task;
+  const def = input.tasks.get(taskName);
+  if (!def) return done(record, taskName, failure(unknownTask(taskName, input.tasks, input.appOrigin), 'unknown task'));
+  const ended = await runWithLimits(input, def, record, taskContext(input, record));
+  return done(record, taskName, outcomeOf(ended, record, def), ended.hard ? ended.lingering : undefined);
 }

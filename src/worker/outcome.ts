@@ -79,60 +79,61 @@ function nextRecord(rec: JobRecord, status: JobRecord['status'], attempt: Attemp
   return next;
 }
 
-/** The 8 arguments of one job: id, delivery token, outcome, result, event type, event data, updated record, retry delay. */
-export function finishEntry(attempt: Attempt, token: string, ctx: FinishContext): Array<string | number> {
-  const { config, node, now } = ctx;
-  const { id, queue, record, taskName, outcome } = attempt;
-  const runtimeMs = Math.round(attempt.runtimeMs * 1000) / 1000;
-  const base = { id, task: taskName, node, attempt: record?.options.attempt ?? 1 };
-  const storeResult = !record?.options.ignoreResult;
-  let resultJson = '';
-  let eventType: string;
-  let event: Record<string, unknown>;
-  let updated = '';
-  let delayMs = 0;
+/** What finish.lua writes for one outcome: result record ("" = none), event, updated job record, retry delay. */
+interface Written {
+  result: ResultRecord | string | undefined;
+  eventType: string;
+  event: Record<string, unknown>;
+  updated: string;
+  delayMs: number;
+}
+
+function written(attempt: Attempt, ctx: FinishContext, runtimeMs: number): Written {
+  const { now, startedAt } = ctx;
+  const { record, taskName, outcome, queue } = attempt;
+  const base = { id: attempt.id, task: taskName, node: ctx.node, attempt: record?.options.attempt ?? 1 };
   switch (outcome.kind) {
     case 'success': {
-      if (storeResult) {
-        const meta: Omit<ResultRecord, 'result'> = { state: 'SUCCESS', ...base, startedAt: ctx.startedAt, doneAt: now, runtimeMs };
-        // Splice the already-serialised value in rather than parse and re-serialise it.
-        resultJson = `${JSON.stringify(meta).slice(0, -1)},"result":${outcome.resultJson}}`;
-      }
-      eventType = 'task-succeeded';
-      event = { ...base, runtimeMs };
-      break;
+      const meta: Omit<ResultRecord, 'result'> = { state: 'SUCCESS', ...base, startedAt, doneAt: now, runtimeMs };
+      // Splice the already-serialised value in rather than parse and re-serialise it.
+      const result = `${JSON.stringify(meta).slice(0, -1)},"result":${outcome.resultJson}}`;
+      return { result, eventType: 'task-succeeded', event: { ...base, runtimeMs }, updated: '', delayMs: 0 };
     }
     case 'retry': {
-      delayMs = Math.max(0, Math.round(outcome.delayMs));
-      const dueMs = now + delayMs;
-      if (storeResult) {
-        const rec: ResultRecord = { state: 'RETRY', ...base, startedAt: ctx.startedAt, error: outcome.error, retryAt: dueMs, runtimeMs };
-        resultJson = JSON.stringify(rec);
-      }
-      eventType = 'task-retried';
-      event = { ...base, error: { name: outcome.error.name, message: outcome.error.message }, retryAt: dueMs };
-      updated = encodeJobRecord(nextRecord(record as JobRecord, 'retrying', attempt));
-      break;
+      const delayMs = Math.max(0, Math.round(outcome.delayMs));
+      const retryAt = now + delayMs;
+      return {
+        result: { state: 'RETRY', ...base, startedAt, error: outcome.error, retryAt, runtimeMs },
+        eventType: 'task-retried',
+        event: { ...base, error: { name: outcome.error.name, message: outcome.error.message }, retryAt },
+        updated: encodeJobRecord(nextRecord(record as JobRecord, 'retrying', attempt)),
+        delayMs,
+      };
     }
-    case 'failure': {
-      if (storeResult) {
-        const rec: ResultRecord = { state: 'FAILURE', ...base, startedAt: ctx.startedAt, doneAt: now, runtimeMs, error: outcome.error, reason: outcome.reason };
-        resultJson = JSON.stringify(rec);
-      }
-      eventType = 'task-failed';
-      event = { ...base, queue, error: outcome.error, reason: outcome.reason, runtimeMs };
-      updated = record ? encodeJobRecord(nextRecord(record, 'failed', attempt)) : ctx.raw;
-      break;
-    }
-    case 'revoked': {
-      if (storeResult) {
-        const rec: ResultRecord = { state: 'REVOKED', ...base, startedAt: ctx.startedAt, doneAt: now, runtimeMs, reason: outcome.reason };
-        resultJson = JSON.stringify(rec);
-      }
-      eventType = 'task-revoked';
-      event = { ...base, reason: outcome.reason, ...(outcome.reason === 'terminated' ? { terminated: true } : {}) };
-      break;
-    }
+    case 'failure':
+      return {
+        result: { state: 'FAILURE', ...base, startedAt, doneAt: now, runtimeMs, error: outcome.error, reason: outcome.reason },
+        eventType: 'task-failed',
+        event: { ...base, queue, error: outcome.error, reason: outcome.reason, runtimeMs },
+        updated: record ? encodeJobRecord(nextRecord(record, 'failed', attempt)) : ctx.raw,
+        delayMs: 0,
+      };
+    case 'revoked':
+      return {
+        result: { state: 'REVOKED', ...base, startedAt, doneAt: now, runtimeMs, reason: outcome.reason },
+        eventType: 'task-revoked',
+        event: { ...base, reason: outcome.reason, ...(outcome.reason === 'terminated' ? { terminated: true } : {}) },
+        updated: '',
+        delayMs: 0,
+      };
   }
-  return [id, token, outcome.kind, resultJson, config.events ? eventType : '', config.events ? JSON.stringify(event) : '', updated, delayMs];
+}
+
+/** The 8 arguments of one job: id, delivery token, outcome, result, event type, event data, updated record, retry delay. */
+export function finishEntry(attempt: Attempt, token: string, ctx: FinishContext): Array<string | number> {
+  const runtimeMs = Math.round(attempt.runtimeMs * 1000) / 1000;
+  const w = written(attempt, ctx, runtimeMs);
+  const resultJson = attempt.record?.options.ignoreResult || w.result === undefined ? '' : typeof w.result === 'string' ? w.result : JSON.stringify(w.result);
+  const events = ctx.config.events;
+  return [attempt.id, token, attempt.outcome.kind, resultJson, events ? w.eventType : '', events ? JSON.stringify(w.event) : '', w.updated, w.delayMs];
 }

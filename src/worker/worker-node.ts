@@ -104,7 +104,25 @@ export class WorkerNode extends EventEmitter implements Scalable {
     await this.openPool();
     this.presence = new Presence(this.app, this.client, this.log, () => this.clock.now());
     this.rates = new RateTable(this.client, this.app.keys, this.app.tasks, this.log);
-    this.dispatcher = new Dispatcher({
+    this.dispatcher = this.createDispatcher();
+    await this.client.sadd(this.app.keys.queues, ...this.queues);
+    await this.rates.refresh();
+    for (const queue of this.queues) {
+      this.consumers.push(new QueueConsumer(queue, this.dispatcher.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name));
+    }
+    await Promise.all(this.consumers.map((c) => c.start()));
+    this.control = new ControlListener(this.app.redis, this.app.keys.control, `${this.name}:control`, {
+      revoke: (id, terminate) => this.dispatcher.revoke(id, terminate),
+      rateLimit: () => void this.rates.refresh().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits')),
+    }, this.log);
+    await this.control.listen();
+    if (this.state !== 'starting') return; // stop() was called meanwhile
+    await this.goLive();
+  }
+
+  /** The slots, wired to this node's events, pool health and heartbeat. */
+  private createDispatcher(): Dispatcher {
+    const dispatcher = new Dispatcher({
       app: this.app,
       client: this.client,
       executor: this.executor,
@@ -118,25 +136,19 @@ export class WorkerNode extends EventEmitter implements Scalable {
       clock: this.clock,
       control: () => this.control,
     });
-    this.dispatcher.on('job-finished', (id: string, kind: string) => this.emit('job-finished', id, kind));
-    this.dispatcher.on('idle', () => this.emit('idle'));
-    this.dispatcher.on('trouble', () => void this.heartbeat().catch(() => {}));
+    dispatcher.on('job-finished', (id: string, kind: string) => this.emit('job-finished', id, kind));
+    dispatcher.on('idle', () => this.emit('idle'));
+    dispatcher.on('trouble', () => void this.heartbeat().catch(() => {}));
     if (this.executor instanceof ChildPool) {
-      this.executor.on('unhealthy', (reason: string) => this.dispatcher.poolTrouble(reason));
-      this.executor.on('healthy', () => this.dispatcher.poolTrouble(undefined));
+      this.executor.on('unhealthy', (reason: string) => dispatcher.poolTrouble(reason));
+      this.executor.on('healthy', () => dispatcher.poolTrouble(undefined));
     }
-    await this.client.sadd(this.app.keys.queues, ...this.queues);
-    await this.rates.refresh();
-    for (const queue of this.queues) {
-      this.consumers.push(new QueueConsumer(queue, this.dispatcher.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name));
-    }
-    await Promise.all(this.consumers.map((c) => c.start()));
-    this.control = new ControlListener(this.app.redis, this.app.keys.control, `${this.name}:control`, {
-      revoke: (id, terminate) => this.dispatcher.revoke(id, terminate),
-      rateLimit: () => void this.rates.refresh().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits')),
-    }, this.log);
-    await this.control.listen();
-    if (this.state !== 'starting') return; // stop() was called meanwhile
+    return dispatcher;
+  }
+
+  /** Takes work, announces the node, and starts its timers. */
+  private async goLive(): Promise<void> {
+    const cfg = this.app.config;
     this.state = 'running';
     this.dispatcher.taking = true;
     await this.presence.online({ node: this.name, queues: this.queues, concurrency: this.concurrency });
@@ -259,7 +271,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
       }
     }
     this.state = 'stopped';
-    this.log.info(this.stats, 'worker stopped');
+    // A node that never came up (Redis down, a bad app) has nothing to report: its error says why.
+    if (started) this.log.info(this.stats, 'worker stopped');
     this.resolveClosed();
   }
 

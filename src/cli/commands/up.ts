@@ -13,7 +13,7 @@ import { ConfigError, ExitCode } from '../../errors.js';
 import { layoutFromOptions, parseLayoutFile, parseNodeOption, type NodeSpec, type UpLayout } from '../../multi/up-layout.js';
 import { Supervisor } from '../../multi/supervisor.js';
 import type { CliIo } from '../context.js';
-import { upText } from '../presenter.js';
+import { upText, type UpInfo } from '../presenter.js';
 
 interface UpOptions {
   stateDir: string;
@@ -43,6 +43,61 @@ function layout(options: UpOptions, io: CliIo): UpLayout {
   return options.app ? { ...fromFile, app: options.app } : fromFile;
 }
 
+function summary(plan: UpLayout, supervisor: Supervisor, broker: string, redisDir: string | undefined, state: string): UpInfo {
+  const host = hostname();
+  return {
+    broker,
+    redisDir,
+    ...(plan.tries ? { tries: plan.tries } : {}),
+    nodes: supervisor.nodes.map((n) => {
+      const spec = plan.nodes.find((s) => s.name === n.name)!;
+      return { node: `${n.name}@${host}`, pid: n.pid, queues: spec.queues, concurrency: spec.concurrency, log: join(state, 'logs', `${n.name}.log`) };
+    }),
+  };
+}
+
+/** Runs the layout until Ctrl-C (or a node dies); returns the exit code. */
+async function runUp(options: UpOptions, io: CliIo): Promise<number> {
+  const plan = layout(options, io);
+  const appModule = resolve(io.cwd, plan.app);
+  const state = resolve(io.cwd, options.stateDir);
+  let redis: LocalRedis | undefined;
+  let broker = io.env.TASKQ_BROKER_URL;
+  if (!broker) {
+    redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true, appendfsync: options.appendfsync });
+    await redis.start();
+    broker = redis.url;
+  }
+  const supervisor = new Supervisor();
+  const stopped = new Promise<number>((done) => {
+    const stop = (): void => done(ExitCode.ok);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    supervisor.once('exit', (node: { name: string; output: string }, code: number | null, signal: string | null) => {
+      io.stderr(`taskq up: node ${node.name} exited (${signal ?? code}); stopping everything\n${node.output.slice(-2000)}`);
+      done(ExitCode.software);
+    });
+  });
+  let code: number = ExitCode.ok;
+  try {
+    for (const spec of plan.nodes) {
+      await supervisor.start({
+        name: spec.name,
+        args: ['-A', appModule, '-Q', spec.queues.join(','), '-c', String(spec.concurrency), '-n', `${spec.name}@%h`, '--logfile', join(state, 'logs', `${spec.name}.log`)],
+        env: { TASKQ_BROKER_URL: broker },
+      });
+    }
+    io.stdout(upText(summary(plan, supervisor, broker, redis ? join(state, 'redis') : undefined, state)));
+    code = await stopped;
+    io.stdout('stopping…\n');
+  } finally {
+    await supervisor.stopAll();
+    await redis?.stop();
+  }
+  io.stdout('stopped\n');
+  return code;
+}
+
 export function upCommand(io: CliIo, exit: (code: number) => void): Command {
   return new Command('up')
     .description("run an app's worker nodes here, as --node options or taskq-up.json say, on a private Redis unless TASKQ_BROKER_URL is set")
@@ -56,55 +111,5 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
         .default('everysec')
         .env('TASKQ_REDIS_APPENDFSYNC'),
     )
-    .action(async (options: UpOptions) => {
-      const plan = layout(options, io);
-      const appModule = resolve(io.cwd, plan.app);
-      const state = resolve(io.cwd, options.stateDir);
-      let redis: LocalRedis | undefined;
-      let broker = io.env.TASKQ_BROKER_URL;
-      if (!broker) {
-        redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true, appendfsync: options.appendfsync });
-        await redis.start();
-        broker = redis.url;
-      }
-      const supervisor = new Supervisor();
-      const stopped = new Promise<number>((done) => {
-        const stop = (): void => done(ExitCode.ok);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        supervisor.once('exit', (node: { name: string; output: string }, code: number | null, signal: string | null) => {
-          io.stderr(`taskq up: node ${node.name} exited (${signal ?? code}); stopping everything\n${node.output.slice(-2000)}`);
-          done(ExitCode.software);
-        });
-      });
-      let code: number = ExitCode.ok;
-      try {
-        const host = hostname();
-        for (const spec of plan.nodes) {
-          await supervisor.start({
-            name: spec.name,
-            args: ['-A', appModule, '-Q', spec.queues.join(','), '-c', String(spec.concurrency), '-n', `${spec.name}@%h`, '--logfile', join(state, 'logs', `${spec.name}.log`)],
-            env: { TASKQ_BROKER_URL: broker },
-          });
-        }
-        io.stdout(
-          upText({
-            broker,
-            redisDir: redis ? join(state, 'redis') : undefined,
-            ...(plan.tries ? { tries: plan.tries } : {}),
-            nodes: supervisor.nodes.map((n) => {
-              const spec = plan.nodes.find((s) => s.name === n.name)!;
-              return { node: `${n.name}@${host}`, pid: n.pid, queues: spec.queues, concurrency: spec.concurrency, log: join(state, 'logs', `${n.name}.log`) };
-            }),
-          }),
-        );
-        code = await stopped;
-        io.stdout('stopping…\n');
-      } finally {
-        await supervisor.stopAll();
-        await redis?.stop();
-      }
-      io.stdout('stopped\n');
-      exit(code);
-    });
+    .action(async (options: UpOptions) => exit(await runUp(options, io)));
 }
