@@ -131,8 +131,14 @@ export class Dispatcher extends EventEmitter {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.recorder.flushPending();
-      for (const c of this.deps.consumers()) c.pump();
+      // A retry due now that this turn queued goes back to its queue before the next take looks
+      // there (in the recorder's own flush, so outcomes still go out together); otherwise the take
+      // goes at once, its reply coming back while Redis records the outcomes.
+      const pumpAll = (): void => {
+        for (const c of this.deps.consumers()) c.pump();
+      };
+      if (this.recorder.retryDueNow) this.recorder.afterFlush(pumpAll);
+      else pumpAll();
     });
   }
 

@@ -70,8 +70,12 @@ export class OutcomeRecorder {
     private readonly hooks: RecorderHooks,
   ) {}
 
+  /** An outcome waiting for the next flush is a retry due at once. */
+  retryDueNow = false;
+
   /** Queues an outcome for the next flush (at the end of this event-loop turn). */
   record(queue: string, job: TakenJob, attempt: Attempt): void {
+    if (attempt.outcome.kind === 'retry' && attempt.outcome.delayMs <= 0) this.retryDueNow = true;
     this.unrecorded.set(deliveryEntry(job.token, job.id), queue);
     push(this.pending, queue, { job, attempt });
     this.schedule();
@@ -92,17 +96,17 @@ export class OutcomeRecorder {
   private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flushPending());
+      setImmediate(() => void this.flush());
     }
   }
 
-  /**
-   * Sends what this turn queued now, if anything. The node calls it before it takes more work, so a
-   * retry due now is back in its queue before the next take looks there.
-   */
-  flushPending(): void {
-    if (this.scheduled) void this.flush();
+  /** Runs `fn` once the outcomes queued so far have been sent (at once if none are waiting). */
+  afterFlush(fn: () => void): void {
+    if (this.scheduled) this.afterSend.push(fn);
+    else fn();
   }
+
+  private afterSend: Array<() => void> = [];
 
   /** Nothing queued, nothing being written. */
   get idle(): boolean {
@@ -141,6 +145,9 @@ export class OutcomeRecorder {
       calls.push(this.write(queue, items.slice(0, FINISH_BATCH), starts.get(queue) ?? []));
       for (let i = FINISH_BATCH; i < items.length; i += FINISH_BATCH) calls.push(this.write(queue, items.slice(i, i + FINISH_BATCH), []));
     }
+    // The calls are on the wire (in order on the connection): what waited for them may go now.
+    this.retryDueNow = false;
+    for (const fn of this.afterSend.splice(0)) fn();
     await Promise.all(calls);
     this.flushes--;
     this.hooks.flushed();
