@@ -9,6 +9,7 @@ import { startWorker, testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { listDead } from '../../../src/core/queue-admin.js';
+import { EventReader } from '../../../src/events/event-reader.js';
 
 const STALL_MS = 300;
 
@@ -109,5 +110,11 @@ describe('final states never go backwards', () => {
     await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED' });
     expect(await late).toBe('done');
     expect(await r.info()).toMatchObject({ state: 'FAILURE', reason: 'hard time limit exceeded' });
+    // task-progress events name the task (a UI shows them without looking the job up); the late
+    // update of a job already over is not announced either.
+    const events = await new EventReader(await app.client(), app.keys.events, '0').read();
+    const progress = events.filter((e) => e.type === 'task-progress').map((e) => e.data);
+    expect(progress).toHaveLength(1);
+    expect(progress[0]).toMatchObject({ id: r.id, task: 'overrun', progress: { step: 1 } });
   });
 });
