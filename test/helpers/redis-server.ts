@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { LocalRedis } from '../../src/broker/local-redis.js';
 
 export async function freePort(): Promise<number> {
@@ -28,4 +29,14 @@ export async function startRedis(options: { appendonly?: boolean; appendfsync?: 
   server.remove = () => rmSync(dir, { recursive: true, force: true });
   await server.start();
   return server;
+}
+
+/** A private redis-server for one test: stopped and its data removed when the test ends. */
+export async function privateRedis(options: Parameters<typeof startRedis>[0] = {}): Promise<TestRedis> {
+  const redis = await startRedis(options);
+  onTestFinished(async () => {
+    await redis.stop();
+    redis.remove();
+  });
+  return redis;
 }

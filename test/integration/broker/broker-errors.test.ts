@@ -8,17 +8,9 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { createApp, type App } from '../../../src/core/app.js';
 import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
-import { startRedis, type TestRedis } from '../../helpers/redis-server.js';
+import { privateRedis } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-async function privateRedis(options: { appendonly?: boolean } = {}): Promise<TestRedis> {
-  const redis = await startRedis(options);
-  onTestFinished(async () => {
-    await redis.stop();
-    redis.remove();
-  });
-  return redis;
-}
 
 function appOn(url: string, options: { stallIntervalMs?: number } = {}): App {
   const app = createApp({ broker: url, keyPrefix: 'errs', ...options });

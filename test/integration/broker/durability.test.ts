@@ -5,17 +5,13 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createApp } from '../../../src/core/app.js';
-import { startRedis } from '../../helpers/redis-server.js';
+import { privateRedis } from '../../helpers/redis-server.js';
 
 const IN_FLIGHT = 50;
 const MAX_JOBS = 200_000; // a bound; the crash comes first (after about 1.5 s)
 
 async function crashWhileSending(appendfsync: 'everysec' | 'always'): Promise<{ acked: number; lostBefore: (ms: number) => number }> {
-  const redis = await startRedis({ appendfsync });
-  onTestFinished(async () => {
-    await redis.stop();
-    redis.remove();
-  });
+  const redis = await privateRedis({ appendfsync });
   const app = createApp({ broker: redis.url, keyPrefix: 'dur' });
   onTestFinished(() => app.close());
   const client = await app.client();

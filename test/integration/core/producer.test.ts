@@ -1,16 +1,12 @@
 /** Sends started together share an enqueue call; each still gets its own answer. */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createApp } from '../../../src/core/app.js';
-import { startRedis } from '../../helpers/redis-server.js';
+import { privateRedis } from '../../helpers/redis-server.js';
 import { startWorker } from '../../helpers/apps.js';
 
 describe('sending in bursts', () => {
   it('100 delay() calls at once take a couple of enqueue calls, not 100; every job runs once', async () => {
-    const redis = await startRedis();
-    onTestFinished(async () => {
-      await redis.stop();
-      redis.remove();
-    });
+    const redis = await privateRedis();
     const app = createApp({ broker: redis.url, keyPrefix: 'burst' });
     onTestFinished(() => app.close());
     const seen: number[] = [];
@@ -35,11 +31,7 @@ describe('sending in bursts', () => {
   });
 
   it('a burst that Redis refuses rejects every send in it with the broker error', async () => {
-    const redis = await startRedis();
-    onTestFinished(async () => {
-      await redis.stop();
-      redis.remove();
-    });
+    const redis = await privateRedis();
     const app = createApp({ broker: redis.url, keyPrefix: 'burst' });
     onTestFinished(() => app.close());
     const t = app.task('t', () => 1);

@@ -5,16 +5,12 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createApp } from '../../../src/core/app.js';
 import { fixture, spawnTaskq } from '../../helpers/processes.js';
-import { startRedis } from '../../helpers/redis-server.js';
+import { privateRedis } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 describe('Redis restart mid-run', () => {
   it('producers and workers reconnect; every job completes', async () => {
-    const redis = await startRedis();
-    onTestFinished(async () => {
-      await redis.stop();
-      redis.remove();
-    });
+    const redis = await privateRedis();
     const app = createApp({ broker: redis.url, keyPrefix: 'restart', stallIntervalMs: 1000 });
     onTestFinished(() => app.close());
     const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'restart', TEST_STALL_MS: '1000' };

@@ -4,6 +4,7 @@ import { fixture, spawnTaskq } from '../../helpers/processes.js';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { gate } from '../../helpers/gate.js';
 
 describe('revoke', () => {
   it('a job revoked before it starts never runs, even on a node that starts afterwards', async () => {
@@ -102,12 +103,11 @@ describe('revoke', () => {
 
   it('a held (prefetched) job is checked when it really starts if its node may have missed the revoke (its subscription dropped)', async () => {
     const app = testApp();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { passed: gateOpen, open: release } = gate();
     const ran: string[] = [];
     const t = app.task('t', async (name: string) => {
       ran.push(name);
-      if (name === 'first') await gate;
+      if (name === 'first') await gateOpen;
       return name;
     });
     const node = await startWorker(app, { name: 'held@test', concurrency: 1, prefetch: 1 });
@@ -133,12 +133,11 @@ describe('revoke', () => {
 
   it('a held job whose expiry passed while it waited for a slot is REVOKED (expired), not run', async () => {
     const app = testApp();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { passed: gateOpen, open: release } = gate();
     const ran: string[] = [];
     const t = app.task('t', async (name: string) => {
       ran.push(name);
-      if (name === 'first') await gate;
+      if (name === 'first') await gateOpen;
       return name;
     });
     const node = await startWorker(app, { concurrency: 1, prefetch: 1 });

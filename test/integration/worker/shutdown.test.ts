@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { gate } from '../../helpers/gate.js';
 import { listDead } from '../../../src/core/queue-admin.js';
 import type { App } from '../../../src/core/app.js';
 
@@ -47,12 +48,11 @@ describe('warm shutdown past its timeout', () => {
 
   it('jobs held but not started (prefetched) go back at once; the running one finishes', async () => {
     const app = testApp();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { passed: gateOpen, open: release } = gate();
     const ran: number[] = [];
     const t = app.task('t', async (n: number) => {
       ran.push(n);
-      await gate;
+      await gateOpen;
       return n;
     });
     const node = await startWorker(app, { concurrency: 1, prefetch: 2 });
@@ -72,11 +72,10 @@ describe('warm shutdown past its timeout', () => {
 describe('cold shutdown', () => {
   it('stop({ timeoutMs: 0 }) gives a running job back at once, without waiting for it to end', async () => {
     const app = testApp();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { passed: gateOpen, open: release } = gate();
     let ended = false;
     const stubborn = app.task('stubborn', async () => {
-      await gate; // ignores its signal
+      await gateOpen; // ignores its signal
       ended = true;
       return 'late';
     });
