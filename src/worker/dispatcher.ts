@@ -1,7 +1,6 @@
 /**
- * A node's slots: which deliveries run now, which are held (prefetched beyond the free slots, or
- * waiting for their rate-limit slot), how each is started, run and recorded, and how they are given
- * back at shutdown. The node's queue consumers claim room here and hand over what they take.
+ * A node's slots: which deliveries run now or are held (prefetched, waiting for a rate slot), how each
+ * is started, run, recorded, or given back at shutdown. Queue consumers claim room here.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -35,7 +34,6 @@ export interface DispatcherDeps {
   stats: WorkerStats;
   /** The node's slots now (autoscale changes it). */
   concurrency: () => number;
-  /** Consumers to pump when room frees up. */
   consumers: () => readonly QueueConsumer[];
   /** Redis's time as this node reads it. */
   clock: RedisClock;
@@ -50,7 +48,8 @@ export class Dispatcher extends EventEmitter {
   /** Deliveries taken but not started: beyond the free slots, or waiting for their rate slot. */
   private readonly held = new HeldJobs();
   private readonly giveBack: GiveBack;
-  private readonly recorder: OutcomeRecorder;
+  /** Writes outcomes; at shutdown the node gives up writes Redis keeps refusing (`abandon`). */
+  readonly recorder: OutcomeRecorder;
   private pumpScheduled = false;
   private claimed = 0;
   private readonly ledger: OutcomeLedger;
@@ -62,7 +61,7 @@ export class Dispatcher extends EventEmitter {
   constructor(private readonly deps: DispatcherDeps) {
     super();
     const { client, app, nodeName, log } = deps;
-    this.ledger = new OutcomeLedger(deps.stats, log);
+    this.ledger = new OutcomeLedger(deps.stats, log, deps.options.outcomeTroubleMs);
     this.giveBack = new GiveBack(client, app.keys, log, (id) => {
       this.emit('job-finished', id, 'requeued');
       this.checkIdle();
@@ -87,18 +86,17 @@ export class Dispatcher extends EventEmitter {
     return this.ledger.problem;
   }
 
-  /**
-   * The pool cannot run jobs (no child starts) or can again (undefined). Meanwhile the node takes
-   * nothing, and gives back what it holds and what waited for a child; its heartbeat says why.
-   */
+  /** The pool cannot run jobs (no child starts), or can again (undefined): meanwhile the node takes nothing and gives back what it holds. */
   poolTrouble(reason: string | undefined): void {
     this.ledger.poolProblem = reason;
-    if (reason !== undefined) for (const c of this.deps.consumers()) c.interrupt();
     this.emit('trouble', this.problem);
-    if (reason === undefined) this.deps.log.warn('the pool runs again: taking work again');
-    else this.deps.log.error(`stopped taking work: ${reason}`);
-    if (reason === undefined) this.pump();
-    else void this.giveBack.all(this.held.drain());
+    if (reason === undefined) {
+      this.deps.log.warn('the pool runs again: taking work again');
+      return this.pump();
+    }
+    this.deps.log.error(`stopped taking work: ${reason}`);
+    for (const c of this.deps.consumers()) c.interrupt();
+    void this.giveBack.all(this.held.drain());
   }
 
   get busy(): number {
@@ -229,10 +227,7 @@ export class Dispatcher extends EventEmitter {
     this.recorder.record(consumer.queue, job, unrunAttempt(job, consumer.queue, internalFailure(job.id, err)));
   }
 
-  /**
-   * A job was revoked. Held here but not started: dropped and recorded REVOKED. Running, with
-   * terminate: its child is killed, or its signal aborted (async).
-   */
+  /** A job was revoked. Held here, not started: dropped, recorded REVOKED. Running, with terminate: stopped. */
   revoke(id: string, terminate: boolean): void {
     const held = this.held.remove(id);
     if (held) {

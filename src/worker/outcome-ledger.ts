@@ -46,6 +46,8 @@ export class OutcomeLedger {
   constructor(
     private readonly stats: WorkerStats,
     private readonly log: Logger,
+    /** Outcome writes failing this long make the node stop taking work. */
+    private readonly troubleAfterMs: number = defaults.outcomeTroubleMs,
   ) {}
 
   recorded(job: TakenJob, attempt: Attempt, code: RecordCode): void {
@@ -113,7 +115,7 @@ export class OutcomeLedger {
       this.log.warn('outcome writes work again: taking work again');
       return 'healthy';
     }
-    if (this.writeProblem || Date.now() - sinceMs < defaults.outcomeTroubleMs) return 'same';
+    if (this.writeProblem || Date.now() - sinceMs < this.troubleAfterMs) return 'same';
     this.writeProblem = `outcome writes failing for ${Math.round((Date.now() - sinceMs) / 1000)} s: ${err.message}`;
     this.log.error({ err }, `stopped taking work: ${this.writeProblem}`);
     return 'unhealthy';

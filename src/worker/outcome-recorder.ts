@@ -207,12 +207,33 @@ export class OutcomeRecorder {
     this.log.error({ err, queue, jobs: batch.map((b) => b.job.id), retryInMs: delayMs }, 'could not record job outcomes; retrying (the jobs stay owned by this node)');
     this.hooks.trouble(err, this.failingSince);
     this.flushes++;
-    setTimeout(() => {
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
       for (const item of batch) push(this.pending, queue, item);
       for (const item of starts) push(this.starts, queue, item);
       this.flushes--;
       this.schedule();
     }, delayMs);
+    this.retries.set(timer, batch);
+  }
+
+  private readonly retries = new Map<NodeJS.Timeout, Pending[]>();
+
+  /**
+   * Stops retrying (the node is closing): outcomes still unwritten are left to the stall check, which
+   * re-delivers their jobs (still in `active`) once this node is gone. Returns how many were left.
+   */
+  abandon(): number {
+    let left = 0;
+    for (const [timer, batch] of this.retries) {
+      clearTimeout(timer);
+      left += batch.length;
+      for (const { job } of batch) this.unrecorded.delete(deliveryEntry(job.token, job.id));
+      this.flushes--;
+    }
+    this.retries.clear();
+    if (left) this.log.warn({ jobs: left }, 'closing with outcomes Redis refused to record: the stall check will re-deliver those jobs');
+    return left;
   }
 }
 

@@ -97,7 +97,8 @@ export class QueueConsumer {
     bclient.on('ready', () => {
       bclient.client('ID').then((id) => (this.blockingId = Number(id)), () => {});
     });
-    await this.checkStalls();
+    // A failed first check (a broken key) is logged like any later one: the node still starts.
+    await this.checkStalls().catch((err: unknown) => this.log.error({ err, queue: this.queue }, 'stall check failed'));
     this.scheduleStallCheck();
   }
 

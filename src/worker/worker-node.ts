@@ -247,6 +247,8 @@ export class WorkerNode extends EventEmitter implements Scalable {
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['return held jobs', async () => started && this.dispatcher.returnHeld()],
       ['drain', async () => started && this.drain(timeoutMs)],
+      // Their jobs stay in `active`: the stall check re-delivers them once this node is gone.
+      ['give up unwritable outcomes', async () => started && this.dispatcher.recorder.abandon()],
       ['stop timers', async () => {
         this.autoscaler?.stop();
         clearInterval(this.heartbeatTimer);

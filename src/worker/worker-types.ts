@@ -35,6 +35,8 @@ export interface WorkerNodeOptions {
    * frees). Default: as many as its slots while tasks average under 5 ms, none otherwise.
    */
   prefetch?: number;
+  /** Outcome writes failing this long make the node stop taking work until they succeed (ms, default 30 s). */
+  outcomeTroubleMs?: number;
   /** Log level and file for pool children (default: the node's level, stderr), and whether their stderr lines are for a person. */
   childLog?: { level: string; file?: string | undefined; human?: boolean };
 }

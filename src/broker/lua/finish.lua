@@ -107,8 +107,9 @@ local function settle(id, outcome, result, etype, edata, record, delay)
 end
 
 -- Redis does not roll a failed script back: if a key is broken (another type), the delivery being
--- recorded gets its `active` entry back (still owned, so the node retries it), and the error says why.
-local held
+-- recorded gets its `active` entry back (still owned, so the node retries it) and its result record
+-- what it was before, so the retried call finds the job as it was; the error says why.
+local held, undoKey, undoValue
 local function recordAll()
   for i = 6 + starts * 7, #ARGV, 8 do
     local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
@@ -117,7 +118,7 @@ local function recordAll()
     local qid = cjson.encode(id)
     local code = 1
     -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
-    held = nil
+    held, undoKey, undoValue = nil, nil, nil
     if redis.call("lrem", KEYS[1], -1, entryOf(token, id)) == 1 then
       held = entryOf(token, id)
       local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
@@ -130,6 +131,7 @@ local function recordAll()
       if outcome == "retry" and redis.call("zscore", KEYS[8], id) then revokeInstead() end
       if result ~= "" then
         local previous = redis.call("set", key, result, "PX", ttl, "GET")
+        undoKey, undoValue = key, previous
         local state = stateOf(previous)
         if state and FINAL[state] then
           redis.call("set", key, previous, "PX", ttl)
@@ -164,6 +166,9 @@ end
 local ok, err = pcall(recordAll)
 if not ok then
   if held then redis.call("lpush", KEYS[1], held) end
+  if undoKey then
+    if undoValue then redis.call("set", undoKey, undoValue, "PX", ttl) else redis.call("del", undoKey) end
+  end
   return redis.error_reply(type(err) == "table" and tostring(err.err) or tostring(err))
 end
 return out

@@ -43,40 +43,45 @@ local maxStalls, now = tonumber(ARGV[2]), nowMs()
 local last = tonumber(redis.call("get", KEYS[8]))
 redis.call("set", KEYS[8], tostring(now), "PX", tonumber(ARGV[1]) * 10)
 local sweep = last ~= nil and now - last <= tonumber(ARGV[1]) * 1.5
+-- One stalled delivery, already out of `active`: back to its queue, or dead after too many stalls.
+local function redeliver(entry)
+  local id = entryId(entry)
+  local raw = redis.call("hget", KEYS[5], id)
+  if raw then
+    local n = tonumber(string.match(raw, '^{"stalls":(%d+),'))
+    if n then raw = '{"stalls":' .. (n + 1) .. ',' .. string.sub(raw, string.len('{"stalls":' .. n .. ',') + 1) end
+    n = (n or 0) + 1
+    redis.call("hset", KEYS[5], id, raw)
+    if n > maxStalls then
+      local task = string.match(raw, ',"data":{"task":("[^"\\]*")')
+      if not task then
+        local ok, rec = pcall(cjson.decode, raw)
+        task = cjson.encode(ok and type(rec) == "table" and type(rec.data) == "table" and tostring(rec.data.task) or "<undecodable>")
+      end
+      local err = cjson.encode({name = "JobStalled", message = "job " .. id .. " stalled " .. n .. " times (max " .. maxStalls ..
+        "): its worker died or blocked its event loop for longer than the stall interval (" .. ARGV[1] .. " ms)"})
+      local qid = cjson.encode(id)
+      redis.call("zadd", KEYS[6], now, id)
+      -- "reason" right after "state": finish.lua recognises this presumption by its first fields.
+      redis.call("set", ARGV[5] .. id, '{"state":"FAILURE","reason":"stalled","id":' .. qid .. ',"task":' .. task ..
+        ',"error":' .. err .. ',"doneAt":' .. now .. '}', "PX", ARGV[3])
+      redis.call("publish", ARGV[5] .. id, "failure")
+      if ARGV[7] == "1" then
+        emit(KEYS[7], ARGV[4], "task-failed", '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
+          ',"reason":"stalled","stalls":' .. n .. '}')
+      end
+      failed[#failed + 1] = id
+    else
+      -- To the front of its priority's list: a re-delivered job has waited long enough.
+      pushWaiting(KEYS[3], raw, id, true)
+      requeued[#requeued + 1] = id
+    end
+  end
+end
 for _, entry in ipairs(sweep and redis.call("smembers", KEYS[2]) or {}) do
   if redis.call("lrem", KEYS[4], 0, entry) > 0 then
-    local id = entryId(entry)
-    local raw = redis.call("hget", KEYS[5], id)
-    if raw then
-      local n = tonumber(string.match(raw, '^{"stalls":(%d+),'))
-      if n then raw = '{"stalls":' .. (n + 1) .. ',' .. string.sub(raw, string.len('{"stalls":' .. n .. ',') + 1) end
-      n = (n or 0) + 1
-      redis.call("hset", KEYS[5], id, raw)
-      if n > maxStalls then
-        failed[#failed + 1] = id
-        local task = string.match(raw, ',"data":{"task":("[^"\\]*")')
-        if not task then
-          local ok, rec = pcall(cjson.decode, raw)
-          task = cjson.encode(ok and type(rec) == "table" and type(rec.data) == "table" and tostring(rec.data.task) or "<undecodable>")
-        end
-        local err = cjson.encode({name = "JobStalled", message = "job " .. id .. " stalled " .. n .. " times (max " .. maxStalls ..
-          "): its worker died or blocked its event loop for longer than the stall interval (" .. ARGV[1] .. " ms)"})
-        local qid = cjson.encode(id)
-        redis.call("zadd", KEYS[6], now, id)
-        -- "reason" right after "state": finish.lua recognises this presumption by its first fields.
-        redis.call("set", ARGV[5] .. id, '{"state":"FAILURE","reason":"stalled","id":' .. qid .. ',"task":' .. task ..
-          ',"error":' .. err .. ',"doneAt":' .. now .. '}', "PX", ARGV[3])
-        redis.call("publish", ARGV[5] .. id, "failure")
-        if ARGV[7] == "1" then
-          emit(KEYS[7], ARGV[4], "task-failed", '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
-            ',"reason":"stalled","stalls":' .. n .. '}')
-        end
-      else
-        requeued[#requeued + 1] = id
-        -- To the front of its priority's list: a re-delivered job has waited long enough.
-        pushWaiting(KEYS[3], raw, id, true)
-      end
-    end
+    -- A broken key (another type) must not lose the job: it goes back to `active` for the next sweep.
+    if not pcall(redeliver, entry) then redis.call("lpush", KEYS[4], entry) end
   end
 end
 redis.call("del", KEYS[2])
@@ -86,25 +91,28 @@ for i = 1, #actives, 1000 do
   redis.call("sadd", KEYS[2], unpack(actives, i, math.min(i + 999, #actives)))
 end
 
--- Housekeeping.
-local function dropDead(ids)
-  if #ids == 0 then return end
-  redis.call("zrem", KEYS[6], unpack(ids))
-  redis.call("hdel", KEYS[5], unpack(ids))
-end
-dropDead(redis.call("zrangebyscore", KEYS[6], "-inf", "(" .. (now - tonumber(ARGV[9])), "LIMIT", 0, 1000))
-local extra = redis.call("zcard", KEYS[6]) - tonumber(ARGV[8])
-if extra > 0 then dropDead(redis.call("zrange", KEYS[6], 0, math.min(extra, 1000) - 1)) end
-redis.pcall("xtrim", KEYS[7], "MINID", "~", tostring(now - tonumber(ARGV[10])))
-redis.call("zremrangebyscore", KEYS[9], "-inf", "(" .. (now - tonumber(ARGV[11])))
-local other = redis.call("srandmember", KEYS[10])
-if other then
-  local base = ARGV[12] .. other .. ":"
-  if redis.call("exists", base .. "jobs", base .. "waiting", base .. "waiting:high", base .. "waiting:low",
-      base .. "active", base .. "delayed", base .. "dead") == 0 then
-    redis.call("srem", KEYS[10], other)
+-- Housekeeping: best effort (a broken key must not stop re-delivery, which is done by now).
+local function housekeeping()
+  local function dropDead(ids)
+    if #ids == 0 then return end
+    redis.call("zrem", KEYS[6], unpack(ids))
+    redis.call("hdel", KEYS[5], unpack(ids))
+  end
+  dropDead(redis.call("zrangebyscore", KEYS[6], "-inf", "(" .. (now - tonumber(ARGV[9])), "LIMIT", 0, 1000))
+  local extra = redis.call("zcard", KEYS[6]) - tonumber(ARGV[8])
+  if extra > 0 then dropDead(redis.call("zrange", KEYS[6], 0, math.min(extra, 1000) - 1)) end
+  redis.pcall("xtrim", KEYS[7], "MINID", "~", tostring(now - tonumber(ARGV[10])))
+  redis.call("zremrangebyscore", KEYS[9], "-inf", "(" .. (now - tonumber(ARGV[11])))
+  local other = redis.call("srandmember", KEYS[10])
+  if other then
+    local base = ARGV[12] .. other .. ":"
+    if redis.call("exists", base .. "jobs", base .. "waiting", base .. "waiting:high", base .. "waiting:low",
+        base .. "active", base .. "delayed", base .. "dead") == 0 then
+      redis.call("srem", KEYS[10], other)
+    end
   end
 end
+pcall(housekeeping)
 
 requeued[#requeued + 1] = "|"
 for _, id in ipairs(failed) do requeued[#requeued + 1] = id end

@@ -6,6 +6,10 @@
 import { rmSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { EventReader } from '../../../src/events/event-reader.js';
+import { WorkerNode } from '../../../src/worker/worker-node.js';
+import { UnrecoverableError } from '../../../src/errors.js';
+import { listDead } from '../../../src/core/queue-admin.js';
+import { silent } from '../../helpers/apps.js';
 import { createApp, type App } from '../../../src/core/app.js';
 import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
 import { privateRedis } from '../../helpers/redis-server.js';
@@ -76,6 +80,35 @@ describe('Redis refusing writes while a job runs (MISCONF: it cannot save to dis
     expect(await client.llen('errs:default:active')).toBe(0);
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
+  });
+});
+
+describe('outcome writes failing for long', () => {
+  it('the node stops taking work and says why in its heartbeat; it takes work again once writes succeed', async () => {
+    const redis = await privateRedis({ appendonly: false });
+    const app = appOn(redis.url);
+    app.task('boom', () => {
+      throw new UnrecoverableError('on purpose');
+    });
+    app.task('fine', () => 'fine');
+    const node = new WorkerNode(app, { concurrency: 1, outcomeTroubleMs: 300, logger: silent, name: 'troubled@test' });
+    onTestFinished(() => node.stop({ timeoutMs: 1000 }));
+    await node.start();
+    const client = await app.client();
+    // A broken dead-letter key: a failure cannot be recorded (its job stays owned, the write is retried).
+    await client.set(app.keys.queue('default', 'dead'), 'not a zset');
+    const failed = await app.send('boom', []);
+    const beat = async (): Promise<{ problem?: string }> => JSON.parse((await client.get(app.keys.node('troubled@test'))) ?? '{}') as { problem?: string };
+    await waitFor('its heartbeat to say why it takes nothing', beat, (b) => /outcome writes failing/.test(b.problem ?? ''));
+    const next = await app.send('fine', []);
+    expect(await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).toEqual([next.id]); // not taken meanwhile
+    expect(await failed.state()).toBe('STARTED');
+    await client.del(app.keys.queue('default', 'dead'));
+    await expect(failed.get({ timeout: 10_000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED' });
+    // The refused attempts left nothing half-written: the failure is recorded whole, dead letter included.
+    expect((await listDead(app, ['default'])).map((d) => d.id)).toEqual([failed.id]);
+    expect(await next.get({ timeout: 10_000 })).toBe('fine');
+    await waitFor('the heartbeat to clear', beat, (b) => b.problem === undefined);
   });
 });
 
