@@ -155,8 +155,8 @@ export class OutcomeRecorder {
 
   private async write(queue: string, batch: Pending[], starts: StartPending[]): Promise<void> {
     const now = this.now();
-    const argv = finishHeader(this.config, this.keys, now, starts.length);
-    for (const { job, waits } of starts) argv.push(...startRequest(job, job.startedAt, this.node, this.config, waits));
+    const argv = finishHeader(this.config, this.keys, now, starts.length, this.node);
+    for (const { job, waits } of starts) argv.push(...startRequest(job, waits));
     for (const item of batch) argv.push(...this.entry(item, now));
     let reply: string[];
     try {

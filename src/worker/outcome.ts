@@ -24,8 +24,8 @@ export function finishKeys(keys: Keys, queue: string): string[] {
 }
 
 /** The finish script's leading arguments, shared by every job of a batch; `starts` starts follow. */
-export function finishHeader(config: AppConfig, keys: Keys, now: number, starts = 0): Array<string | number> {
-  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts, now];
+export function finishHeader(config: AppConfig, keys: Keys, now: number, starts = 0, node = ''): Array<string | number> {
+  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts, now, JSON.stringify(node), config.events ? '1' : '0'];
 }
 
 /** A delivery's STARTED record: state and delivery first, where the scripts read them (lib/common.lua). */
@@ -49,17 +49,14 @@ export function peekOptions(raw: string): { attempt: number; ignoreResult: boole
 }
 
 /**
- * The 7 arguments of a start, for a held job (prefetched, or waiting for its rate slot): its STARTED
- * record and task-started event (take.lua wrote neither), what finish.lua checks — revocation and
- * expiry — and whether the job waits for the verdict (a request) or already runs (a notice).
+ * The 7 arguments of a start, for a held job (prefetched, or waiting for its rate slot): what
+ * finish.lua needs to write its STARTED record and task-started event (take.lua wrote neither) and to
+ * check revocation and expiry, and whether the job waits for the verdict (a request) or already runs
+ * (a notice). The record and event are built in the script: fewer bytes per job on the wire.
  */
-export function startRequest(job: { id: string; raw: string; token: string }, startedAt: number, node: string, config: AppConfig, waits: boolean): string[] {
-  const { id, raw, token } = job;
-  const task = peekTaskName(raw);
-  const { attempt, ignoreResult, expires } = peekOptions(raw);
-  const record = ignoreResult ? '' : startedRecord({ delivery: token, id, task, node, startedAt, attempt });
-  const event = config.events ? JSON.stringify({ id, task, node, attempt }) : '';
-  return [id, token, record, event, expires === undefined ? '' : String(expires), JSON.stringify(task), waits ? '1' : '0'];
+export function startRequest(job: { id: string; raw: string; token: string; startedAt: number }, waits: boolean): string[] {
+  const { attempt, ignoreResult, expires } = peekOptions(job.raw);
+  return [job.id, job.token, JSON.stringify(peekTaskName(job.raw)), String(attempt), ignoreResult ? '' : String(job.startedAt), expires === undefined ? '' : String(expires), waits ? '1' : '0'];
 }
 
 export interface FinishContext {

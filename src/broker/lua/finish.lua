@@ -13,11 +13,15 @@ ARGV[2] events MAXLEN (approximate)
 ARGV[3] result key prefix (<prefix>:result:); the key is also the Pub/Sub channel announcing the result
 ARGV[4] how many starts follow (held jobs — prefetched, or rate-limited — that start)
 ARGV[5] now, ms, by the node's clock kept in step with Redis's (doneAt; decisions use TIME)
+ARGV[6] node name, JSON-encoded
+ARGV[7] "1" to write events
 then 7 per start:
-  id, delivery token, STARTED result record ("" = results off), task-started event data ("" = events
-  off), expires ms ("" = never), task name JSON,
+  id, delivery token, task name JSON, attempt, startedAt ms ("" = results off: no STARTED record),
+  expires ms ("" = never),
   "1" if the job waits for this verdict (a request: released here unless "ok"), "0" if it already
   runs (a notice: the node stops it unless "ok")
+  (the STARTED record — state and delivery first, as lib/common.lua says — and the task-started
+  event are built here from these)
 then 8 per job:
   id, delivery token
   outcome: "success" | "retry" | "failure" | "revoked" (terminated while running)
@@ -49,8 +53,13 @@ end
 
 -- Start requests: checked when the job really starts, not when it was taken.
 local starts = tonumber(ARGV[4])
-for i = 6, 5 + starts * 7, 7 do
-  local id, token, record, edata, expires, task, waits = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6] == "1"
+local node, withEvents = ARGV[6], ARGV[7] == "1"
+for i = 8, 7 + starts * 7, 7 do
+  local id, token, task, attempt, startedAt, expires, waits = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6] == "1"
+  local qid = cjson.encode(id)
+  local record = startedAt ~= "" and ('{"state":"STARTED","delivery":"' .. token .. '","id":' .. qid .. ',"task":' .. task ..
+    ',"node":' .. node .. ',"startedAt":' .. startedAt .. ',"attempt":' .. attempt .. '}') or ""
+  local edata = withEvents and ('{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. '}') or ""
   -- A notice's job runs already: even when the check fails, it is recorded as it ends (the node stops it).
   local key = ARGV[3] .. id
   local verdict, keep = "ok", false
@@ -111,7 +120,7 @@ end
 -- what it was before, so the retried call finds the job as it was; the error says why.
 local held, undoKey, undoValue
 local function recordAll()
-  for i = 6 + starts * 7, #ARGV, 8 do
+  for i = 8 + starts * 7, #ARGV, 8 do
     local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
     local delay = tonumber(ARGV[i + 7])
     local key = ARGV[3] .. id

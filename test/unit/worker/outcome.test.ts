@@ -46,19 +46,16 @@ describe('finish script keys and header', () => {
     ]);
   });
 
-  it('leads with the result TTL, the events MAXLEN, the result prefix, the number of starts and the time', () => {
-    expect(finishHeader(context().config, new Keys('tq'), now)).toEqual([60_000, 1000, 'tq:result:', 0, now]);
-    expect(finishHeader(context().config, new Keys('tq'), now, 3)).toEqual([60_000, 1000, 'tq:result:', 3, now]);
+  it('leads with the result TTL, the events MAXLEN, the result prefix, the number of starts, the time, the node and the events flag', () => {
+    expect(finishHeader(context().config, new Keys('tq'), now, 0, 'w1@host')).toEqual([60_000, 1000, 'tq:result:', 0, now, '"w1@host"', '1']);
+    expect(finishHeader(context({ events: false }).config, new Keys('tq'), now, 3, 'n')).toEqual([60_000, 1000, 'tq:result:', 3, now, '"n"', '0']);
   });
 
-  it('builds a start request from the raw record: STARTED record (state and delivery first), event, expiry, task', () => {
+  it('builds a start from the raw record: what the script needs to write STARTED and check revocation and expiry', () => {
     const raw = encodeJobRecord(record({ expires: 1_700_000_020_000 }));
-    const [id, token, rec, event, expires, task, waits] = startRequest({ id: 'j1', raw, token: 'ab.1.2' }, startedAt, 'w1@host', context().config, true);
-    expect([id, token, expires, task, waits]).toEqual(['j1', 'ab.1.2', '1700000020000', '"tasks.add"', '1']);
-    expect(rec).toBe(`{"state":"STARTED","delivery":"ab.1.2","id":"j1","task":"tasks.add","node":"w1@host","startedAt":${startedAt},"attempt":2}`);
-    expect(JSON.parse(event as string)).toEqual({ id: 'j1', task: 'tasks.add', node: 'w1@host', attempt: 2 });
-    const quiet = startRequest({ id: 'j1', raw: encodeJobRecord(record({ ignoreResult: true })), token: 't' }, startedAt, 'n', context({ events: false }).config, false);
-    expect([quiet[2], quiet[3], quiet[4], quiet[6]]).toEqual(['', '', '', '0']);
+    expect(startRequest({ id: 'j1', raw, token: 'ab.1.2', startedAt }, true)).toEqual(['j1', 'ab.1.2', '"tasks.add"', '2', String(startedAt), '1700000020000', '1']);
+    const quiet = startRequest({ id: 'j1', raw: encodeJobRecord(record({ ignoreResult: true })), token: 't', startedAt }, false);
+    expect([quiet[4], quiet[5], quiet[6]]).toEqual(['', '', '0']); // no STARTED record, no expiry, a notice
   });
 });
 
