@@ -24,9 +24,4 @@ export class RedisClock {
   now(): number {
     return Math.round(Date.now() + this.offsetMs);
   }
-
-  /** How far this host's clock is behind Redis's (ms; negative: ahead). */
-  get skewMs(): number {
-    return Math.round(this.offsetMs);
-  }
 }
