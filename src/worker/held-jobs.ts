@@ -99,6 +99,9 @@ export class GiveBack {
     try {
       const owned = await runScript(this.client, 'taskqRequeue', [this.keys.queue(q, 'active'), this.keys.queue(q, 'waiting'), this.keys.queue(q, 'jobs')], [held.job.id, held.job.token]);
       this.log.info({ jobId: held.job.id, queue: q }, owned === 1 ? 'returned to its queue' : 'not returned: this delivery no longer owned it');
+    } catch (err) {
+      // Still in `active`: the stall check re-delivers it once this node stops proving it alive.
+      this.log.error({ err, jobId: held.job.id, queue: q }, 'could not return a job to its queue; the stall check will re-deliver it');
     } finally {
       this.pending--;
       this.done(held.job.id);

@@ -9,6 +9,13 @@ ARGV[1] job id
 ARGV[2] delivery token
 returns 1 if re-queued, 0 if the delivery no longer owned the job
 ]]
-if redis.call("lrem", KEYS[1], 1, entryOf(ARGV[2], ARGV[1])) == 0 then return 0 end
-pushWaiting(KEYS[2], redis.call("hget", KEYS[3], ARGV[1]), ARGV[1], true)
+local entry = entryOf(ARGV[2], ARGV[1])
+if redis.call("lrem", KEYS[1], 1, entry) == 0 then return 0 end
+-- A broken key (another type) must not lose the job: its entry goes back to `active`, where the
+-- stall check re-delivers it once this node is gone.
+local ok, err = pcall(function() pushWaiting(KEYS[2], redis.call("hget", KEYS[3], ARGV[1]), ARGV[1], true) end)
+if not ok then
+  redis.call("lpush", KEYS[1], entry)
+  return redis.error_reply(type(err) == "table" and tostring(err.err) or tostring(err))
+end
 return 1

@@ -107,3 +107,27 @@ describe('cold shutdown', () => {
     expect(await listDead(app, ['default'])).toEqual([]);
   });
 });
+
+describe('giving a job back when its queue key is broken', () => {
+  it('leaves it in active (the stall check re-delivers it) instead of losing it, and the node still stops', async () => {
+    const app = testApp();
+    const { passed: gateOpen, open: release } = gate();
+    const t = app.task('t', async () => {
+      await gateOpen;
+      return 'done';
+    });
+    const node = await startWorker(app, { concurrency: 1, prefetch: 1 });
+    await t.delay();
+    const held = await t.delay();
+    await waitFor('one running, one held', () => node.busy, (n) => n === 2);
+    const client = await app.client();
+    const waiting = app.keys.queue('default', 'waiting');
+    await client.set(waiting, 'not a list'); // where the held job would go back to
+    const stopping = node.stop({ timeoutMs: 10_000 });
+    release();
+    await stopping;
+    const active = await client.lrange(app.keys.queue('default', 'active'), 0, -1);
+    expect(active.filter((e) => e.endsWith(`~${held.id}`))).toHaveLength(1);
+    expect(await client.hexists(app.keys.queue('default', 'jobs'), held.id)).toBe(1);
+  });
+});
