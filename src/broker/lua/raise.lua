@@ -13,16 +13,19 @@ local raised = 0
 while true do
   local ids = redis.call("zrangebyscore", KEYS[1], "-inf", now, "LIMIT", 0, 1000)
   if #ids == 0 then break end
-  redis.call("zrem", KEYS[1], unpack(ids))
-  local normal = {}
-  for _, id in ipairs(ids) do
-    local raw = redis.call("hget", KEYS[3], id)
-    if raw then
-      raised = raised + 1
-      if waitingListOf(KEYS[2], raw) == KEYS[2] then normal[#normal + 1] = id else pushWaiting(KEYS[2], raw, id, false) end
+  -- Each job leaves `delayed` only once it is in its list: a broken key (another type) leaves it due
+  -- in `delayed` (the error is reported; the next raise tries again) instead of losing it.
+  local ok, err = pcall(function()
+    for _, id in ipairs(ids) do
+      local raw = redis.call("hget", KEYS[3], id)
+      if raw then
+        pushWaiting(KEYS[2], raw, id, false)
+        raised = raised + 1
+      end
+      redis.call("zrem", KEYS[1], id)
     end
-  end
-  if #normal > 0 then redis.call("lpush", KEYS[2], unpack(normal)) end
+  end)
+  if not ok then return redis.error_reply(type(err) == "table" and tostring(err.err) or tostring(err)) end
 end
 local nearTerm = -1
 local head = redis.call("zrange", KEYS[1], 0, 0, "WITHSCORES")

@@ -7,7 +7,8 @@ import { inject } from 'vitest';
 import { testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq, type WorkerProcess } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
-import { listDead } from '../../../src/core/queue-admin.js';
+import { listDead, retryDead } from '../../../src/core/queue-admin.js';
+import { runScript } from '../../../src/broker/scripts.js';
 import type { App } from '../../../src/core/app.js';
 
 async function worker(app: App): Promise<WorkerProcess> {
@@ -74,5 +75,25 @@ describe('records no producer of ours wrote', () => {
     await waitFor('the log to name the key', () => node.output(), (out) => out.includes(`${high} is a string, not a list`));
     expect(node.output()).toContain('Delete or rename this key');
     expect(node.child.exitCode).toBe(null);
+  });
+});
+
+describe('scripts stopped half-way by a broken key lose nothing', () => {
+  it('dead retry leaves the job in the dead letters; delayed activation leaves it in delayed', async () => {
+    const app = testApp();
+    const client = await app.client();
+    const k = app.keys;
+    const record = handWritten('d1', 'add', '[1,1]');
+    await client.hset(k.queue('default', 'jobs'), 'd1', record);
+    await client.zadd(k.queue('default', 'dead'), Date.now(), 'd1');
+    await client.set(k.queue('default', 'waiting'), 'not a list');
+    await expect(retryDead(app, 'default', ['d1'])).rejects.toThrow(/WRONGTYPE/);
+    expect(await client.zrange(k.queue('default', 'dead'), '0', '-1')).toEqual(['d1']);
+
+    await client.hset(k.queue('default', 'jobs'), 'late', handWritten('late', 'add', '[2,2]'));
+    await client.zadd(k.queue('default', 'delayed'), Date.now() - 1, 'late');
+    const raise = runScript(client, 'taskqRaise', [k.queue('default', 'delayed'), k.queue('default', 'waiting'), k.queue('default', 'jobs')], [10]);
+    await expect(raise).rejects.toThrow(/WRONGTYPE/);
+    expect(await client.zrange(k.queue('default', 'delayed'), '0', '-1')).toEqual(['late']);
   });
 });
