@@ -59,6 +59,16 @@ export const defaults = {
   maxConcurrency: 10_000,
   /** How long `taskq call --wait` and `get()` without a timeout wait. `0` = forever. */
   resultWaitMs: 0,
+  /** `taskq multi`: where each node's pidfile goes (Celery's /var/run/celery/%n.pid). */
+  multiPidfile: '/var/run/taskq/%n.pid',
+  /** `taskq multi`: where each node logs; %I gives each pool child its own file. */
+  multiLogfile: '/var/log/taskq/%n%I.log',
+  /** `taskq multi start 3` names its nodes <prefix>1..3 (Celery: celery1..3). */
+  multiRangePrefix: 'taskq',
+  /** The most nodes one `taskq multi` line may name. */
+  multiMaxNodes: 1000,
+  /** How long `taskq multi start` / `worker --detach` waits for a node to report it is consuming (ms). */
+  nodeReadyTimeoutMs: 30_000,
 } as const;
 
 export type Defaults = typeof defaults;

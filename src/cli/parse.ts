@@ -67,3 +67,9 @@ export function autoscaleRange(value: string): { max: number; min: number } {
   if (!m || max < 1 || min < 1 || min > max) throw new InvalidArgumentError(`expected max,min with 1 ≤ min ≤ max (e.g. 10,3), got "${value}"`);
   return { max, min };
 }
+
+/** `--umask 027`: an octal file mode mask. */
+export function umask(value: string): number {
+  if (!/^0?[0-7]{1,3}$/.test(value)) throw new InvalidArgumentError(`expected an octal mask such as 022 or 027, got "${value}"`);
+  return parseInt(value, 8);
+}

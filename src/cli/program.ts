@@ -11,6 +11,7 @@ import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
 import { upCommand } from './commands/up.js';
 import { revokeCommand } from './commands/revoke.js';
+import { multiCommand } from './commands/multi.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .enablePositionalOptions()
     .exitOverride();
   for (const cmd of [
     workerCommand(io, exit),
@@ -31,6 +33,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     deadCommand(io, exit),
     revokeCommand(io, exit),
     upCommand(io, exit),
+    multiCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }

@@ -1,29 +1,13 @@
 /**
  * Pidfiles: `<pid>\n`, created with O_CREAT|O_EXCL so two nodes cannot both hold one.
  * A pidfile is stale — and silently replaced — when its pid is not running, when it is unreadable,
- * or when the pid now belongs to a process that is not taskq (pids are reused, e.g. in containers;
- * Celery's pidfiles block start forever then).
+ * or when the pid now belongs to another process (pids are reused, e.g. in containers; Celery's
+ * pidfiles block start forever then): see process-identity.ts.
  */
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ExitCode, TaskqError } from '../errors.js';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function looksLikeTaskq(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('taskq');
-  } catch {
-    return true; // no /proc: assume the worst (a live pid is a holder)
-  }
-}
+import { pidfileHolderState } from './process-identity.js';
 
 /** Reads the pid in a pidfile; undefined if missing or not a pid. */
 export function readPidfile(path: string): number | undefined {
@@ -35,6 +19,12 @@ export function readPidfile(path: string): number | undefined {
   }
   const m = /^\s*(\d+)\s*$/.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+/** The pid of the live node holding `path`, if one does (not a dead or reused pid). */
+export function livePidfileHolder(path: string): number | undefined {
+  const pid = readPidfile(path);
+  return pid !== undefined && pidfileHolderState(pid, path) === 'running' ? pid : undefined;
 }
 
 /** Creates the pidfile for this process; throws TASKQ_PIDFILE_LOCKED (exit 73) if a live node holds it. */
@@ -60,8 +50,8 @@ export function acquirePidfile(path: string, pid = process.pid): void {
           exitCode: ExitCode.cantCreate,
         });
       }
-      const holder = readPidfile(path);
-      if (holder !== undefined && holder !== pid && isRunning(holder) && looksLikeTaskq(holder)) {
+      const holder = livePidfileHolder(path);
+      if (holder !== undefined && holder !== pid) {
         throw new TaskqError(
           'TASKQ_PIDFILE_LOCKED',
           `pidfile ${path} is held by running process ${holder}: another node with this pidfile is up. ` +

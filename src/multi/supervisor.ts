@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { TaskqError, ExitCode } from '../errors.js';
 import { defaults } from '../defaults.js';
+import { taskqBin } from './daemon.js';
 
 /**
  * How long a node may take to stop after SIGTERM before it is killed: its drain (the shutdown
@@ -17,8 +17,6 @@ import { defaults } from '../defaults.js';
 export function stopBudgetMs(shutdownTimeoutMs: number = defaults.shutdownTimeoutMs): number {
   return shutdownTimeoutMs + 2 * defaults.shutdownGraceMs + 5000;
 }
-
-const taskqBin = fileURLToPath(new URL('../../bin/taskq', import.meta.url));
 
 export interface SupervisedNode {
   name: string;

@@ -12,8 +12,9 @@ import { humanLogStream, wantsHumanLogs } from '../../worker/log-format.js';
 import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
 import { resolveAppPath } from '../../core/load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
-import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList } from '../parse.js';
+import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
 import { workerBanner } from '../presenter.js';
+import { runDetached } from './worker-detach.js';
 
 interface WorkerOptions {
   app?: string;
@@ -32,6 +33,9 @@ interface WorkerOptions {
   maxTasksPerChild?: number;
   maxMemoryPerChild?: number;
   autoscale?: { max: number; min: number };
+  detach?: boolean;
+  workdir?: string;
+  umask?: number;
 }
 
 function openLogger(options: WorkerOptions, io: CliIo): Logger {
@@ -52,6 +56,8 @@ function openLogger(options: WorkerOptions, io: CliIo): Logger {
 }
 
 async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
+  if (options.umask !== undefined) process.umask(options.umask);
+  if (options.workdir) process.chdir(options.workdir);
   if (options.timeLimit !== undefined && options.softTimeLimit !== undefined && options.softTimeLimit >= options.timeLimit) {
     throw new OptionError(`--soft-time-limit (${options.softTimeLimit} s) must be below --time-limit (${options.timeLimit} s): the soft limit warns the task before the hard one stops it`);
   }
@@ -89,7 +95,7 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
   try {
     await node.start();
     // A supervisor (taskq up, taskq multi) that started this node over IPC learns it is consuming.
-    process.send?.({ type: 'ready', node: name, pid: process.pid });
+    if (process.connected) process.send?.({ type: 'ready', node: name, pid: process.pid }, undefined, {}, () => {});
     io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()], queues: node.queues, concurrency: node.concurrency }));
     await node.closed;
     return cold ? ExitCode.failure : ExitCode.ok;
@@ -102,9 +108,9 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
   }
 }
 
-export function workerCommand(io: CliIo, exit: (code: number) => void): Command {
-  return brokerOptions(new Command('worker'))
-    .description('run a worker node: consume queues and execute tasks until TERM/INT')
+/** Adds the worker's options to `cmd` (taskq multi checks each node's arguments with them). */
+export function withWorkerOptions(cmd: Command): Command {
+  return brokerOptions(cmd)
     .requiredOption('-A, --app <module>', 'module exporting the app whose tasks this node runs (default export or `app`)')
     .option('-Q, --queues <q1,q2>', "queues to consume (default: every queue the app's tasks use)", queueList)
     .option('-c, --concurrency <n>', `jobs run at once (1–${defaults.maxConcurrency})`, concurrency, defaults.concurrency)
@@ -119,5 +125,23 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .option('--time-limit <s>', 'hard time limit of tasks that set none (seconds)', positiveNumber)
     .option('--soft-time-limit <s>', 'soft time limit of tasks that set none (seconds): ctx.signal aborts', positiveNumber)
     .option('--shutdown-timeout <s>', 'warm shutdown waits this long for running jobs', nonNegativeNumber, defaults.shutdownTimeoutMs / 1000)
-    .action(async (options: WorkerOptions) => exit(await runWorker(options, io)));
+    .option('-D, --detach', 'run as a daemon: return once the node consumes (its pid is printed), logging to --logfile')
+    .option('--workdir <dir>', 'the directory the node works in (-A is found there)')
+    .option('--umask <octal>', 'file mode mask of the files the node creates, e.g. 027', umask);
+}
+
+export function workerCommand(io: CliIo, exit: (code: number) => void): Command {
+  return withWorkerOptions(new Command('worker'))
+    .description('run a worker node: consume queues and execute tasks until TERM/INT')
+    .action(async (options: WorkerOptions, cmd: Command) => {
+      if (options.detach) return exit(await runDetached(rawWorkerArgs(cmd), options, io));
+      exit(await runWorker(options, io));
+    });
+}
+
+/** The words given after `worker` on the command line. */
+function rawWorkerArgs(cmd: Command): string[] {
+  // commander keeps the words it parsed on the root command (not in its typings).
+  const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+  return raw.slice(raw.indexOf(cmd.name()) + 1);
 }

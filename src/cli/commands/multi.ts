@@ -1,0 +1,126 @@
+/**
+ * `taskq multi start|stop|stopwait|restart|kill|show|names|get|expand|help`: several worker nodes on
+ * this machine as daemons, with Celery's grammar (multi/multi-argv.ts). Every node's arguments are
+ * checked with the worker's own option parsers before anything is started or signalled.
+ */
+import { Command, CommanderError } from 'commander';
+import { hostname } from 'node:os';
+import { ExitCode, OptionError } from '../../errors.js';
+import { defaults } from '../../defaults.js';
+import { stopBudgetMs } from '../../multi/supervisor.js';
+import { MULTI_OWN_OPTIONS, ownOption, parseMultiArgv, type MultiArgv, type OptionSpec } from '../../multi/multi-argv.js';
+import { buildNodes, type MultiNode } from '../../multi/node-spec.js';
+import { asRecorded, restartNodes, startNodes, stopNodes, type NodeOutcome, type StopOptions } from '../../multi/cluster.js';
+import { expandForNode } from '../../multi/templates.js';
+import type { CliIo } from '../context.js';
+import { nonNegativeNumber } from '../parse.js';
+import { multiCommandLine, multiHelp, multiOutcomeText, multiSummary } from '../presenter-multi.js';
+import { withWorkerOptions } from './worker.js';
+
+const COMMANDS = ['start', 'stop', 'stopwait', 'restart', 'kill', 'show', 'names', 'get', 'expand', 'help'] as const;
+type MultiCommandName = (typeof COMMANDS)[number];
+
+/** The worker's options, as the grammar needs them. */
+function workerOptionTable(): OptionSpec[] {
+  return withWorkerOptions(new Command('worker')).options.map((o) => ({ long: o.long as string, short: o.short, takesValue: o.required || o.optional }));
+}
+
+/** Parses `node.argv` with the worker's own parsers; a bad value names the node. */
+function checkNodeArgv(node: MultiNode): void {
+  const probe = withWorkerOptions(new Command('worker'))
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .action(() => {});
+  try {
+    probe.parse(node.argv, { from: 'user' });
+  } catch (err) {
+    const msg = err instanceof CommanderError ? err.message.replace(/^error: /, '') : (err as Error).message;
+    throw new OptionError(`node ${node.name}: ${msg}`);
+  }
+}
+
+function stopOptions(argv: MultiArgv, signal: NodeJS.Signals, wait: boolean): StopOptions {
+  const timeout = ownOption(argv, '--timeout');
+  let timeoutMs = stopBudgetMs();
+  if (timeout !== undefined) {
+    try {
+      timeoutMs = nonNegativeNumber(timeout) * 1000;
+    } catch (err) {
+      throw new OptionError(`--timeout ${timeout}: ${(err as Error).message} (seconds)`);
+    }
+  }
+  return { signal: argv.signal ?? signal, wait, timeoutMs, kill: ownOption(argv, '--kill') !== undefined };
+}
+
+/** Worker options given on the line, other than the ones that only locate nodes. */
+const LOCATORS = new Set(['--pidfile', '--logfile', ...MULTI_OWN_OPTIONS.map((o) => o.long)]);
+function givesOptions(argv: MultiArgv): boolean {
+  return argv.passthrough.length > 0 || argv.options.some((o) => !LOCATORS.has(o.key));
+}
+
+function exitCodeOf(command: MultiCommandName, outcomes: NodeOutcome[]): number {
+  if (outcomes.some((o) => o.kind === 'failed' || o.kind === 'still-running')) return ExitCode.failure;
+  if (command === 'start' && outcomes.some((o) => o.kind === 'already-running')) return ExitCode.cantCreate;
+  return ExitCode.ok;
+}
+
+async function operate(command: MultiCommandName, argv: MultiArgv, nodes: MultiNode[], io: CliIo): Promise<number> {
+  const quiet = ownOption(argv, '--quiet') !== undefined;
+  const say = (t: string): void => (quiet ? undefined : io.stdout(t));
+  const ctx = { cwd: io.cwd, env: io.env, onEvent: (o: NodeOutcome) => say(multiOutcomeText(o)) };
+  if (ownOption(argv, '--verbose') !== undefined) for (const n of nodes) say(`  ${multiCommandLine(n)}\n`);
+  let outcomes: NodeOutcome[];
+  if (command === 'start') {
+    say('> Starting nodes...\n');
+    outcomes = await startNodes(nodes, ctx);
+  } else if (command === 'restart') {
+    say('> Restarting nodes...\n');
+    outcomes = await restartNodes(nodes, stopOptions(argv, 'SIGTERM', true), ctx);
+  } else {
+    say('> Stopping nodes...\n');
+    const options = command === 'kill' ? { ...stopOptions(argv, 'SIGKILL', false), signal: 'SIGKILL' as const } : stopOptions(argv, 'SIGTERM', command === 'stopwait');
+    outcomes = await stopNodes(nodes, options, ctx);
+  }
+  if (!quiet) io.stdout(multiSummary(outcomes));
+  return exitCodeOf(command, outcomes);
+}
+
+async function runMulti(command: string | undefined, args: string[], io: CliIo): Promise<number> {
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    io.stdout(multiHelp(defaults));
+    return ExitCode.ok;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new OptionError(`unknown multi command ${JSON.stringify(command)}; expected one of ${COMMANDS.join(', ')} (taskq multi help)`);
+  }
+  const name = command as MultiCommandName;
+  // get and expand take one word first: the node, the template.
+  const head = name === 'get' || name === 'expand' ? args[0] : undefined;
+  if ((name === 'get' || name === 'expand') && head === undefined) throw new OptionError(`taskq multi ${name} needs ${name === 'get' ? 'a node name' : 'a template'} first, e.g. taskq multi ${name} ${name === 'get' ? 'w1' : '%n.log'} w1 w2`);
+  const argv = parseMultiArgv(head === undefined ? args : args.slice(1), workerOptionTable());
+  const named = buildNodes(argv, hostname());
+  // What start / restart would run: a node's recorded options unless the line gives its own.
+  const runs = name === 'start' || name === 'restart' || name === 'show' || name === 'get';
+  const nodes = runs ? named.map((n) => asRecorded(n, givesOptions(argv))) : named;
+  if (runs) for (const n of nodes) checkNodeArgv(n);
+  if (name === 'names') io.stdout(nodes.map((n) => `${n.name}\n`).join(''));
+  else if (name === 'show') io.stdout(nodes.map((n) => `${multiCommandLine(n)}\n`).join(''));
+  else if (name === 'expand') io.stdout(nodes.map((n) => `${expandForNode(head as string, n.name)}\n`).join(''));
+  else if (name === 'get') {
+    const node = nodes.find((n) => n.name === head || n.short === head);
+    if (!node) throw new OptionError(`taskq multi get ${head}: no such node on this line (nodes: ${nodes.map((n) => n.name).join(', ')})`);
+    io.stdout(`${multiCommandLine(node)}\n`);
+  } else return operate(name, argv, nodes, io);
+  return ExitCode.ok;
+}
+
+export function multiCommand(io: CliIo, exit: (code: number) => void): Command {
+  return new Command('multi')
+    .description('start, stop, restart several worker nodes as daemons, with Celery\'s multi syntax (taskq multi help)')
+    .argument('[command]', COMMANDS.join('|'))
+    .argument('[args...]', 'node names or a count, worker options (-c:1 2, -Q:1-3 a,b), -- passthrough, -SIGNAL')
+    .passThroughOptions()
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(async (command: string | undefined, args: string[]) => exit(await runMulti(command, args, io)));
+}

@@ -1,0 +1,157 @@
+/**
+ * `taskq multi`'s operations on a line's nodes: start, stop (and wait), restart, kill. Every node is
+ * handled in parallel, and each operation resolves with one outcome per node (also reported as it
+ * happens through `onEvent`, for the presenter). Nothing here prints.
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, TaskqError } from '../errors.js';
+import { startDaemon } from './daemon.js';
+import { isRunning } from './process-identity.js';
+import { livePidfileHolder } from './pidfile.js';
+import { readNodeRecord, writeNodeRecord } from './node-record.js';
+import type { MultiNode } from './node-spec.js';
+import { expandIndex } from '../worker/pool/log-file.js';
+
+/** How often a stopping node is looked at: bounds how late stopwait returns after it exits. */
+const POLL_MS = 20;
+
+export type NodeOutcome =
+  | { kind: 'started'; node: string; pid: number; ms: number }
+  | { kind: 'already-running'; node: string; pid: number }
+  | { kind: 'failed'; node: string; reason: string }
+  | { kind: 'down'; node: string }
+  | { kind: 'signalled'; node: string; pid: number; signal: NodeJS.Signals }
+  | { kind: 'stopped'; node: string; pid: number; ms: number }
+  | { kind: 'killed'; node: string; pid: number }
+  | { kind: 'still-running'; node: string; pid: number };
+
+export interface ClusterContext {
+  /** Where relative paths in node arguments are resolved (the nodes' working directory). */
+  cwd: string;
+  env?: NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+  /** Each outcome as it happens (a signal sent comes before the node's final outcome). */
+  onEvent?: (outcome: NodeOutcome) => void;
+}
+
+export interface StopOptions {
+  signal: NodeJS.Signals;
+  /** Wait until each node has exited (stopwait, restart). */
+  wait: boolean;
+  /** Give up waiting after this long (ms). */
+  timeoutMs: number;
+  /** At the timeout, SIGKILL the nodes still running (and wait for them). */
+  kill: boolean;
+}
+
+function writable(dir: string, what: string, option: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (cause) {
+    throw new TaskqError(
+      'TASKQ_CANT_CREATE',
+      `cannot write the ${what} folder ${dir}: ${(cause as Error).message}. Run as a user who may write there, or pass ${option} (e.g. ${option}=/tmp/taskq/%n${what === 'pidfile' ? '.pid' : '%I.log'}).`,
+      { cause, exitCode: ExitCode.cantCreate },
+    );
+  }
+}
+
+/** Checks, before any node is started, that every pidfile and log folder can be written. */
+export function preflight(nodes: readonly MultiNode[]): void {
+  for (const n of nodes) {
+    writable(dirname(n.pidfile), 'pidfile', '--pidfile');
+    writable(dirname(expandIndex(n.logfile, 0)), 'log', '--logfile');
+  }
+}
+
+async function startOne(node: MultiNode, ctx: ClusterContext): Promise<NodeOutcome> {
+  const { argv } = node;
+  const cwd = node.cwd ?? ctx.cwd;
+  const holder = livePidfileHolder(node.pidfile);
+  if (holder !== undefined) return { kind: 'already-running', node: node.name, pid: holder };
+  const t0 = performance.now();
+  try {
+    const { pid } = await startDaemon({ argv, logfile: node.logfile, cwd, env: ctx.env, ...(ctx.readyTimeoutMs ? { readyTimeoutMs: ctx.readyTimeoutMs } : {}) });
+    writeNodeRecord(node.pidfile, { name: node.name, argv, cwd, startedAt: Date.now() });
+    return { kind: 'started', node: node.name, pid, ms: performance.now() - t0 };
+  } catch (err) {
+    return { kind: 'failed', node: node.name, reason: (err as Error).message };
+  }
+}
+
+function report(ctx: ClusterContext, outcome: NodeOutcome): NodeOutcome {
+  ctx.onEvent?.(outcome);
+  return outcome;
+}
+
+/** Starts every node not already running; OK means it consumes. */
+export async function startNodes(nodes: readonly MultiNode[], ctx: ClusterContext): Promise<NodeOutcome[]> {
+  preflight(nodes);
+  return Promise.all(nodes.map(async (n) => report(ctx, await startOne(n, ctx))));
+}
+
+/** Polls until `pid` is gone or the deadline passes; true if it is gone. */
+async function waitGone(pid: number, deadline: number): Promise<boolean> {
+  while (isRunning(pid)) {
+    if (performance.now() >= deadline) return false;
+    await sleep(POLL_MS);
+  }
+  return true;
+}
+
+async function stopOne(node: MultiNode, options: StopOptions, ctx: ClusterContext): Promise<NodeOutcome> {
+  const pid = livePidfileHolder(node.pidfile);
+  if (pid === undefined) return { kind: 'down', node: node.name };
+  const t0 = performance.now();
+  try {
+    process.kill(pid, options.signal);
+  } catch {
+    return { kind: 'down', node: node.name };
+  }
+  report(ctx, { kind: 'signalled', node: node.name, pid, signal: options.signal });
+  if (!options.wait) return { kind: 'signalled', node: node.name, pid, signal: options.signal };
+  if (await waitGone(pid, t0 + options.timeoutMs)) return { kind: 'stopped', node: node.name, pid, ms: performance.now() - t0 };
+  if (!options.kill) return { kind: 'still-running', node: node.name, pid };
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* it ended meanwhile */
+  }
+  await waitGone(pid, performance.now() + 5000);
+  return { kind: 'killed', node: node.name, pid };
+}
+
+/** Signals every running node; with `wait`, until each has exited (in parallel). */
+export async function stopNodes(nodes: readonly MultiNode[], options: StopOptions, ctx: ClusterContext): Promise<NodeOutcome[]> {
+  return Promise.all(
+    nodes.map(async (n) => {
+      const outcome = await stopOne(n, options, ctx);
+      return outcome.kind === 'signalled' ? outcome : report(ctx, outcome);
+    }),
+  );
+}
+
+/** Stops each node and starts it again as soon as it is down; nodes that were down are started. */
+export async function restartNodes(nodes: readonly MultiNode[], options: StopOptions, ctx: ClusterContext): Promise<NodeOutcome[]> {
+  preflight(nodes);
+  return Promise.all(
+    nodes.map(async (n) => {
+      const stopped = await stopOne(n, { ...options, wait: true }, ctx);
+      if (stopped.kind !== 'down') report(ctx, stopped);
+      if (stopped.kind === 'still-running') return report(ctx, { kind: 'failed', node: n.name, reason: `did not stop within ${options.timeoutMs / 1000} s (pass --kill to end it)` });
+      return report(ctx, await startOne(n, ctx));
+    }),
+  );
+}
+
+/**
+ * The node as it was last started (its record: arguments and working directory), when the line
+ * gives no options of its own; otherwise as the line says.
+ */
+export function asRecorded(node: MultiNode, lineGivesOptions: boolean): MultiNode {
+  const record = lineGivesOptions ? undefined : readNodeRecord(node.pidfile);
+  return record && record.name === node.name ? { ...node, argv: record.argv, cwd: record.cwd } : node;
+}
