@@ -3,7 +3,7 @@
  * handled in parallel, and each operation resolves with one outcome per node (also reported as it
  * happens through `onEvent`, for the presenter). Nothing here prints.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, TaskqError } from '../errors.js';
@@ -46,9 +46,24 @@ export interface StopOptions {
   kill: boolean;
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some paths it cannot
+ * create (under /proc, for one), and an operator's typo must end in an error, not a hang.
+ */
+export function ensureDir(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) ensureDir(parent);
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 function writable(dir: string, what: string, option: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensureDir(dir);
     accessSync(dir, constants.W_OK);
   } catch (cause) {
     throw new TaskqError(
