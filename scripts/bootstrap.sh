@@ -2,7 +2,7 @@
 # One idempotent set-up shared by `npm start`, `npm test` and `npm run bench`:
 #   1. system packages (apt-get) — only those whose command or package is missing;
 #   2. `npm ci` — only when package-lock.json changed since the last install;
-#   3. the TypeScript build (incremental).
+#   3. the TypeScript build (incremental), and the native helper (native/, when its sources changed).
 # Every step says what it does; a failure names the step and how to fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ want=(
   "cmd:redis-server redis-server"
   "cmd:aria2c aria2"
   "pkg:libpcap-dev libpcap-dev"
+  "cmd:make make"
+  "cmd:g++ g++"
+  "cmd:python3 python3"
 )
 missing=()
 for entry in "${want[@]}"; do
@@ -51,3 +54,4 @@ fi
 
 # --- 3. build -----------------------------------------------------------------------------------------
 npx --no-install tsc -p tsconfig.build.json || die "TypeScript build failed (see above)."
+bash scripts/build-native.sh || die "building the native helper failed (see above)."

@@ -46,7 +46,8 @@ export type TaskqErrorCode =
   | 'TASKQ_BROKER_AUTH'
   | 'TASKQ_BROKER_MISCONF'
   | 'TASKQ_BROKER_WRONGTYPE'
-  | 'TASKQ_BROKER_ERROR';
+  | 'TASKQ_BROKER_ERROR'
+  | 'TASKQ_NATIVE_UNAVAILABLE';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

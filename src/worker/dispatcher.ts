@@ -3,6 +3,7 @@
  * is started, run, recorded, or given back at shutdown. Queue consumers claim room here.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { deliveryEntry } from '../broker/delivery.js';
 import type { Redis } from '../broker/redis-factory.js';
@@ -12,13 +13,14 @@ import type { ControlListener } from './control-listener.js';
 import { startHeld, stopRunning } from './held-start.js';
 import type { RedisClock } from './redis-clock.js';
 import type { Executor } from './executor.js';
-import { internalFailure, runJob, unrunAttempt, type Attempt } from './job-runner.js';
+import { internalFailure, poolUnavailable, runJob, unrunAttempt } from './job-runner.js';
 import { OutcomeLedger } from './outcome-ledger.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { GiveBack, HeldJobs } from './held-jobs.js';
 import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consumer.js';
 import type { RateTable } from './rate-table.js';
-import type { Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
+import type { JobsSnapshot, Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
+import { jobInfo } from './job-info.js';
 
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
@@ -101,6 +103,11 @@ export class Dispatcher extends EventEmitter {
 
   get busy(): number {
     return this.running.size + this.held.size;
+  }
+
+  /** What runs and what is held now (inspect active / reserved / scheduled, the USR1 dump). */
+  snapshot(): JobsSnapshot {
+    return { active: [...this.running.values()].map((r) => jobInfo(r.job, r.consumer.queue, true)), ...this.held.snapshot() };
   }
 
   readonly host: ConsumerHost = {
@@ -282,19 +289,10 @@ export class Dispatcher extends EventEmitter {
       r.shutdown = true;
       stopRunning(r, new WorkerShutdown(), false);
     }
-    if (graceMs > 0 && (await Promise.race([idle().then(() => 'idle'), timeout(graceMs)])) === 'idle') return;
+    if (graceMs > 0 && (await Promise.race([idle().then(() => 'idle'), sleep(graceMs, 'timeout', { ref: false })])) === 'idle') return;
     const stuck = live();
     for (const r of stuck) r.abandoned = true;
     await this.giveBack.all(stuck);
     if (stuck.length) this.deps.log.warn({ jobs: stuck.map((r) => r.job.id) }, 'jobs still running at shutdown were returned to their queues');
   }
-}
-
-function poolUnavailable(attempt: Attempt): boolean {
-  const o = attempt.outcome;
-  return (o.kind === 'failure' || o.kind === 'retry') && o.error.name === 'PoolUnavailable';
-}
-
-function timeout(ms: number): Promise<'timeout'> {
-  return new Promise((resolve) => setTimeout(() => resolve('timeout'), ms).unref());
 }

@@ -8,6 +8,8 @@ import type { Redis } from '../broker/redis-factory.js';
 import { runScript } from '../broker/scripts.js';
 import type { Logger } from 'pino';
 import type { QueueConsumer, TakenJob } from './queue-consumer.js';
+import { jobInfo } from './job-info.js';
+import type { JobsSnapshot } from './worker-types.js';
 
 export interface Held {
   consumer: QueueConsumer;
@@ -62,6 +64,14 @@ export class HeldJobs {
     this.reserved.length = 0;
     this.slotWaits.clear();
     return all;
+  }
+
+  /** What is held, without letting go: reserved (waiting for a slot) and scheduled (for a rate slot). */
+  snapshot(): Pick<JobsSnapshot, 'reserved' | 'scheduled'> {
+    return {
+      reserved: this.reserved.map((h) => jobInfo(h.job, h.consumer.queue, false)),
+      scheduled: [...this.slotWaits.values()].map((h) => jobInfo(h.job, h.consumer.queue, false)),
+    };
   }
 
   /** The `active` entries of the held deliveries, with their queue. */

@@ -177,3 +177,9 @@ export async function runJob(input: RunJobInput): Promise<Attempt> {
   const ended = await runWithLimits(input, def, record, taskContext(input, record));
   return done(record, taskName, outcomeOf(ended, record, def), ended.hard ? ended.lingering : undefined);
 }
+
+/** The attempt did not run because the pool had no child to run it in (it goes back to its queue). */
+export function poolUnavailable(attempt: Attempt): boolean {
+  const o = attempt.outcome;
+  return (o.kind === 'failure' || o.kind === 'retry') && o.error.name === 'PoolUnavailable';
+}

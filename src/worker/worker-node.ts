@@ -12,6 +12,7 @@ import { defaults } from '../defaults.js';
 import { OptionError } from '../errors.js';
 import { assertQueueName } from '../broker/keys.js';
 import { nodeNameProblem } from './node-names.js';
+import { slotsOf } from './node-options.js';
 import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
 import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
@@ -22,7 +23,7 @@ import { Presence } from './presence.js';
 import { Autoscaler, type Scalable } from './autoscaler.js';
 import { Dispatcher } from './dispatcher.js';
 import { RedisClock } from './redis-clock.js';
-import type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
+import type { JobsSnapshot, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
 export type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
@@ -60,18 +61,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
     private readonly options: WorkerNodeOptions = {},
   ) {
     super();
-    this.concurrency = options.concurrency ?? defaults.concurrency;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1 || this.concurrency > defaults.maxConcurrency) {
-      throw new OptionError(`concurrency must be an integer from 1 to ${defaults.maxConcurrency}, got ${JSON.stringify(options.concurrency)}`);
-    }
-    if (options.autoscale) {
-      const { min, max } = options.autoscale;
-      if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max < min) {
-        throw new OptionError(`autoscale must be max,min with 1 ≤ min ≤ max, got ${JSON.stringify(options.autoscale)}`);
-      }
-      this.autoscale = { min, max };
-      this.concurrency = min;
-    }
+    ({ concurrency: this.concurrency, autoscale: this.autoscale } = slotsOf(options));
     this.queues = [...new Set(options.queues?.length ? options.queues : app.knownQueues())];
     for (const q of this.queues) assertQueueName(q, 'the worker queues (-Q)');
     this.name = options.name ?? `worker${process.pid}@${hostname()}`;
@@ -198,6 +188,16 @@ export class WorkerNode extends EventEmitter implements Scalable {
 
   get busy(): number {
     return this.dispatcher?.busy ?? 0;
+  }
+
+  /** Log files were rotated (USR2): pool children open theirs again (the node's own logger is its owner's). */
+  reopenLogs(): void {
+    if (this.executor instanceof ChildPool) this.executor.reopenLogs();
+  }
+
+  /** What this node runs and holds now. */
+  jobs(): JobsSnapshot {
+    return this.dispatcher?.snapshot() ?? { active: [], reserved: [], scheduled: [] };
   }
 
   /** Autoscale: one more slot (and pool child). */

@@ -69,3 +69,25 @@ export interface WorkerStats {
   /** Outcomes not recorded because their delivery had lost the job (a stall check re-delivered it). */
   lost: number;
 }
+
+/** One delivery a node runs or holds, as `inspect` and the USR1 dump show it. */
+export interface JobInfo {
+  id: string;
+  task: string;
+  queue: string;
+  attempt: number;
+  /** When it started on this node (running jobs), ms. */
+  startedAt?: number;
+  /** Arguments as sent (undefined if the record cannot be decoded). */
+  args?: unknown[];
+}
+
+/** What a node runs and holds now. */
+export interface JobsSnapshot {
+  /** Running now. */
+  active: JobInfo[];
+  /** Taken beyond the free slots (prefetched), waiting for one. */
+  reserved: JobInfo[];
+  /** Waiting for their rate-limit slot. */
+  scheduled: JobInfo[];
+}

@@ -15,6 +15,8 @@ import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 import { runDetached } from './worker-detach.js';
+import { handleWorkerSignals } from './worker-signals.js';
+import { execSelf } from '../../worker/native.js';
 
 interface WorkerOptions {
   app?: string;
@@ -38,15 +40,17 @@ interface WorkerOptions {
   umask?: number;
 }
 
-function openLogger(options: WorkerOptions, io: CliIo): Logger {
+/** The node's logger, and how to reopen its file after logrotate moved it (USR2). */
+function openLogger(options: WorkerOptions, io: CliIo): { log: Logger; reopen: () => void } {
   if (!options.logfile) {
-    if (wantsHumanLogs(io.env, process.stderr.isTTY)) return pino({ level: options.loglevel }, humanLogStream((t) => process.stderr.write(t)));
-    return pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true }));
+    if (wantsHumanLogs(io.env, process.stderr.isTTY)) return { log: pino({ level: options.loglevel }, humanLogStream((t) => process.stderr.write(t))), reopen: () => {} };
+    return { log: pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true })), reopen: () => {} };
   }
   const file = expandIndex(options.logfile, 0); // the node's main process is index 0 (%I → "")
   try {
     mkdirSync(dirname(file), { recursive: true });
-    return pino({ level: options.loglevel }, pino.destination({ dest: file, sync: true, mkdir: true }));
+    const destination = pino.destination({ dest: file, sync: true, mkdir: true });
+    return { log: pino({ level: options.loglevel }, destination), reopen: () => destination.reopen() };
   } catch (cause) {
     throw new TaskqError('TASKQ_CANT_CREATE', `cannot open the log file ${file}: ${(cause as Error).message}`, {
       cause,
@@ -61,7 +65,7 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
   if (options.timeLimit !== undefined && options.softTimeLimit !== undefined && options.softTimeLimit >= options.timeLimit) {
     throw new OptionError(`--soft-time-limit (${options.softTimeLimit} s) must be below --time-limit (${options.timeLimit} s): the soft limit warns the task before the hard one stops it`);
   }
-  const log = openLogger(options, io);
+  const { log, reopen } = openLogger(options, io);
   const app = await appFor(options, io);
   const name = expandNodeName(options.hostname ?? `worker${process.pid}@%h`);
   const node = new WorkerNode(app, {
@@ -81,31 +85,26 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
     ...(options.autoscale ? { autoscale: options.autoscale } : {}),
   });
   if (options.pidfile) acquirePidfile(options.pidfile);
-  let cold = false;
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    // INT twice (or QUIT) = cold: do not wait for running jobs; they go back to their queues.
-    cold ||= signal === 'SIGQUIT' || (signal === 'SIGINT' && stopping);
-    log.info({ signal, cold }, cold ? 'cold shutdown' : 'warm shutdown: finishing running jobs');
-    stopping = true;
-    void node.stop({ timeoutMs: cold ? 0 : options.shutdownTimeout * 1000 });
-  };
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
-  for (const s of signals) process.on(s, stop);
+  const signals = handleWorkerSignals(node, log, options.shutdownTimeout * 1000, reopen);
   try {
     await node.start();
     // A supervisor (taskq up, taskq multi) that started this node over IPC learns it is consuming.
     if (process.connected) process.send?.({ type: 'ready', node: name, pid: process.pid }, undefined, {}, () => {});
     io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()], queues: node.queues, concurrency: node.concurrency }));
     await node.closed;
-    return cold ? ExitCode.failure : ExitCode.ok;
   } finally {
-    for (const s of signals) process.off(s, stop);
+    signals.dispose();
     await node.stop();
     await app.close();
-    if (options.pidfile) releasePidfile(options.pidfile);
+    // Restarting in place keeps the pidfile: the pid stays the same.
+    if (options.pidfile && !signals.outcome.restart) releasePidfile(options.pidfile);
     log.flush?.();
   }
+  if (signals.outcome.restart) {
+    log.info('re-executing');
+    execSelf();
+  }
+  return signals.outcome.cold ? ExitCode.failure : ExitCode.ok;
 }
 
 /** Adds the worker's options to `cmd` (taskq multi checks each node's arguments with them). */

@@ -12,6 +12,8 @@ import type { TaskContext } from '../../core/context.js';
 import { toJson } from '../../core/serialize.js';
 import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';
 import { humanLogStream } from '../log-format.js';
+import { optionalNativeHelper } from '../native.js';
+import { constants as osConstants } from 'node:os';
 
 const init: PoolInit = isMainThread ? (JSON.parse(process.env.TASKQ_POOL_INIT ?? '{}') as PoolInit) : (workerData as PoolInit);
 const send = (msg: FromChild): void => {
@@ -52,8 +54,12 @@ if (isMainThread) {
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
   process.on('SIGHUP', () => {});
-  // No orphans: when the parent goes away (even kill -9), the IPC channel closes.
+  // No orphans: when the node dies (even kill -9) the kernel kills this child at once, even in the
+  // middle of a task that never yields (the native helper's PR_SET_PDEATHSIG); without the helper,
+  // the closed IPC channel ends it as soon as its event loop turns.
   process.on('disconnect', () => process.exit(0));
+  const helper = optionalNativeHelper();
+  if (helper && !helper.setParentDeathSignal(osConstants.signals.SIGKILL, Number(process.env.TASKQ_POOL_PARENT))) process.exit(0);
 }
 
 async function main(): Promise<void> {
@@ -66,6 +72,10 @@ async function main(): Promise<void> {
   }
   onMessage((msg) => {
     if (msg.type === 'exit') process.exit(0);
+    if (msg.type === 'reopen-logs') {
+      (destination as { reopen?: () => void }).reopen?.();
+      return;
+    }
     if (msg.type === 'abort') {
       const err = new Error(msg.reason.message);
       err.name = msg.reason.name;

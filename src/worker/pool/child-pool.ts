@@ -225,6 +225,11 @@ export class ChildPool extends EventEmitter implements Executor {
     await last.exited;
   }
 
+  /** Log files were rotated: every child opens its own again. */
+  reopenLogs(): void {
+    for (const c of this.children) c?.send({ type: 'reopen-logs' });
+  }
+
   /** Asks every child to exit; kills those still up after `graceMs`. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;

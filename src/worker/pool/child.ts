@@ -35,7 +35,7 @@ export interface Child {
 export function startChild(kind: 'threads' | 'processes', index: number, init: PoolInit): { handle: ChildProcess | Worker; child: Child } {
   const common = { index, state: 'starting' as const, job: undefined, tasks: 0 };
   if (kind === 'processes') {
-    const proc = fork(childMain, [], { env: { ...process.env, TASKQ_POOL_INIT: JSON.stringify(init) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(childMain, [], { env: { ...process.env, TASKQ_POOL_INIT: JSON.stringify(init), TASKQ_POOL_PARENT: String(process.pid) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const child: Child = {
       ...common,
       pid: proc.pid ?? -1,

@@ -36,7 +36,9 @@ export interface WireError {
 export type ToChild =
   | { type: 'run'; id: string; task: string; args: unknown[]; attempt: number; queue: string; node: string }
   | { type: 'abort'; id: string; reason: { name: string; message: string } }
-  | { type: 'exit' };
+  | { type: 'exit' }
+  /** Log files were rotated: open them again (USR2 on the node). */
+  | { type: 'reopen-logs' };
 
 export type FromChild =
   | { type: 'ready'; pid: number }
