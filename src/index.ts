@@ -22,6 +22,10 @@ export type { TaskState } from './core/states.js';
 export { READY_STATES, TASK_STATES } from './core/states.js';
 export type { BackoffOption, BackoffSpec } from './core/retry-policy.js';
 export type { Routes } from './core/routing.js';
+export { ControlClient } from './core/control-client.js';
+export type { ControlOptions, Gathered } from './core/control-client.js';
+export { INSPECT_METHODS, CONTROL_METHODS } from './core/control-protocol.js';
+export type { InspectMethod, ControlMethod, InspectResults, ControlAck, ControlReply, NodeStats, TaskInfo } from './core/control-protocol.js';
 export {
   TaskqError,
   ConfigError,

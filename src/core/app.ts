@@ -6,6 +6,7 @@ import { Keys } from '../broker/keys.js';
 import { RedisFactory, type Redis } from '../broker/redis-factory.js';
 import { defineScripts, runScript } from '../broker/scripts.js';
 import { AsyncResult } from './async-result.js';
+import { ControlClient } from './control-client.js';
 import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
 import type { TaskContext } from './context.js';
 import { OptionError, TaskqError } from '../errors.js';
@@ -25,6 +26,7 @@ export class App implements TaskSender {
   private readonly producer: Producer;
   private readonly results: ResultStore;
   private commandClient: Promise<Redis> | undefined;
+  private controlClient: ControlClient | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: AppOptions = {}) {
@@ -67,6 +69,11 @@ export class App implements TaskSender {
   async send<R = unknown>(name: string, args: unknown[] = [], options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     assertTaskName(name, 'app.send');
     return (await this.sendSpec({ task: name, def: this.registry.get(name), args, options })) as AsyncResult<R>;
+  }
+
+  /** Remote control and inspection of the worker nodes (Celery's `app.control`). */
+  get control(): ControlClient {
+    return (this.controlClient ??= new ControlClient(this));
   }
 
   /** A handle on a task's result, from its id. */

@@ -1,14 +1,17 @@
 /**
- * A node's end of the control channel `<prefix>:control` (Pub/Sub, JSON `{op, …}`): today `revoke`
- * with terminate and `rate_limit`; remote control and inspection build on it. A node that is down
+ * A node's end of the control channel `<prefix>:control` (Pub/Sub, JSON `{op, …}`): `revoke` with
+ * terminate, `rate_limit`, and `call` — remote control and inspection with replies. A node that is down
  * misses messages: what must not be missed lives in Redis too (the revoked set, `<prefix>:rates`).
  */
 import type { Logger } from 'pino';
 import type { Redis, RedisFactory } from '../broker/redis-factory.js';
+import { parseRequest, type ControlRequest } from '../core/control-protocol.js';
 
 export interface ControlHandlers {
   revoke(id: string, terminate: boolean): void;
   rateLimit(): void;
+  /** A remote control or inspection request (core/control-protocol.ts). */
+  call(request: ControlRequest): void;
 }
 
 /** How many recently revoked ids a node remembers (a revoke may arrive before the take reply with its job). */
@@ -62,19 +65,28 @@ export class ControlListener {
   }
 
   private dispatch(message: string): void {
-    let command: { op?: unknown; id?: unknown; terminate?: unknown };
+    let command: { op?: unknown; id?: unknown; terminate?: unknown; method?: unknown };
     try {
       command = JSON.parse(message) as typeof command;
     } catch {
       this.log.warn({ message }, 'ignored an undecodable control message');
       return;
     }
-    if (command.op === 'rate_limit') this.handlers.rateLimit();
-    else if (command.op === 'revoke' && typeof command.id === 'string') {
+    if (command?.op === 'call') {
+      const parsed = parseRequest(command);
+      if ('request' in parsed) this.handlers.call(parsed.request);
+      else this.log.warn({ method: command.method, problem: parsed.problem }, 'ignored a control request this node cannot serve');
+    } else if (command?.op === 'rate_limit') this.handlers.rateLimit();
+    else if (command?.op === 'revoke' && typeof command.id === 'string') {
       this.remember(command.id);
       this.handlers.revoke(command.id, command.terminate === true);
     }
     else this.log.warn({ command }, 'ignored an unknown control command');
+  }
+
+  /** The ids revoked lately, newest last (inspect revoked). */
+  recentRevokes(): string[] {
+    return [...this.recent];
   }
 
   private remember(id: string): void {

@@ -21,6 +21,7 @@ import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consu
 import type { RateTable } from './rate-table.js';
 import type { JobsSnapshot, Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 import { jobInfo } from './job-info.js';
+import type { TaskLimits } from './control-responder.js';
 
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
@@ -39,6 +40,8 @@ export interface DispatcherDeps {
   consumers: () => readonly QueueConsumer[];
   /** Redis's time as this node reads it. */
   clock: RedisClock;
+  /** Per-task time limits set by remote control. */
+  limitOverrides: ReadonlyMap<string, TaskLimits>;
   /** The control subscription (revokes), once listening. */
   control: () => ControlListener | undefined;
 }
@@ -54,7 +57,8 @@ export class Dispatcher extends EventEmitter {
   readonly recorder: OutcomeRecorder;
   private pumpScheduled = false;
   private claimed = 0;
-  private readonly ledger: OutcomeLedger;
+  /** Counts, run times and write health of the recorded outcomes. */
+  readonly ledger: OutcomeLedger;
   /** Taking is on (the node runs, and nothing keeps it from recording outcomes). */
   taking = false;
   /** The last take filled every slot it asked for: there may be more waiting (autoscale grows then). */
@@ -201,7 +205,7 @@ export class Dispatcher extends EventEmitter {
       onExecution: (execution) => {
         if (execution.kill) entry.kill = execution.kill;
       },
-      limits: { timeLimitMs: this.deps.options.timeLimitMs, softTimeLimitMs: this.deps.options.softTimeLimitMs },
+      limits: { timeLimitMs: this.deps.options.timeLimitMs, softTimeLimitMs: this.deps.options.softTimeLimitMs, byTask: this.deps.limitOverrides },
       appOrigin: this.deps.options.appOrigin ?? 'this app',
       progress: async (value) => {
         await this.recorder.progress(q, job, value);

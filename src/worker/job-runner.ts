@@ -45,7 +45,7 @@ export interface RunJobInput {
   /** Told about the execution as soon as it starts (so it can be killed on revoke --terminate). */
   onExecution?: (execution: Execution) => void;
   /** The node's default time limits (ms), used when neither the call nor the task sets one. */
-  limits?: { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined };
+  limits?: { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined; byTask?: ReadonlyMap<string, { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined }> };
   progress: (value: unknown) => Promise<void>;
   /** Where the tasks came from, for the unknown-task message (e.g. the -A module). */
   appOrigin: string;
@@ -104,8 +104,10 @@ type Ended = { hard: false; settled: Settled } | { hard: true; thrown: Error; li
 
 /** Runs the handler under its soft and hard time limits. */
 async function runWithLimits(input: RunJobInput, def: TaskDefinition, record: JobRecord, ctx: TaskContext): Promise<Ended> {
-  const soft = record.options.softTimeLimitMs ?? def.softTimeLimitMs ?? input.limits?.softTimeLimitMs;
-  const hard = record.options.timeLimitMs ?? def.timeLimitMs ?? input.limits?.timeLimitMs;
+  // A call's own limits, then those set by remote control (time_limit), the task's, the node's.
+  const set = input.limits?.byTask?.get(def.name);
+  const soft = record.options.softTimeLimitMs ?? set?.softTimeLimitMs ?? def.softTimeLimitMs ?? input.limits?.softTimeLimitMs;
+  const hard = record.options.timeLimitMs ?? set?.timeLimitMs ?? def.timeLimitMs ?? input.limits?.timeLimitMs;
   const execution = input.executor.start({ def, ctx, args: record.data.args });
   input.onExecution?.(execution);
   const settled = execution.settled;

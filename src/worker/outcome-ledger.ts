@@ -20,6 +20,8 @@ function brief(json: string): string {
 }
 
 export class OutcomeLedger {
+  /** Outcomes recorded per task name (inspect stats). */
+  readonly totals = new Map<string, number>();
   /** Moving average of task run times (ms). */
   avgRuntimeMs: number | undefined;
   /** Outcome writes keep failing (undefined: they work). */
@@ -56,6 +58,7 @@ export class OutcomeLedger {
     const about = { jobId: job.id, task: attempt.taskName };
     this.avgRuntimeMs = this.avgRuntimeMs === undefined ? attempt.runtimeMs : this.avgRuntimeMs * 0.9 + attempt.runtimeMs * 0.1;
     stats.processed++;
+    this.totals.set(attempt.taskName, (this.totals.get(attempt.taskName) ?? 0) + 1);
     if (code === 'not-owned') {
       stats.lost++;
       log.warn({ ...about, outcome: outcome.kind }, 'outcome not recorded: this delivery lost the job (a stall check re-delivered it while it ran here)');

@@ -5,7 +5,7 @@
  * gives them back to their queue, so nothing is failed by a shutdown and nothing stays in `active`.
  */
 import { hostname } from 'node:os';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { defaults } from '../defaults.js';
@@ -16,28 +16,35 @@ import { slotsOf } from './node-options.js';
 import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
 import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
+import { openExecutor } from './pool/open-pool.js';
 import { QueueConsumer } from './queue-consumer.js';
+import { ConsumerSet } from './consumer-set.js';
 import { RateTable } from './rate-table.js';
 import { ControlListener } from './control-listener.js';
 import { Presence } from './presence.js';
 import { Autoscaler, type Scalable } from './autoscaler.js';
 import { Dispatcher } from './dispatcher.js';
+import { drain, runSteps } from './shutdown-steps.js';
+import { ControlResponder, type ControlTarget, type TaskLimits } from './control-responder.js';
 import { RedisClock } from './redis-clock.js';
 import type { JobsSnapshot, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
 export type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
 /** Events: 'job-finished' (id, outcome kind | 'dropped' | 'requeued'), 'idle'; errors are logged, never emitted. */
-export class WorkerNode extends EventEmitter implements Scalable {
+export class WorkerNode extends EventEmitter implements Scalable, ControlTarget {
   readonly name: string;
   readonly queues: string[];
+  /** Per-task time limits set by remote control (`taskq control time_limit`). */
+  readonly limitOverrides = new Map<string, TaskLimits>();
+  private readonly startedAt = Date.now();
   /** Jobs run at once now (between autoscale min and max when autoscaling). */
   concurrency: number;
-  private readonly autoscale: { min: number; max: number } | undefined;
+  private autoscale: { min: number; max: number } | undefined;
   private autoscaler: Autoscaler | undefined;
   private readonly log: Logger;
   private readonly shutdownTimeoutMs: number;
-  private readonly consumers: QueueConsumer[] = [];
+  private consumerSet!: ConsumerSet;
   private dispatcher!: Dispatcher;
   private rates!: RateTable;
   private presence!: Presence;
@@ -91,19 +98,20 @@ export class WorkerNode extends EventEmitter implements Scalable {
     this.client = await this.app.client();
     this.clock = new RedisClock(this.client);
     await this.clock.sync();
-    await this.openPool();
+    this.executor = await openExecutor(this.options, this.name, this.concurrency, this.log);
     this.presence = new Presence(this.app, this.client, this.log, () => this.clock.now());
     this.rates = new RateTable(this.client, this.app.keys, this.app.tasks, this.log);
     this.dispatcher = this.createDispatcher();
     await this.client.sadd(this.app.keys.queues, ...this.queues);
     await this.rates.refresh();
-    for (const queue of this.queues) {
-      this.consumers.push(new QueueConsumer(queue, this.dispatcher.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name));
-    }
-    await Promise.all(this.consumers.map((c) => c.start()));
+    const make = (queue: string): QueueConsumer => new QueueConsumer(queue, this.dispatcher.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name);
+    this.consumerSet = new ConsumerSet(this.queues, make, (queue) => this.client.sadd(this.app.keys.queues, queue));
+    await this.consumerSet.startAll();
+    const responder = new ControlResponder(this, this.client, this.log);
     this.control = new ControlListener(this.app.redis, this.app.keys.control, `${this.name}:control`, {
-      revoke: (id, terminate) => this.dispatcher.revoke(id, terminate),
-      rateLimit: () => void this.rates.refresh().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits')),
+      revoke: (id, terminate) => this.revoke(id, terminate),
+      rateLimit: () => void this.refreshRates().catch((err: unknown) => this.log.warn({ err }, 'could not read the rate limits')),
+      call: (request) => void responder.serve(request).catch((err: unknown) => this.log.warn({ err, method: request.method }, 'could not answer a control request')),
     }, this.log);
     await this.control.listen();
     if (this.state !== 'starting') return; // stop() was called meanwhile
@@ -125,6 +133,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
       consumers: () => this.consumers,
       clock: this.clock,
       control: () => this.control,
+      limitOverrides: this.limitOverrides,
     });
     dispatcher.on('job-finished', (id: string, kind: string) => this.emit('job-finished', id, kind));
     dispatcher.on('idle', () => this.emit('idle'));
@@ -155,28 +164,6 @@ export class WorkerNode extends EventEmitter implements Scalable {
     this.dispatcher.pump();
   }
 
-  private async openPool(): Promise<void> {
-    const kind = this.options.pool ?? 'async';
-    if (kind === 'async') return;
-    if (!this.options.appModule) {
-      throw new OptionError(`the ${kind} pool loads the app in each child: give the app's module (-A, or the appModule option)`);
-    }
-    const pool = new ChildPool({
-      kind,
-      size: this.concurrency,
-      appModule: this.options.appModule,
-      node: this.name,
-      log: this.log,
-      logLevel: this.options.childLog?.level ?? this.log.level,
-      logfile: this.options.childLog?.file,
-      humanLogs: this.options.childLog?.human ?? false,
-      maxTasksPerChild: this.options.maxTasksPerChild,
-      maxMemoryKb: this.options.maxMemoryPerChildKb,
-    });
-    this.executor = pool;
-    await pool.open();
-  }
-
   /** Autoscale: the last take filled every slot it asked for. */
   get backlog(): boolean {
     return this.dispatcher?.backlog ?? false;
@@ -193,6 +180,44 @@ export class WorkerNode extends EventEmitter implements Scalable {
   /** Log files were rotated (USR2): pool children open theirs again (the node's own logger is its owner's). */
   reopenLogs(): void {
     if (this.executor instanceof ChildPool) this.executor.reopenLogs();
+  }
+
+  /** Remote control: start consuming `queue` (Celery's add_consumer); false if it already does. */
+  async addConsumer(queue: string): Promise<boolean> {
+    const added = this.state === 'running' && (await this.consumerSet.add(queue));
+    if (added) this.dispatcher.pump();
+    return added;
+  }
+
+  /** Remote control: stop taking from `queue` (its running jobs finish); false if it did not. */
+  cancelConsumer(queue: string): Promise<boolean> {
+    return this.consumerSet.cancel(queue);
+  }
+
+  private get consumers(): QueueConsumer[] {
+    return this.consumerSet?.list ?? [];
+  }
+
+  /** Remote control: autoscale between `min` and `max` slots from now on. */
+  setAutoscale(max: number, min: number): void {
+    const range = slotsOf({ autoscale: { max, min } }).autoscale as { min: number; max: number };
+    this.autoscaler?.stop();
+    this.autoscale = range;
+    this.autoscaler = new Autoscaler(this, range, this.log);
+    if (this.state === 'running') this.autoscaler.start();
+  }
+
+  refreshRates = (): Promise<void> => this.rates.refresh();
+  revoke = (id: string, terminate: boolean): void => this.dispatcher.revoke(id, terminate);
+
+  /** The ids revoked lately (inspect revoked). */
+  revokedIds(): string[] {
+    return this.control?.recentRevokes() ?? [];
+  }
+
+  /** inspect stats, beyond what the process itself tells. */
+  describe(): ReturnType<ControlTarget['describe']> {
+    return { uptimeMs: Date.now() - this.startedAt, pool: { kind: this.executor.kind, concurrency: this.concurrency, autoscale: this.autoscale }, totals: Object.fromEntries(this.dispatcher.ledger.totals), problem: this.dispatcher.problem };
   }
 
   /** What this node runs and holds now. */
@@ -246,7 +271,7 @@ export class WorkerNode extends EventEmitter implements Scalable {
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['return held jobs', async () => started && this.dispatcher.returnHeld()],
-      ['drain', async () => started && this.drain(timeoutMs)],
+      ['drain', async () => started && drain(this.dispatcher, this.cold.signal, timeoutMs)],
       // Their jobs stay in `active`: the stall check re-delivers them once this node is gone.
       ['give up unwritable outcomes', async () => started && this.dispatcher.recorder.abandon()],
       ['stop timers', async () => {
@@ -265,29 +290,10 @@ export class WorkerNode extends EventEmitter implements Scalable {
         if (started) await this.presence.offline({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats });
       }],
     ];
-    for (const [what, step] of steps) {
-      try {
-        await step();
-      } catch (err) {
-        this.log.error({ err }, `shutdown step "${what}" failed`);
-      }
-    }
+    await runSteps(steps, this.log);
     this.state = 'stopped';
     // A node that never came up (Redis down, a bad app) has nothing to report: its error says why.
     if (started) this.log.info(this.stats, 'worker stopped');
     this.resolveClosed();
-  }
-
-  private async drain(timeoutMs: number): Promise<void> {
-    const idle = (): Promise<void> => (this.dispatcher.isIdle() ? Promise.resolve() : once(this.dispatcher, 'idle').then(() => undefined));
-    const cold = new Promise<'timeout'>((r) => {
-      if (this.cold.signal.aborted) r('timeout');
-      else this.cold.signal.addEventListener('abort', () => r('timeout'), { once: true });
-    });
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
-    if ((await Promise.race([idle().then(() => 'idle' as const), timer, cold])) !== 'timeout') return;
-    await this.dispatcher.abortRunning(this.cold.signal.aborted ? 0 : Math.min(defaults.shutdownGraceMs, timeoutMs), idle);
-    // Outcomes of jobs that ended after the abort (successes) are written before the node closes.
-    await Promise.race([idle(), new Promise((r) => setTimeout(r, defaults.shutdownGraceMs).unref())]);
   }
 }

@@ -1,6 +1,7 @@
 /** The shapes a worker node is configured and reported with. */
 import type { Logger } from 'pino';
 import type { PoolKind } from './executor.js';
+import type { TaskInfo } from '../core/control-protocol.js';
 import type { QueueConsumer, TakenJob } from './queue-consumer.js';
 
 export interface WorkerNodeOptions {
@@ -71,16 +72,7 @@ export interface WorkerStats {
 }
 
 /** One delivery a node runs or holds, as `inspect` and the USR1 dump show it. */
-export interface JobInfo {
-  id: string;
-  task: string;
-  queue: string;
-  attempt: number;
-  /** When it started on this node (running jobs), ms. */
-  startedAt?: number;
-  /** Arguments as sent (undefined if the record cannot be decoded). */
-  args?: unknown[];
-}
+export type JobInfo = TaskInfo;
 
 /** What a node runs and holds now. */
 export interface JobsSnapshot {
