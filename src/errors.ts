@@ -47,7 +47,8 @@ export type TaskqErrorCode =
   | 'TASKQ_BROKER_MISCONF'
   | 'TASKQ_BROKER_WRONGTYPE'
   | 'TASKQ_BROKER_ERROR'
-  | 'TASKQ_NATIVE_UNAVAILABLE';
+  | 'TASKQ_NATIVE_UNAVAILABLE'
+  | 'TASKQ_NO_REPLY';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

@@ -12,6 +12,7 @@ import { workerCommand } from './commands/worker.js';
 import { upCommand } from './commands/up.js';
 import { revokeCommand } from './commands/revoke.js';
 import { multiCommand } from './commands/multi.js';
+import { controlCommand, inspectCommand } from './commands/control.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -34,6 +35,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     revokeCommand(io, exit),
     upCommand(io, exit),
     multiCommand(io, exit),
+    inspectCommand(io, exit),
+    controlCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }
