@@ -29,6 +29,8 @@ export function multiOutcomeText(o: NodeOutcome): string {
       return `\t> ${o.node}: OK (stopped after ${secs(o.ms)})\n`;
     case 'killed':
       return `\t> ${o.node}: KILL -> ${o.pid} (it did not stop in time)\n`;
+    case 'reloaded':
+      return `\t> ${o.node}: OK (restarted in place, pid ${o.pid}, consuming after ${secs(o.ms)})\n`;
     case 'still-running':
       return `\t> ${o.node}: still running (pid ${o.pid}); pass --timeout to wait longer, or --kill to end it\n`;
   }
@@ -49,6 +51,7 @@ export function multiHelp(d: Defaults): string {
        taskq multi stop <nodes> [-SIGNAL]            signal (default TERM), do not wait
        taskq multi stopwait <nodes> [-SIGNAL] [--timeout s] [--kill]
        taskq multi restart <nodes> [-SIGNAL] [worker options]
+       taskq multi reload <nodes>                    HUP: each node restarts in place (same pid)
        taskq multi kill <nodes>
        taskq multi show|names <nodes> [worker options]
        taskq multi get <node> <nodes> [worker options]

@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, TaskqError } from '../errors.js';
-import { startDaemon } from './daemon.js';
+import { logTail, startDaemon } from './daemon.js';
 import { isRunning } from './process-identity.js';
 import { livePidfileHolder } from './pidfile.js';
 import { readNodeRecord, writeNodeRecord } from './node-record.js';
@@ -25,7 +25,8 @@ export type NodeOutcome =
   | { kind: 'signalled'; node: string; pid: number; signal: NodeJS.Signals }
   | { kind: 'stopped'; node: string; pid: number; ms: number }
   | { kind: 'killed'; node: string; pid: number }
-  | { kind: 'still-running'; node: string; pid: number };
+  | { kind: 'still-running'; node: string; pid: number }
+  | { kind: 'reloaded'; node: string; pid: number; ms: number };
 
 export interface ClusterContext {
   /** Where relative paths in node arguments are resolved (the nodes' working directory). */
@@ -158,6 +159,34 @@ export async function restartNodes(nodes: readonly MultiNode[], options: StopOpt
       if (stopped.kind !== 'down') report(ctx, stopped);
       if (stopped.kind === 'still-running') return report(ctx, { kind: 'failed', node: n.name, reason: `did not stop within ${options.timeoutMs / 1000} s (pass --kill to end it)` });
       return report(ctx, await startOne(n, ctx));
+    }),
+  );
+}
+
+/** Whether the node answers, from a process image started after `sinceMs` (epoch ms). */
+export type RestartProbe = (node: MultiNode, sinceMs: number) => Promise<boolean>;
+
+/**
+ * Restarts each node in place: HUP (it drains, then re-executes itself in the same pid — the pid
+ * systemd and the pidfile know stays right), then waits until the new image consumes, as `probe`
+ * finds. Nodes that were down are started.
+ */
+export async function reloadNodes(nodes: readonly MultiNode[], timeoutMs: number, probe: RestartProbe, ctx: ClusterContext): Promise<NodeOutcome[]> {
+  preflight(nodes);
+  return Promise.all(
+    nodes.map(async (n) => {
+      const pid = livePidfileHolder(n.pidfile);
+      if (pid === undefined) return report(ctx, await startOne(n, ctx));
+      const since = Date.now();
+      const t0 = performance.now();
+      process.kill(pid, 'SIGHUP');
+      report(ctx, { kind: 'signalled', node: n.name, pid, signal: 'SIGHUP' });
+      while (performance.now() - t0 < timeoutMs) {
+        if (!isRunning(pid)) return report(ctx, { kind: 'failed', node: n.name, reason: `exited instead of restarting in place:\n${logTail(n.logfile)}` });
+        if (await probe(n, since).catch(() => false)) return report(ctx, { kind: 'reloaded', node: n.name, pid, ms: performance.now() - t0 });
+        await sleep(50);
+      }
+      return report(ctx, { kind: 'failed', node: n.name, reason: `did not come back within ${timeoutMs / 1000} s:\n${logTail(n.logfile)}` });
     }),
   );
 }

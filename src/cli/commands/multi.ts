@@ -10,14 +10,15 @@ import { defaults } from '../../defaults.js';
 import { stopBudgetMs } from '../../multi/supervisor.js';
 import { MULTI_OWN_OPTIONS, ownOption, parseMultiArgv, type MultiArgv, type OptionSpec } from '../../multi/multi-argv.js';
 import { buildNodes, type MultiNode } from '../../multi/node-spec.js';
-import { asRecorded, restartNodes, startNodes, stopNodes, type NodeOutcome, type StopOptions } from '../../multi/cluster.js';
+import { asRecorded, reloadNodes, restartNodes, startNodes, stopNodes, type NodeOutcome, type RestartProbe, type StopOptions } from '../../multi/cluster.js';
 import { expandForNode } from '../../multi/templates.js';
 import type { CliIo } from '../context.js';
+import { createApp, type App } from '../../core/app.js';
 import { nonNegativeNumber } from '../parse.js';
 import { multiCommandLine, multiHelp, multiOutcomeText, multiSummary } from '../presenter-multi.js';
 import { withWorkerOptions } from './worker.js';
 
-const COMMANDS = ['start', 'stop', 'stopwait', 'restart', 'kill', 'show', 'names', 'get', 'expand', 'help'] as const;
+const COMMANDS = ['start', 'stop', 'stopwait', 'restart', 'reload', 'kill', 'show', 'names', 'get', 'expand', 'help'] as const;
 type MultiCommandName = (typeof COMMANDS)[number];
 
 /** The worker's options, as the grammar needs them. */
@@ -73,6 +74,14 @@ async function operate(command: MultiCommandName, argv: MultiArgv, nodes: MultiN
   if (command === 'start') {
     say('> Starting nodes...\n');
     outcomes = await startNodes(nodes, ctx);
+  } else if (command === 'reload') {
+    say('> Reloading nodes (restart in place)...\n');
+    const probe = restartProbe(io);
+    try {
+      outcomes = await reloadNodes(nodes, stopOptions(argv, 'SIGHUP', true).timeoutMs, probe.restartedSince, ctx);
+    } finally {
+      await probe.close();
+    }
   } else if (command === 'restart') {
     say('> Restarting nodes...\n');
     outcomes = await restartNodes(nodes, stopOptions(argv, 'SIGTERM', true), ctx);
@@ -83,6 +92,36 @@ async function operate(command: MultiCommandName, argv: MultiArgv, nodes: MultiN
   }
   if (!quiet) io.stdout(multiSummary(outcomes));
   return exitCodeOf(command, outcomes);
+}
+
+/** The value of a worker option in a node's arguments (`-b url`, `--broker=url`). */
+function argValue(argv: readonly string[], short: string | undefined, long: string): string | undefined {
+  let value: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === long || (short && a === short)) value = argv[i + 1];
+    else if (a.startsWith(`${long}=`)) value = a.slice(long.length + 1);
+  });
+  return value;
+}
+
+/** Asks a node over the broker (inspect stats) whether it runs an image started after `since`. */
+function restartProbe(io: CliIo): { restartedSince: RestartProbe; close: () => Promise<void> } {
+  const apps = new Map<string, App>();
+  const appFor = (node: MultiNode): App => {
+    const broker = argValue(node.argv, '-b', '--broker') ?? io.env.TASKQ_BROKER_URL;
+    const keyPrefix = argValue(node.argv, undefined, '--prefix') ?? io.env.TASKQ_KEY_PREFIX;
+    const key = `${broker} ${keyPrefix}`;
+    if (!apps.has(key)) apps.set(key, createApp({ broker, keyPrefix }));
+    return apps.get(key) as App;
+  };
+  return {
+    restartedSince: async (node, since) => {
+      const g = await appFor(node).control.inspect('stats', { destination: [node.name], timeoutMs: 300 });
+      const r = g.replies[0];
+      return r?.ok === true && Date.now() - r.result.uptimeMs >= since;
+    },
+    close: async () => void (await Promise.all([...apps.values()].map((a) => a.close()))),
+  };
 }
 
 async function runMulti(command: string | undefined, args: string[], io: CliIo): Promise<number> {
@@ -100,7 +139,7 @@ async function runMulti(command: string | undefined, args: string[], io: CliIo):
   const argv = parseMultiArgv(head === undefined ? args : args.slice(1), workerOptionTable());
   const named = buildNodes(argv, hostname());
   // What start / restart would run: a node's recorded options unless the line gives its own.
-  const runs = name === 'start' || name === 'restart' || name === 'show' || name === 'get';
+  const runs = name === 'start' || name === 'restart' || name === 'reload' || name === 'show' || name === 'get';
   const nodes = runs ? named.map((n) => asRecorded(n, givesOptions(argv))) : named;
   if (runs) for (const n of nodes) checkNodeArgv(n);
   if (name === 'names') io.stdout(nodes.map((n) => `${n.name}\n`).join(''));
