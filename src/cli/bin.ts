@@ -1,5 +1,5 @@
 /** Process entry of bin/taskq (kept apart from main() so tests can import main without running it). */
-import { DETACHED_ENV } from '../multi/daemon.js';
+import { DETACHED_ENV } from '../multi/node-process.js';
 import type { CliIo } from './context.js';
 import { main } from './main.js';
 

@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, TaskqError } from '../errors.js';
-import { logTail, startDaemon } from './daemon.js';
+import { logTail, startNodeProcess } from './node-process.js';
 import { isRunning } from './process-identity.js';
 import { livePidfileHolder } from './pidfile.js';
 import { readNodeRecord, writeNodeRecord } from './node-record.js';
@@ -90,7 +90,7 @@ async function startOne(node: MultiNode, ctx: ClusterContext): Promise<NodeOutco
   if (holder !== undefined) return { kind: 'already-running', node: node.name, pid: holder };
   const t0 = performance.now();
   try {
-    const { pid } = await startDaemon({ argv, logfile: node.logfile, cwd, env: ctx.env, ...(ctx.readyTimeoutMs ? { readyTimeoutMs: ctx.readyTimeoutMs } : {}) });
+    const { pid } = await startNodeProcess({ argv, logfile: node.logfile, cwd, env: ctx.env, ...(ctx.readyTimeoutMs ? { readyTimeoutMs: ctx.readyTimeoutMs } : {}) });
     writeNodeRecord(node.pidfile, { name: node.name, argv, cwd, startedAt: Date.now() });
     return { kind: 'started', node: node.name, pid, ms: performance.now() - t0 };
   } catch (err) {

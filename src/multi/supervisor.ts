@@ -1,13 +1,14 @@
 /**
- * Runs worker nodes as child processes of this one (`taskq up`): starts each with `taskq worker`,
- * resolves once the node says over IPC that it is ready (consuming: `{type: 'ready'}`, not a match on
- * its banner text), and stops them with SIGTERM, then SIGKILL after a named delay, awaiting every exit.
+ * Runs worker nodes as children of this process (`taskq up`), started as `taskq multi` starts its
+ * daemons (node-process.ts: same node spec, same readiness over IPC) but attached: in this process
+ * group, so Ctrl-C reaches them, and watched, so a node that dies is noticed. Stops them with SIGTERM,
+ * then SIGKILL after a named delay, awaiting every exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { TaskqError, ExitCode } from '../errors.js';
 import { defaults } from '../defaults.js';
-import { taskqBin } from './daemon.js';
+import { startNodeProcess } from './node-process.js';
+import type { MultiNode } from './node-spec.js';
 
 /**
  * How long a node may take to stop after SIGTERM before it is killed: its drain (the shutdown
@@ -18,18 +19,12 @@ export function stopBudgetMs(shutdownTimeoutMs: number = defaults.shutdownTimeou
   return shutdownTimeoutMs + 2 * defaults.shutdownGraceMs + 5000;
 }
 
-export interface SupervisedNode {
-  name: string;
-  args: string[];
-  env?: NodeJS.ProcessEnv;
-}
-
 export interface RunningNode {
   name: string;
   pid: number;
   child: ChildProcess;
   /** What the node printed on stderr (banner, early errors). */
-  output: string;
+  output: () => string;
 }
 
 /** Emits 'exit' (node, code, signal) when a node ends on its own. */
@@ -37,34 +32,10 @@ export class Supervisor extends EventEmitter {
   readonly nodes: RunningNode[] = [];
   private stopping = false;
 
-  async start(spec: SupervisedNode, readyTimeoutMs = 20_000): Promise<RunningNode> {
-    const child = spawn(process.execPath, [taskqBin, 'worker', ...spec.args], {
-      env: { ...process.env, ...spec.env },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    const node: RunningNode = { name: spec.name, pid: child.pid ?? -1, child, output: '' };
-    child.stderr!.on('data', (chunk: Buffer) => {
-      if (node.output.length < 64 * 1024) node.output += chunk.toString();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new TaskqError('TASKQ_NODE_START_FAILED', `node ${spec.name} did not report ready within ${readyTimeoutMs} ms:\n${node.output}`, { exitCode: ExitCode.software }));
-      }, readyTimeoutMs);
-      child.on('message', (msg: { type?: string }) => {
-        if (msg?.type !== 'ready') return;
-        clearTimeout(timer);
-        // Nothing else goes over the channel; an open one would only keep both processes' loops busy.
-        child.disconnect();
-        resolve();
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new TaskqError('TASKQ_NODE_START_FAILED', `node ${spec.name} exited (${signal ?? code}) before it was ready:\n${node.output.trim()}`, { exitCode: ExitCode.software }));
-      });
-    });
-    child.removeAllListeners('exit');
-    child.once('exit', (code, signal) => {
+  async start(spec: MultiNode, env?: NodeJS.ProcessEnv, readyTimeoutMs?: number): Promise<RunningNode> {
+    const started = await startNodeProcess({ argv: spec.argv, logfile: spec.logfile, cwd: spec.cwd, env, detached: false, ...(readyTimeoutMs ? { readyTimeoutMs } : {}) });
+    const node: RunningNode = { name: spec.name, pid: started.pid, child: started.child, output: started.output };
+    node.child.once('exit', (code, signal) => {
       if (!this.stopping) this.emit('exit', node, code, signal);
     });
     this.nodes.push(node);

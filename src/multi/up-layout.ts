@@ -81,3 +81,12 @@ export function parseLayoutFile(text: string, file: string): UpLayout {
   if (tries !== undefined && (!Array.isArray(tries) || !tries.every((t) => typeof t === 'string'))) throw bad(file, '"try" must be a list of taskq commands (strings)');
   return { app: o.app, nodes: checkUnique(nodes, file), ...(tries ? { tries: tries as string[] } : {}) };
 }
+
+/**
+ * The layout as a `taskq multi` line (names, `-A`, per-node `-Q:i` / `-c:i`, pidfiles and logs under
+ * `stateDir`): `taskq up` runs its nodes from the same node spec as `taskq multi start`.
+ */
+export function layoutToMultiArgs(layout: UpLayout, appModule: string, stateDir: string): string[] {
+  const perNode = layout.nodes.flatMap((n, i) => [`-Q:${i + 1}`, n.queues.join(','), `-c:${i + 1}`, String(n.concurrency)]);
+  return [...layout.nodes.map((n) => n.name), '-A', appModule, ...perNode, `--pidfile=${stateDir}/run/%n.pid`, `--logfile=${stateDir}/logs/%n.log`];
+}

@@ -3,12 +3,12 @@
  * this machine as daemons, with Celery's grammar (multi/multi-argv.ts). Every node's arguments are
  * checked with the worker's own option parsers before anything is started or signalled.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { hostname } from 'node:os';
 import { ExitCode, OptionError } from '../../errors.js';
 import { defaults } from '../../defaults.js';
 import { stopBudgetMs } from '../../multi/supervisor.js';
-import { MULTI_OWN_OPTIONS, ownOption, parseMultiArgv, type MultiArgv, type OptionSpec } from '../../multi/multi-argv.js';
+import { MULTI_OWN_OPTIONS, ownOption, parseMultiArgv, type MultiArgv } from '../../multi/multi-argv.js';
 import { buildNodes, type MultiNode } from '../../multi/node-spec.js';
 import { asRecorded, reloadNodes, restartNodes, startNodes, stopNodes, type NodeOutcome, type RestartProbe, type StopOptions } from '../../multi/cluster.js';
 import { expandForNode } from '../../multi/templates.js';
@@ -16,29 +16,10 @@ import type { CliIo } from '../context.js';
 import { createApp, type App } from '../../core/app.js';
 import { nonNegativeNumber } from '../parse.js';
 import { multiCommandLine, multiHelp, multiOutcomeText, multiSummary } from '../presenter-multi.js';
-import { withWorkerOptions } from './worker.js';
+import { checkNodeArgv, workerOptionTable } from '../node-args.js';
 
 const COMMANDS = ['start', 'stop', 'stopwait', 'restart', 'reload', 'kill', 'show', 'names', 'get', 'expand', 'help'] as const;
 type MultiCommandName = (typeof COMMANDS)[number];
-
-/** The worker's options, as the grammar needs them. */
-function workerOptionTable(): OptionSpec[] {
-  return withWorkerOptions(new Command('worker')).options.map((o) => ({ long: o.long as string, short: o.short, takesValue: o.required || o.optional }));
-}
-
-/** Parses `node.argv` with the worker's own parsers; a bad value names the node. */
-function checkNodeArgv(node: MultiNode): void {
-  const probe = withWorkerOptions(new Command('worker'))
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
-    .action(() => {});
-  try {
-    probe.parse(node.argv, { from: 'user' });
-  } catch (err) {
-    const msg = err instanceof CommanderError ? err.message.replace(/^error: /, '') : (err as Error).message;
-    throw new OptionError(`node ${node.name}: ${msg}`);
-  }
-}
 
 function stopOptions(argv: MultiArgv, signal: NodeJS.Signals, wait: boolean): StopOptions {
   const timeout = ownOption(argv, '--timeout');

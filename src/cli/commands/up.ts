@@ -10,8 +10,13 @@ import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { LocalRedis } from '../../broker/local-redis.js';
 import { ConfigError, ExitCode } from '../../errors.js';
-import { layoutFromOptions, parseLayoutFile, parseNodeOption, type NodeSpec, type UpLayout } from '../../multi/up-layout.js';
-import { Supervisor } from '../../multi/supervisor.js';
+import { layoutFromOptions, layoutToMultiArgs, parseLayoutFile, parseNodeOption, type NodeSpec, type UpLayout } from '../../multi/up-layout.js';
+import { Supervisor, type RunningNode } from '../../multi/supervisor.js';
+import { parseMultiArgv } from '../../multi/multi-argv.js';
+import { buildNodes, type MultiNode } from '../../multi/node-spec.js';
+import { preflight } from '../../multi/cluster.js';
+import { expandIndex } from '../../worker/pool/log-file.js';
+import { checkNodeArgv, workerOptionTable } from '../node-args.js';
 import type { CliIo } from '../context.js';
 import { upText, type UpInfo } from '../presenter.js';
 
@@ -43,15 +48,14 @@ function layout(options: UpOptions, io: CliIo): UpLayout {
   return options.app ? { ...fromFile, app: options.app } : fromFile;
 }
 
-function summary(plan: UpLayout, supervisor: Supervisor, broker: string, redisDir: string | undefined, state: string): UpInfo {
-  const host = hostname();
+function summary(plan: UpLayout, nodes: MultiNode[], supervisor: Supervisor, broker: string, redisDir: string | undefined): UpInfo {
   return {
     broker,
     redisDir,
     ...(plan.tries ? { tries: plan.tries } : {}),
-    nodes: supervisor.nodes.map((n) => {
-      const spec = plan.nodes.find((s) => s.name === n.name)!;
-      return { node: `${n.name}@${host}`, pid: n.pid, queues: spec.queues, concurrency: spec.concurrency, log: join(state, 'logs', `${n.name}.log`) };
+    nodes: supervisor.nodes.map((n, i) => {
+      const spec = plan.nodes[i] as NodeSpec;
+      return { node: n.name, pid: n.pid, queues: spec.queues, concurrency: spec.concurrency, log: expandIndex((nodes[i] as MultiNode).logfile, 0) };
     }),
   };
 }
@@ -61,6 +65,10 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   const plan = layout(options, io);
   const appModule = resolve(io.cwd, plan.app);
   const state = resolve(io.cwd, options.stateDir);
+  // The same node spec as `taskq multi start`, checked the same way before anything starts.
+  const nodes = buildNodes(parseMultiArgv(layoutToMultiArgs(plan, appModule, state), workerOptionTable()), hostname());
+  for (const n of nodes) checkNodeArgv(n);
+  preflight(nodes);
   let redis: LocalRedis | undefined;
   let broker = io.env.TASKQ_BROKER_URL;
   if (!broker) {
@@ -73,21 +81,15 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
     const stop = (): void => done(ExitCode.ok);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    supervisor.once('exit', (node: { name: string; output: string }, code: number | null, signal: string | null) => {
-      io.stderr(`taskq up: node ${node.name} exited (${signal ?? code}); stopping everything\n${node.output.slice(-2000)}`);
+    supervisor.once('exit', (node: RunningNode, code: number | null, signal: string | null) => {
+      io.stderr(`taskq up: node ${node.name} exited (${signal ?? code}); stopping everything\n${node.output().slice(-2000)}`);
       done(ExitCode.software);
     });
   });
   let code: number = ExitCode.ok;
   try {
-    for (const spec of plan.nodes) {
-      await supervisor.start({
-        name: spec.name,
-        args: ['-A', appModule, '-Q', spec.queues.join(','), '-c', String(spec.concurrency), '-n', `${spec.name}@%h`, '--logfile', join(state, 'logs', `${spec.name}.log`)],
-        env: { TASKQ_BROKER_URL: broker },
-      });
-    }
-    io.stdout(upText(summary(plan, supervisor, broker, redis ? join(state, 'redis') : undefined, state)));
+    for (const node of nodes) await supervisor.start(node, { TASKQ_BROKER_URL: broker });
+    io.stdout(upText(summary(plan, nodes, supervisor, broker, redis ? join(state, 'redis') : undefined)));
     code = await stopped;
     io.stdout('stopping…\n');
   } finally {

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { ExitCode, TaskqError } from '../../errors.js';
-import { startDaemon } from '../../multi/daemon.js';
+import { startNodeProcess } from '../../multi/node-process.js';
 import { livePidfileHolder } from '../../multi/pidfile.js';
 import type { CliIo } from '../context.js';
 
@@ -49,7 +49,7 @@ export async function runDetached(rawArgs: readonly string[], options: DetachOpt
       exitCode: ExitCode.cantCreate,
     });
   }
-  const started = await startDaemon({
+  const started = await startNodeProcess({
     argv: detachedArgv(rawArgs, options, io.cwd),
     logfile: options.logfile ? resolve(io.cwd, options.logfile) : undefined,
     cwd: options.workdir ? resolve(io.cwd, options.workdir) : io.cwd,

@@ -1,6 +1,8 @@
+import { parseMultiArgv } from '../../../src/multi/multi-argv.js';
+import { buildNodes } from '../../../src/multi/node-spec.js';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { layoutFromOptions, parseLayoutFile, parseNodeOption } from '../../../src/multi/up-layout.js';
+import { layoutFromOptions, parseLayoutFile, parseNodeOption, layoutToMultiArgs } from '../../../src/multi/up-layout.js';
 import { thrown } from '../../helpers/thrown.js';
 
 const configError = (fn: () => unknown): string => {
@@ -39,5 +41,23 @@ describe('the layout file', () => {
     expect(configError(() => parseLayoutFile('{"app": "a.js"}', 'up.json'))).toContain('needs "nodes"');
     expect(configError(() => parseLayoutFile('{"app": "a.js", "nodes": [{"name": "x"}]}', 'up.json'))).toContain('nodes[0] needs "name" and "queues"');
     expect(configError(() => parseLayoutFile('{"app": "a.js", "nodes": []}', 'up.json'))).toContain('no nodes');
+  });
+
+  it('becomes a taskq multi line: the same node spec as multi start (queues, slots, pidfile and log under the state folder)', () => {
+    const layout = parseLayoutFile(readFileSync(new URL('../../../taskq-up.json', import.meta.url), 'utf8'), 'taskq-up.json');
+    const table = [
+      { long: '--app', short: '-A', takesValue: true },
+      { long: '--queues', short: '-Q', takesValue: true },
+      { long: '--concurrency', short: '-c', takesValue: true },
+      { long: '--pidfile', takesValue: true },
+      { long: '--logfile', takesValue: true },
+    ];
+    const nodes = buildNodes(parseMultiArgv(layoutToMultiArgs(layout, '/srv/dist/app.js', '/srv/.state'), table), 'box');
+    expect(nodes.map((n) => n.argv.join(' '))).toEqual([
+      '-n capture@box -A /srv/dist/app.js -Q q_pcap -c 1 --pidfile=/srv/.state/run/capture.pid --logfile=/srv/.state/logs/capture.log',
+      '-n analyze@box -A /srv/dist/app.js -Q q_analyze -c 2 --pidfile=/srv/.state/run/analyze.pid --logfile=/srv/.state/logs/analyze.log',
+      '-n download@box -A /srv/dist/app.js -Q q_download -c 4 --pidfile=/srv/.state/run/download.pid --logfile=/srv/.state/logs/download.log',
+      '-n schedule@box -A /srv/dist/app.js -Q q_schedule -c 1 --pidfile=/srv/.state/run/schedule.pid --logfile=/srv/.state/logs/schedule.log',
+    ]);
   });
 });

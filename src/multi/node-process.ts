@@ -1,11 +1,13 @@
 /**
- * Starts a worker node as a daemon: its own session (setsid, so a terminal's hang-up or Ctrl-C never
- * reaches it), stdin from /dev/null, stdout and stderr appended to its log file (or /dev/null), its
- * own working directory. Unlike Celery's `--detach`, which returns as soon as it has forked, this
- * resolves only once the node says over IPC that it consumes (`{type: 'ready'}`); a node that dies
- * first rejects with its reason (the error it sent, else its log file's last lines).
+ * Starts a worker node process — the one mechanism under `taskq multi`, `worker --detach` and
+ * `taskq up`. Resolves only once the node says over IPC that it consumes (`{type: 'ready'}`), unlike
+ * Celery's `--detach`, which returns as soon as it has forked; a node that dies first rejects with
+ * its reason (the error it sent, else its log file's last lines).
+ *   detached (a daemon): its own session (setsid: a terminal's hang-up or Ctrl-C never reaches it),
+ *     stdin from /dev/null, stdout and stderr appended to its log file (or /dev/null);
+ *   attached (`taskq up`): a child in this process group; its stderr is kept for the caller.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +21,7 @@ export const taskqBin = fileURLToPath(new URL('../../bin/taskq', import.meta.url
 /** Set in a daemonized node's environment: it reports start failures to its starter over IPC. */
 export const DETACHED_ENV = 'TASKQ_DETACHED';
 
-export interface DaemonSpec {
+export interface NodeProcessSpec {
   /** `taskq worker` arguments (without --detach). */
   argv: string[];
   /** Log file template (%I expanded for the main process); undefined = /dev/null. */
@@ -29,11 +31,16 @@ export interface DaemonSpec {
   uid?: number | undefined;
   gid?: number | undefined;
   readyTimeoutMs?: number;
+  /** A daemon (default) or a child of this process. */
+  detached?: boolean;
 }
 
-export interface StartedDaemon {
+export interface StartedNode {
   pid: number;
   node: string;
+  child: ChildProcess;
+  /** What an attached node printed on stderr (banner, early errors; first 64 KiB). */
+  output: () => string;
 }
 
 /** Opens the node's log for appending (creating its folder), or throws TASKQ_CANT_CREATE naming it. */
@@ -61,24 +68,29 @@ export function logTail(template: string | undefined, lines = 15): string {
   }
 }
 
-/** Starts the node detached; resolves once it consumes, rejects (TASKQ_NODE_START_FAILED) if it does not. */
-export function startDaemon(spec: DaemonSpec): Promise<StartedDaemon> {
-  const log = openLog(spec.logfile);
+/** Starts the node; resolves once it consumes, rejects (TASKQ_NODE_START_FAILED) if it does not. */
+export function startNodeProcess(spec: NodeProcessSpec): Promise<StartedNode> {
+  const detached = spec.detached ?? true;
+  const log = detached ? openLog(spec.logfile) : 'ignore';
   const child = spawn(process.execPath, [taskqBin, 'worker', ...spec.argv], {
-    detached: true,
+    detached,
     cwd: spec.cwd,
     env: { ...process.env, ...spec.env, [DETACHED_ENV]: '1' },
-    stdio: ['ignore', log, log, 'ipc'],
+    stdio: ['ignore', log, detached ? log : 'pipe', 'ipc'],
     ...(spec.uid === undefined ? {} : { uid: spec.uid }),
     ...(spec.gid === undefined ? {} : { gid: spec.gid }),
   });
   if (typeof log === 'number') closeSync(log);
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (output.length < 64 * 1024) output += chunk.toString();
+  });
   const timeoutMs = spec.readyTimeoutMs ?? defaults.nodeReadyTimeoutMs;
   return new Promise((resolve, reject) => {
     let reason = '';
     const fail = (why: string): void => {
       clearTimeout(timer);
-      const detail = (reason || logTail(spec.logfile)).trim();
+      const detail = (reason || output || logTail(spec.logfile)).trim();
       reject(new TaskqError('TASKQ_NODE_START_FAILED', `${why}${detail ? `:\n${detail}` : ''}`, { exitCode: ExitCode.software }));
     };
     const timer = setTimeout(() => {
@@ -92,9 +104,10 @@ export function startDaemon(spec: DaemonSpec): Promise<StartedDaemon> {
       if (msg?.type !== 'ready') return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
+      // Nothing else goes over the channel; an open one would keep both event loops busy.
       child.disconnect();
-      child.unref();
-      resolve({ pid: child.pid as number, node: msg.node ?? '' });
+      if (detached) child.unref();
+      resolve({ pid: child.pid as number, node: msg.node ?? '', child, output: () => output });
     });
     child.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`}) before it consumed`));
   });
