@@ -2,7 +2,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { EventReader, type EventCursor } from '../../events/event-reader.js';
-import { parseEntry } from '../../events/event-types.js';
+import { parseEntry, type TaskqEvent } from '../../events/event-types.js';
+import { eventFilter, type EventFilterOptions } from '../../events/event-filter.js';
+import type { Redis } from '../../broker/redis-factory.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { positiveInt } from '../parse.js';
 import { eventText, json } from '../presenter.js';
@@ -16,7 +18,8 @@ export function parseFrom(value: string): EventCursor {
   return new Date(ms);
 }
 
-interface EventsOptions {
+interface EventsOptions extends Omit<EventFilterOptions, 'types'> {
+  type?: string[];
   broker?: string;
   prefix?: string;
   follow?: boolean;
@@ -25,12 +28,32 @@ interface EventsOptions {
   json?: boolean;
 }
 
+/** The newest `count` events that `wanted` keeps, oldest first: pages backwards through the stream. */
+async function latestMatching(client: Redis, key: string, count: number, wanted: (e: TaskqEvent) => boolean): Promise<TaskqEvent[]> {
+  const found: TaskqEvent[] = [];
+  let end = '+';
+  while (found.length < count) {
+    const page = (await client.xrevrange(key, end, '-', 'COUNT', 500)) as Array<[string, string[]]>;
+    for (const [id, fields] of page) {
+      const e = parseEntry(id, fields);
+      if (wanted(e) && found.push(e) >= count) break;
+    }
+    if (page.length < 500) break;
+    end = `(${page[page.length - 1]![0]}`;
+  }
+  return found.reverse();
+}
+
 export function eventsCommand(io: CliIo, exit: (code: number) => void): Command {
   return brokerOptions(new Command('events'))
     .description('print task and worker events from the durable event stream')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--from <cursor>', 'start after a stream id, or at a time; 0 = start of retention', parseFrom)
     .option('-n, --count <n>', 'print the latest N events (or N from --from)', positiveInt)
+    .option('-t, --type <types>', 'only these event types, comma-separated; task-* for every task event', (v: string) => v.split(',').map((t) => t.trim()).filter(Boolean))
+    .option('--task <name>', 'only events of this task')
+    .option('--node <name>', 'only events of this node (full or short name)')
+    .option('--heartbeats', 'also show worker-heartbeat events (hidden by default)')
     .option('--json', 'one JSON object per line')
     .action(async (options: EventsOptions) => {
       const app = await appFor(options, io);
@@ -43,7 +66,10 @@ export function eventsCommand(io: CliIo, exit: (code: number) => void): Command 
         const reader = new EventReader(client, app.keys.events, options.from ?? (options.follow ? '$' : '0'));
         let printed = 0;
         const limit = options.count ?? Infinity;
+        const { type, task, node, heartbeats } = options;
+        const wanted = eventFilter({ ...(type ? { types: type } : {}), ...(task ? { task } : {}), ...(node ? { node } : {}), heartbeats: heartbeats ?? false });
         const print = (e: Parameters<typeof eventText>[0]): void => {
+          if (!wanted(e)) return;
           io.stdout(options.json ? json(e) : eventText(e));
           printed++;
         };
@@ -53,9 +79,8 @@ export function eventsCommand(io: CliIo, exit: (code: number) => void): Command 
             if (printed >= limit) break;
           }
         } else if (options.count !== undefined && options.from === undefined) {
-          // `-n N` alone: the latest N events, oldest first (as tail).
-          const latest = (await client.xrevrange(app.keys.events, '+', '-', 'COUNT', options.count)) as Array<[string, string[]]>;
-          latest.reverse().forEach(([id, fields]) => print(parseEntry(id, fields)));
+          // `-n N` alone: the latest N events that pass the filters, oldest first (as tail).
+          (await latestMatching(client, app.keys.events, options.count, wanted)).forEach(print);
         } else {
           while (printed < limit) {
             const batch = await reader.read({ count: Math.min(500, limit - printed) });

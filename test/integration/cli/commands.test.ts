@@ -37,6 +37,12 @@ describe('taskq commands', () => {
 
     const events = (await runTaskq(['events', '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { id?: string } });
     expect(events.filter((e) => e.data.id === id).map((e) => e.type)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+    expect(events.some((e) => e.type === 'worker-heartbeat')).toBe(false); // hidden unless asked
+    const addOnly = (await runTaskq(['events', '--type', 'task-*', '--task', 'add', '--json'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { task?: string } });
+    expect(new Set(addOnly.map((e) => e.data.task))).toEqual(new Set(['add']));
+    expect(addOnly.map((e) => e.type)).toEqual(['task-sent', 'task-received', 'task-started', 'task-succeeded']);
+    const beats = (await runTaskq(['events', '--type', 'worker-heartbeat', '--node', 'cli', '--json'], env)).stdout.trim().split('\n');
+    expect(beats.length).toBeGreaterThan(0);
     const limited = await runTaskq(['events', '-n', '2', '--json'], env);
     const lastTwo = limited.stdout.trim().split('\n').map((l) => JSON.parse(l) as { streamId: string });
     // The latest two, oldest first: at or after the last one the full read saw (heartbeats keep coming).
