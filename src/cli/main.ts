@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { ExitCode, TaskqError } from '../errors.js';
 import { buildProgram } from './program.js';
+import { hoistGlobalOptions } from './celery-compat.js';
 import type { CliIo } from './context.js';
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -10,7 +11,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     code = c;
   });
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(hoistGlobalOptions(argv), { from: 'user' });
     return code ?? ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -73,3 +73,26 @@ export function umask(value: string): number {
   if (!/^0?[0-7]{1,3}$/.test(value)) throw new InvalidArgumentError(`expected an octal mask such as 022 or 027, got "${value}"`);
   return parseInt(value, 8);
 }
+
+/** `-P`: taskq's pools, and Celery's names for them (prefork → processes; solo, gevent, eventlet → async). */
+export const POOL_NAMES: Record<string, 'async' | 'threads' | 'processes' | 'solo'> = {
+  async: 'async',
+  threads: 'threads',
+  processes: 'processes',
+  prefork: 'processes',
+  solo: 'solo',
+  gevent: 'async',
+  eventlet: 'async',
+};
+
+export function poolName(value: string): 'async' | 'threads' | 'processes' | 'solo' {
+  const kind = POOL_NAMES[value];
+  if (!kind) throw new InvalidArgumentError(`expected one of ${Object.keys(POOL_NAMES).join(', ')}, got "${value}"`);
+  return kind;
+}
+
+/** Celery's `-O fair` (hold nothing beyond the free slots) or `-O default`. */
+export function optimization(value: string): 'fair' | 'default' {
+  if (value !== 'fair' && value !== 'default') throw new InvalidArgumentError(`expected fair or default, got "${value}"`);
+  return value;
+}

@@ -13,6 +13,7 @@ import { upCommand } from './commands/up.js';
 import { revokeCommand } from './commands/revoke.js';
 import { multiCommand } from './commands/multi.js';
 import { controlCommand, inspectCommand } from './commands/control.js';
+import { celeryOnlyCommands } from './celery-compat.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
   ]) {
     program.addCommand(cmd);
   }
+  for (const cmd of celeryOnlyCommands()) program.addCommand(cmd, { hidden: true });
   // Subcommands inherit output and exit handling.
   const configure = (cmd: Command): void => {
     cmd.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -90,7 +90,8 @@ export interface NodeStats {
   hostname: string;
   uptimeMs: number;
   broker: string;
-  pool: { kind: string; concurrency: number; autoscale?: { min: number; max: number } | undefined };
+  /** `prefetch`: jobs held beyond the slots at most, or 'adaptive' (as many as slots while tasks are short). */
+  pool: { kind: string; concurrency: number; autoscale?: { min: number; max: number } | undefined; prefetch: number | 'adaptive' };
   queues: string[];
   /** Since start: active, processed, succeeded, failed, retried, lost. */
   counts: Record<string, number>;

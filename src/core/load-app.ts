@@ -1,6 +1,7 @@
 /**
  * `-A <module>`: loads the app a worker or command uses. The module is a path (.js/.mjs, or a .ts
- * file under src/ that the build compiled to dist/) exporting the app as `default` or `app`.
+ * file under src/ that the build compiled to dist/) exporting the app as `default` or `app`, or, as
+ * Celery's `-A proj:app`, `path:name` naming the export.
  */
 import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
@@ -12,9 +13,21 @@ function invalid(message: string, cause?: unknown): TaskqError {
   return new TaskqError('TASKQ_APP_MODULE_INVALID', message, { exitCode: ExitCode.config, cause });
 }
 
-/** The JavaScript file to import for `spec` (a .ts path maps to its compiled twin in dist/). */
+/** `dist/app.js:app` → the file and the export's name (none: `default`, then `app`). */
+export function splitAppSpec(spec: string): { file: string; attr: string | undefined } {
+  const m = /^(.*\.[cm]?[jt]s):([A-Za-z_$][\w$]*)$/.exec(spec);
+  return m ? { file: m[1] as string, attr: m[2] } : { file: spec, attr: undefined };
+}
+
+/** The JavaScript file to import for `spec` (a .ts path maps to its compiled twin in dist/), with `:name` kept. */
 export function resolveAppPath(spec: string, cwd = process.cwd()): string {
-  const path = resolve(cwd, spec);
+  const { file, attr } = splitAppSpec(spec);
+  const resolved = resolveFile(file, spec, cwd);
+  return attr ? `${resolved}:${attr}` : resolved;
+}
+
+function resolveFile(file: string, spec: string, cwd: string): string {
+  const path = resolve(cwd, file);
   if (path.endsWith('.ts')) {
     // The project's own src/ is the last one in the path (/home/me/src/proj/src/app.ts).
     const at = path.lastIndexOf(`${sep}src${sep}`);
@@ -35,7 +48,8 @@ function isApp(value: unknown): value is App {
 }
 
 export async function loadApp(spec: string, cwd = process.cwd()): Promise<App> {
-  const path = resolveAppPath(spec, cwd);
+  const { file, attr } = splitAppSpec(resolveAppPath(spec, cwd));
+  const path = file;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -48,8 +62,9 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<App> {
     }
     throw invalid(`-A ${spec}: importing ${path} failed: ${(cause as Error).message}`, cause);
   }
-  const app = mod.default ?? mod.app;
+  const app = attr ? mod[attr] : (mod.default ?? mod.app);
   if (!isApp(app)) {
+    if (attr) throw invalid(`-A ${spec}: the module's export ${JSON.stringify(attr)} is ${attr in mod ? 'not an app' : 'missing'} (exports: ${Object.keys(mod).sort().join(', ') || 'none'})`);
     throw invalid(`-A ${spec}: the module exports no app; export it as \`export default app\` or \`export const app\` (createApp(...))`);
   }
   return app;

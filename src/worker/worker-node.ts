@@ -217,7 +217,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
 
   /** inspect stats, beyond what the process itself tells. */
   describe(): ReturnType<ControlTarget['describe']> {
-    return { uptimeMs: Date.now() - this.startedAt, pool: { kind: this.executor.kind, concurrency: this.concurrency, autoscale: this.autoscale }, totals: Object.fromEntries(this.dispatcher.ledger.totals), problem: this.dispatcher.problem };
+    return { uptimeMs: Date.now() - this.startedAt, pool: { kind: this.executor.kind, concurrency: this.concurrency, autoscale: this.autoscale, prefetch: this.options.prefetch ?? 'adaptive' }, totals: Object.fromEntries(this.dispatcher.ledger.totals), problem: this.dispatcher.problem };
   }
 
   /** What this node runs and holds now. */

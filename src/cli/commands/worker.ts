@@ -9,32 +9,19 @@ import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandIndex, expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
 import { humanLogStream, wantsHumanLogs } from '../../worker/log-format.js';
-import { POOL_KINDS, type PoolKind } from '../../worker/executor.js';
-import { resolveAppPath } from '../../core/load-app.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
-import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
+import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, optimization, poolName, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
 import { workerBanner } from '../presenter.js';
+import { workerNodeOptions, type WorkerCliOptions } from '../worker-node-options.js';
 import { runDetached } from './worker-detach.js';
 import { handleWorkerSignals } from './worker-signals.js';
 import { execSelf } from '../../worker/native.js';
 
-interface WorkerOptions {
-  app?: string;
+interface WorkerOptions extends WorkerCliOptions {
   broker?: string;
   prefix?: string;
-  queues?: string[];
-  concurrency: number;
   hostname?: string;
-  loglevel: string;
-  logfile?: string;
   pidfile?: string;
-  shutdownTimeout: number;
-  timeLimit?: number;
-  softTimeLimit?: number;
-  pool: PoolKind;
-  maxTasksPerChild?: number;
-  maxMemoryPerChild?: number;
-  autoscale?: { max: number; min: number };
   detach?: boolean;
   workdir?: string;
   umask?: number;
@@ -59,7 +46,7 @@ function openLogger(options: WorkerOptions, io: CliIo): { log: Logger; reopen: (
   }
 }
 
-async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
+async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: boolean): Promise<number> {
   if (options.umask !== undefined) process.umask(options.umask);
   if (options.workdir) process.chdir(options.workdir);
   if (options.timeLimit !== undefined && options.softTimeLimit !== undefined && options.softTimeLimit >= options.timeLimit) {
@@ -68,22 +55,8 @@ async function runWorker(options: WorkerOptions, io: CliIo): Promise<number> {
   const { log, reopen } = openLogger(options, io);
   const app = await appFor(options, io);
   const name = expandNodeName(options.hostname ?? `worker${process.pid}@%h`);
-  const node = new WorkerNode(app, {
-    queues: options.queues,
-    concurrency: options.concurrency,
-    name,
-    logger: log,
-    appOrigin: options.app ? `app ${options.app}` : 'a bare app without -A',
-    shutdownTimeoutMs: options.shutdownTimeout * 1000,
-    ...(options.timeLimit !== undefined ? { timeLimitMs: options.timeLimit * 1000 } : {}),
-    ...(options.softTimeLimit !== undefined ? { softTimeLimitMs: options.softTimeLimit * 1000 } : {}),
-    pool: options.pool,
-    ...(options.app ? { appModule: resolveAppPath(options.app, io.cwd) } : {}),
-    ...(options.maxTasksPerChild !== undefined ? { maxTasksPerChild: options.maxTasksPerChild } : {}),
-    ...(options.maxMemoryPerChild !== undefined ? { maxMemoryPerChildKb: options.maxMemoryPerChild } : {}),
-    childLog: { level: options.loglevel, file: options.logfile, human: !options.logfile && wantsHumanLogs(io.env, process.stderr.isTTY) },
-    ...(options.autoscale ? { autoscale: options.autoscale } : {}),
-  });
+  const humanChildLogs = !options.logfile && wantsHumanLogs(io.env, process.stderr.isTTY);
+  const node = new WorkerNode(app, workerNodeOptions(options, { name, logger: log, cwd: io.cwd, concurrencyGiven, humanChildLogs }));
   if (options.pidfile) acquirePidfile(options.pidfile);
   const signals = handleWorkerSignals(node, log, options.shutdownTimeout * 1000, reopen);
   try {
@@ -117,7 +90,9 @@ export function withWorkerOptions(cmd: Command): Command {
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .option('--logfile <file>', 'log to this file instead of stderr; %I becomes -<index> in pool children (one file each)')
     .option('--pidfile <file>', 'write the pid here; refuse to start if a live node holds it')
-    .addOption(new Option('-P, --pool <kind>', 'where task code runs: async (this event loop), threads or processes (killable)').choices([...POOL_KINDS]).default('async'))
+    .addOption(new Option('-P, --pool <kind>', 'where task code runs: async (this event loop), threads or processes (killable); Celery\'s prefork = processes, solo = async with one slot').argParser(poolName).default('async'))
+    .option('--prefetch-multiplier <n>', 'hold up to n-1 jobs per slot beyond the running ones (Celery\'s; default: adaptive)', positiveInt)
+    .option('-O, --optimization <profile>', 'fair: hold no jobs beyond the free slots (Celery\'s -O fair); default: adaptive prefetch', optimization)
     .option('--autoscale <max,min>', 'grow to max slots (children) under load, shrink to min when idle; replaces -c', autoscaleRange)
     .option('--max-tasks-per-child <n>', 'recycle a pool child after this many tasks', positiveInt)
     .option('--max-memory-per-child <KiB>', "recycle a pool child when, after a task, it uses more memory (a process's RSS, a thread's heap)", positiveInt)
@@ -134,7 +109,7 @@ export function workerCommand(io: CliIo, exit: (code: number) => void): Command 
     .description('run a worker node: consume queues and execute tasks until TERM/INT')
     .action(async (options: WorkerOptions, cmd: Command) => {
       if (options.detach) return exit(await runDetached(rawWorkerArgs(cmd), options, io));
-      exit(await runWorker(options, io));
+      exit(await runWorker(options, io, cmd.getOptionValueSource('concurrency') !== 'default'));
     });
 }
 

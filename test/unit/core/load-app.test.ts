@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { loadApp, resolveAppPath } from '../../../src/core/load-app.js';
+import { loadApp, resolveAppPath, splitAppSpec } from '../../../src/core/load-app.js';
 
 describe('-A module resolution', () => {
   const dir = mkdtempSync(`${tmpdir()}/taskq-loadapp-`);
@@ -42,5 +42,16 @@ describe('-A with src/ higher up in the path', () => {
     mkdirSync(`${project}/dist`, { recursive: true });
     writeFileSync(`${project}/dist/app.js`, '');
     expect(resolveAppPath(`${project}/src/app.ts`)).toBe(`${project}/dist/app.js`);
+  });
+
+  it("takes Celery's -A module:name: the named export, kept through resolution (pool children load it too)", async () => {
+    const dir = mkdtempSync(`${tmpdir()}/taskq-loadapp-`);
+    writeFileSync(`${dir}/named.mjs`, 'export const other = 1;\nexport const mine = { tasks: new Map(), config: {}, send() {} };\n');
+    expect(splitAppSpec('dist/app.js:app')).toEqual({ file: 'dist/app.js', attr: 'app' });
+    expect(splitAppSpec('dist/app.js')).toEqual({ file: 'dist/app.js', attr: undefined });
+    expect(resolveAppPath('named.mjs:mine', dir)).toBe(`${dir}/named.mjs:mine`);
+    expect((await loadApp('named.mjs:mine', dir)).tasks).toBeInstanceOf(Map);
+    await expect(loadApp('named.mjs:other', dir)).rejects.toThrow(/the module's export "other" is not an app \(exports: mine, other\)/);
+    await expect(loadApp('named.mjs:none', dir)).rejects.toThrow(/export "none" is missing/);
   });
 });
