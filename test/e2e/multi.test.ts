@@ -158,6 +158,24 @@ describe('taskq multi', () => {
     expect(r.stdout).toContain('1 failed of 2 nodes');
   });
 
+  it('stop -QUIT mid-task: the job goes back at once and completes on the other node', async () => {
+    const { dir, env, prefix } = setup();
+    // Stall checks a minute apart: only the cold stop's give-back can bring the job back in time.
+    const slowStalls = { ...env, TEST_STALL_MS: '60000' };
+    const line = ['q1', 'q2', '-A', basic, '-c', '1', `--pidfile=${dir}/%n.pid`, `--logfile=${dir}/%n%I.log`];
+    expect((await runTaskq(['multi', 'start', ...line], slowStalls, 30_000)).code).toBe(0);
+    const app = createApp({ broker: inject('redisUrl'), keyPrefix: prefix, stallIntervalMs: 60_000 });
+    onTestFinished(() => app.close());
+    const job = await app.send('chaos', [1500]);
+    const first = await waitFor('the job to start', async () => (await app.control.inspect('active')).replies.find((r) => r.ok && r.result.length), (r) => r !== undefined);
+    const victim = first!.node.split('@')[0] as string;
+    const quit = await runTaskq(['multi', 'stop', victim, `--pidfile=${dir}/%n.pid`, '-QUIT'], env);
+    expect(quit.stdout).toMatch(new RegExp(`${victim}@\\S+: QUIT -> \\d+`));
+    const ranOn = await job.get({ timeout: 20_000 });
+    expect(ranOn).not.toBe(first!.node);
+    expect(String(ranOn)).toMatch(/^q[12]@/);
+  });
+
   it('worker --detach: returns once the node consumes, in its own session, pidfile resolved where it was run', async () => {
     const { dir, env } = setup();
     const r = await runTaskqIn(dir, ['worker', '--detach', '-A', basic, '-n', 'd1@%h', '--pidfile', 'd1.pid', '--logfile', 'logs/d1.log', '--workdir', '/'], env);
