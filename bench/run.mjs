@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: taskq vs raw bee-queue vs BullMQ on one private redis-server.
  *   node bench/run.mjs [--n 20000] [--runs 3] [--quick] [--rate 500] [--latency-count 2500]
- *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only]
+ *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only] [--skip-multi] [--multi-only]
  * Progress goes to stderr; the table and target checks to stdout; every figure to
  * bench/results/latest.json.
  */
@@ -14,6 +14,7 @@ import { checkTargets, table, targetsText, writeJson } from './report.mjs';
 import { median } from './util.mjs';
 import { measurePools, poolsTable } from './pools.mjs';
 import { extrasText, measureExtras } from './extras.mjs';
+import { measureMulti, multiText } from './multi.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -29,6 +30,8 @@ function options() {
       systems: { type: 'string', default: Object.keys(SYSTEMS).join(',') },
       'skip-pools': { type: 'boolean', default: false },
       'pools-only': { type: 'boolean', default: false },
+      'skip-multi': { type: 'boolean', default: false },
+      'multi-only': { type: 'boolean', default: false },
     },
   });
   const int = (name, raw, fallback) => {
@@ -42,8 +45,9 @@ function options() {
     rate: int('rate', values.rate, 500),
     latencyCount: int('latency-count', values['latency-count'], values.quick ? 1000 : 2500),
     systems: values.systems.split(',').map((s) => s.trim()).filter(Boolean),
-    pools: !values['skip-pools'] || values['pools-only'],
-    poolsOnly: values['pools-only'],
+    pools: (!values['skip-pools'] && !values['multi-only']) || values['pools-only'],
+    poolsOnly: values['pools-only'] || values['multi-only'],
+    multi: (!values['skip-multi'] && !values['pools-only']) || values['multi-only'],
   };
 }
 
@@ -120,8 +124,10 @@ async function main() {
     if (extras) process.stdout.write(`\n${extrasText(extras, systemsOut.taskq.processing.c1.jobsPerSec)}`);
     const pools = opts.pools ? await measurePools(redis, { n: Math.min(opts.n, 4000), log }) : undefined;
     if (pools) process.stdout.write(`\n${poolsTable(pools)}`);
+    const multi = opts.multi ? await measureMulti(redis, { runs: opts.runs, log }) : undefined;
+    if (multi) process.stdout.write(`\n${multiText(multi)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();

@@ -20,6 +20,10 @@ want=(
   "cmd:g++ g++"
   "cmd:python3 python3"
 )
+# `npm run bench` also compares with Celery (Debian's python3-celery, run by /usr/bin/python3).
+if [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
+  want+=("pkg:python3-celery python3-celery" "pkg:python3-redis python3-redis")
+fi
 missing=()
 for entry in "${want[@]}"; do
   probe=${entry%% *}; pkg=${entry#* }
