@@ -46,6 +46,7 @@ export const MULTI_OWN_OPTIONS: OptionSpec[] = [
   { long: '--kill', takesValue: false, own: true },
   { long: '--quiet', short: '-q', takesValue: false, own: true },
   { long: '--verbose', takesValue: false, own: true },
+  { long: '--env-file', takesValue: true, own: true },
 ];
 
 const SIGNAL_NUMBERS = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
@@ -200,6 +200,9 @@ describe('taskq multi', () => {
     const { dir, env, pidsNow } = setup();
     const blocker = `${mkdtempSync(`${tmpdir()}/taskq-multi-`)}/a-file`;
     writeFileSync(blocker, '');
+    const badConf = `${blocker}.d/worker.conf`;
+    mkdirSync(`${blocker}.d`);
+    writeFileSync(badConf, 'TASKQ_LOG_LEVEL=info\nexport TASKQ_NODES="w1"\n');
     const where = [`--pidfile=${dir}/%n.pid`, `--logfile=${dir}/%n.log`];
     const cases: Array<[string[], number, RegExp]> = [
       [['multi', 'frobnicate', 'w1'], 64, /unknown multi command "frobnicate"/],
@@ -208,6 +211,7 @@ describe('taskq multi', () => {
       [['multi', 'start', 'w1', ...where], 64, /node w1@\S+: required option '-A, --app <module>' not specified/],
       [['multi', 'start', 'w1', '-A', basic, '--pidfile=/proc/taskq-cannot/%n.pid', `--logfile=${dir}/%n.log`], 73, /cannot write the pidfile folder \/proc\/taskq-cannot: ENOENT/],
       [['multi', 'start', 'w1', '-A', basic, `--pidfile=${dir}/%n.pid`, `--logfile=${blocker}/logs/%n.log`], 73, /cannot write the log folder .*\/logs: ENOTDIR/],
+      [['multi', 'start', 'w1', '-A', basic, ...where, `--env-file=${badConf}`], 78, /worker\.conf:2: systemd does not read `export`: write TASKQ_NODES="w1"/],
     ];
     for (const [args, code, message] of cases) {
       const r = await runTaskq(args, env);

@@ -1,7 +1,8 @@
 /**
  * A real systemd, booted as PID 1 in private PID, mount and network namespaces (see
  * ../shared/docs/systemd-in-a-namespace.md): /tmp, /run, /var/tmp and /var/log are private tmpfs
- * mounts, so its clean-ups and the units under test never touch the machine's own, and it boots a
+ * mounts and /etc an overlay whose writes go to /run, so its clean-ups and the units under test
+ * never touch the machine's own files, and it boots a
  * minimal target (no enabled service of the machine starts). Killed, namespace and all, when the test
  * ends. Needs root.
  */
@@ -25,6 +26,9 @@ set -e
 mount -t proc proc /proc
 for d in /tmp /run /var/tmp /var/log; do mount -t tmpfs -o mode=755 tmpfs "$d"; done
 chmod 1777 /tmp /var/tmp
+# /etc stays the machine's, read through an overlay: what a test writes there lands in /run.
+mkdir -p /run/etc-upper /run/etc-work
+mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/etc-upper,workdir=/run/etc-work /etc
 mkdir -p /run/systemd/system
 printf '[Unit]\\nDescription=taskq test target\\nRequires=basic.target\\nAfter=basic.target\\nAllowIsolate=yes\\n' > /run/systemd/system/taskq-test.target
 exec /lib/systemd/systemd --system --unit=taskq-test.target >/dev/null 2>&1

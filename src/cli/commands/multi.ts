@@ -5,7 +5,10 @@
  */
 import { Command } from 'commander';
 import { hostname } from 'node:os';
-import { ExitCode, OptionError } from '../../errors.js';
+import { ConfigError, ExitCode, OptionError } from '../../errors.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnvFile } from '../../multi/env-file.js';
 import { defaults } from '../../defaults.js';
 import { stopBudgetMs } from '../../multi/supervisor.js';
 import { MULTI_OWN_OPTIONS, ownOption, parseMultiArgv, type MultiArgv } from '../../multi/multi-argv.js';
@@ -105,6 +108,20 @@ function restartProbe(io: CliIo): { restartedSince: RestartProbe; close: () => P
   };
 }
 
+/** `--env-file worker.conf`: checked line by line (before anything starts); its variables reach every node. */
+function withEnvFile(argv: MultiArgv, io: CliIo): CliIo {
+  const file = ownOption(argv, '--env-file');
+  if (file === undefined) return io;
+  const path = resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError('TASKQ_CONFIG_INVALID', `--env-file ${path}: ${(cause as Error).message}. Install it (cp worker.conf /etc/taskq/) or give another file.`, { cause });
+  }
+  return { ...io, env: { ...io.env, ...parseEnvFile(text, path) } };
+}
+
 async function runMulti(command: string | undefined, args: string[], io: CliIo): Promise<number> {
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     io.stdout(multiHelp(defaults));
@@ -118,6 +135,7 @@ async function runMulti(command: string | undefined, args: string[], io: CliIo):
   const head = name === 'get' || name === 'expand' ? args[0] : undefined;
   if ((name === 'get' || name === 'expand') && head === undefined) throw new OptionError(`taskq multi ${name} needs ${name === 'get' ? 'a node name' : 'a template'} first, e.g. taskq multi ${name} ${name === 'get' ? 'w1' : '%n.log'} w1 w2`);
   const argv = parseMultiArgv(head === undefined ? args : args.slice(1), workerOptionTable());
+  io = withEnvFile(argv, io);
   const named = buildNodes(argv, hostname());
   // What start / restart would run: a node's recorded options unless the line gives its own.
   const runs = name === 'start' || name === 'restart' || name === 'reload' || name === 'show' || name === 'get';
