@@ -3,12 +3,13 @@
  * handled in parallel, and each operation resolves with one outcome per node (also reported as it
  * happens through `onEvent`, for the presenter). Nothing here prints.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, chownSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, TaskqError } from '../errors.js';
 import { logTail, startNodeProcess } from './node-process.js';
 import { isRunning } from './process-identity.js';
+import { resolveIdentity } from './identity.js';
 import { livePidfileHolder } from './pidfile.js';
 import { readNodeRecord, writeNodeRecord } from './node-record.js';
 import type { MultiNode } from './node-spec.js';
@@ -51,20 +52,28 @@ export interface StopOptions {
  * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for some paths it cannot
  * create (under /proc, for one), and an operator's typo must end in an error, not a hang.
  */
-export function ensureDir(dir: string): void {
-  if (existsSync(dir)) return;
+export function ensureDir(dir: string, created: string[] = []): string[] {
+  if (existsSync(dir)) return created;
   const parent = dirname(dir);
-  if (parent !== dir) ensureDir(parent);
+  if (parent !== dir) ensureDir(parent, created);
   try {
     mkdirSync(dir);
+    created.push(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+  return created;
 }
 
-function writable(dir: string, what: string, option: string): void {
+/**
+ * Creates the folder; a node that runs as another user (--uid / --gid, started by root) gets the
+ * folders created for it, so it can write its pidfile and logs there (existing folders are not
+ * touched).
+ */
+function writable(dir: string, what: string, option: string, owner: { uid?: number; gid?: number }): void {
   try {
-    ensureDir(dir);
+    const created = ensureDir(dir);
+    if (owner.uid !== undefined || owner.gid !== undefined) for (const d of created) chownSync(d, owner.uid ?? -1, owner.gid ?? -1);
     accessSync(dir, constants.W_OK);
   } catch (cause) {
     throw new TaskqError(
@@ -75,11 +84,25 @@ function writable(dir: string, what: string, option: string): void {
   }
 }
 
+/** The value of `flag` in a node's arguments (`--uid x` or `--uid=x`). */
+function argValue(argv: readonly string[], flag: string): string | undefined {
+  const at = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+  if (at < 0) return undefined;
+  const a = argv[at] as string;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[at + 1];
+}
+
+/** The user and group a node drops to, if its arguments say. */
+function ownerOf(node: MultiNode): { uid?: number; gid?: number } {
+  return resolveIdentity(argValue(node.argv, '--uid'), argValue(node.argv, '--gid'));
+}
+
 /** Checks, before any node is started, that every pidfile and log folder can be written. */
 export function preflight(nodes: readonly MultiNode[]): void {
   for (const n of nodes) {
-    writable(dirname(n.pidfile), 'pidfile', '--pidfile');
-    writable(dirname(expandIndex(n.logfile, 0)), 'log', '--logfile');
+    const owner = ownerOf(n);
+    writable(dirname(n.pidfile), 'pidfile', '--pidfile', owner);
+    writable(dirname(expandIndex(n.logfile, 0)), 'log', '--logfile', owner);
   }
 }
 
@@ -90,7 +113,7 @@ async function startOne(node: MultiNode, ctx: ClusterContext): Promise<NodeOutco
   if (holder !== undefined) return { kind: 'already-running', node: node.name, pid: holder };
   const t0 = performance.now();
   try {
-    const { pid } = await startNodeProcess({ argv, logfile: node.logfile, cwd, env: ctx.env, ...(ctx.readyTimeoutMs ? { readyTimeoutMs: ctx.readyTimeoutMs } : {}) });
+    const { pid } = await startNodeProcess({ argv, logfile: node.logfile, cwd, env: ctx.env, ...ownerOf(node), ...(ctx.readyTimeoutMs ? { readyTimeoutMs: ctx.readyTimeoutMs } : {}) });
     writeNodeRecord(node.pidfile, { name: node.name, argv, cwd, startedAt: Date.now() });
     return { kind: 'started', node: node.name, pid, ms: performance.now() - t0 };
   } catch (err) {

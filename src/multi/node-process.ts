@@ -8,7 +8,7 @@
  *   attached (`taskq up`): a child in this process group; its stderr is kept for the caller.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fchownSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaults } from '../defaults.js';
@@ -28,6 +28,7 @@ export interface NodeProcessSpec {
   logfile?: string | undefined;
   cwd?: string | undefined;
   env?: NodeJS.ProcessEnv;
+  /** The user the node drops to (its own --uid / --gid): its log file is made its own. */
   uid?: number | undefined;
   gid?: number | undefined;
   readyTimeoutMs?: number;
@@ -44,12 +45,15 @@ export interface StartedNode {
 }
 
 /** Opens the node's log for appending (creating its folder), or throws TASKQ_CANT_CREATE naming it. */
-function openLog(template: string | undefined): number | 'ignore' {
+function openLog(template: string | undefined, owner: { uid?: number | undefined; gid?: number | undefined }): number | 'ignore' {
   if (!template) return 'ignore';
   const file = expandIndex(template, 0);
   try {
     mkdirSync(dirname(file), { recursive: true });
-    return openSync(file, 'a', 0o644);
+    const fd = openSync(file, 'a', 0o644);
+    // A node that runs as another user (--uid) writes its own log through pino too.
+    if (owner.uid !== undefined || owner.gid !== undefined) fchownSync(fd, owner.uid ?? -1, owner.gid ?? -1);
+    return fd;
   } catch (cause) {
     throw new TaskqError('TASKQ_CANT_CREATE', `cannot open the log file ${file}: ${(cause as Error).message}. Create the folder with write access, or pass another --logfile.`, {
       cause,
@@ -71,14 +75,12 @@ export function logTail(template: string | undefined, lines = 15): string {
 /** Starts the node; resolves once it consumes, rejects (TASKQ_NODE_START_FAILED) if it does not. */
 export function startNodeProcess(spec: NodeProcessSpec): Promise<StartedNode> {
   const detached = spec.detached ?? true;
-  const log = detached ? openLog(spec.logfile) : 'ignore';
+  const log = detached ? openLog(spec.logfile, spec) : 'ignore';
   const child = spawn(process.execPath, [taskqBin, 'worker', ...spec.argv], {
     detached,
     cwd: spec.cwd,
     env: { ...process.env, ...spec.env, [DETACHED_ENV]: '1' },
     stdio: ['ignore', log, detached ? log : 'pipe', 'ipc'],
-    ...(spec.uid === undefined ? {} : { uid: spec.uid }),
-    ...(spec.gid === undefined ? {} : { gid: spec.gid }),
   });
   if (typeof log === 'number') closeSync(log);
   let output = '';

@@ -3,9 +3,9 @@
  * stopwait waits for running tasks, pidfiles are checked by identity, restart and start after a
  * crash reuse each node's recorded options, and bad lines fail before anything is started.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, statSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
@@ -174,6 +174,27 @@ describe('taskq multi', () => {
     const ranOn = await job.get({ timeout: 20_000 });
     expect(ranOn).not.toBe(first!.node);
     expect(String(ranOn)).toMatch(/^q[12]@/);
+  });
+
+  it('--uid / --gid (started as root): the node runs as that user, in folders made its own; not root: refused', async () => {
+    const { dir, env } = setup();
+    chmodSync(dir, 0o755); // the node's user must reach its folders
+    const line = ['u1', '-A', basic, '--uid', 'nobody', '--gid', 'nogroup', `--pidfile=${dir}/run/%n.pid`, `--logfile=${dir}/log/%n%I.log`];
+    const start = await runTaskq(['multi', 'start', ...line], env, 30_000);
+    expect(start.code, start.stdout).toBe(0);
+    const pid = readPidfile(`${dir}/run/u1.pid`) as number;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    expect(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1)).toEqual(['65534', '65534']);
+    expect(/^Gid:\s+(\d+)/m.exec(status)?.[1]).toBe('65534');
+    expect(statSync(`${dir}/run`).uid).toBe(65534);
+    expect(statSync(`${dir}/log/u1.log`).uid).toBe(65534);
+    const stop = await runTaskq(['multi', 'stopwait', 'u1', `--pidfile=${dir}/run/%n.pid`], env, 30_000);
+    expect(stop.stdout).toMatch(/u1@\S+: OK \(stopped/);
+    expect(existsSync(`${dir}/run/u1.pid`)).toBe(false); // removed by the node itself, as nobody
+
+    const notRoot = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, `${root}bin/taskq`, 'worker', '-A', basic, '--uid', 'nobody'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    expect(notRoot.status).toBe(64);
+    expect(notRoot.stderr).toContain('--uid / --gid need root: this runs as uid 65534');
   });
 
   it('worker --detach: returns once the node consumes, in its own session, pidfile resolved where it was run', async () => {

@@ -8,12 +8,15 @@ import { resolve } from 'node:path';
 import { ExitCode, TaskqError } from '../../errors.js';
 import { startNodeProcess } from '../../multi/node-process.js';
 import { livePidfileHolder } from '../../multi/pidfile.js';
+import { resolveIdentity } from '../../multi/identity.js';
 import type { CliIo } from '../context.js';
 
 export interface DetachOptions {
   pidfile?: string;
   logfile?: string;
   workdir?: string;
+  uid?: string;
+  gid?: string;
 }
 
 /** Options re-written for the node (given again, absolute) or meant for this starter only. */
@@ -53,6 +56,7 @@ export async function runDetached(rawArgs: readonly string[], options: DetachOpt
     argv: detachedArgv(rawArgs, options, io.cwd),
     logfile: options.logfile ? resolve(io.cwd, options.logfile) : undefined,
     cwd: options.workdir ? resolve(io.cwd, options.workdir) : io.cwd,
+    ...resolveIdentity(options.uid, options.gid),
   });
   io.stdout(`${started.node || 'node'}: OK (pid ${started.pid})\n`);
   return ExitCode.ok;

@@ -16,6 +16,7 @@ import { workerNodeOptions, type WorkerCliOptions } from '../worker-node-options
 import { runDetached } from './worker-detach.js';
 import { handleWorkerSignals } from './worker-signals.js';
 import { execSelf } from '../../worker/native.js';
+import { dropPrivileges, resolveIdentity } from '../../multi/identity.js';
 
 interface WorkerOptions extends WorkerCliOptions {
   broker?: string;
@@ -25,6 +26,8 @@ interface WorkerOptions extends WorkerCliOptions {
   detach?: boolean;
   workdir?: string;
   umask?: number;
+  uid?: string;
+  gid?: string;
 }
 
 /** The node's logger, and how to reopen its file after logrotate moved it (USR2). */
@@ -47,6 +50,8 @@ function openLogger(options: WorkerOptions, io: CliIo): { log: Logger; reopen: (
 }
 
 async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: boolean): Promise<number> {
+  // First of all: everything the node creates (pidfile, logs) is then its user's.
+  dropPrivileges(resolveIdentity(options.uid, options.gid));
   if (options.umask !== undefined) process.umask(options.umask);
   if (options.workdir) process.chdir(options.workdir);
   if (options.timeLimit !== undefined && options.softTimeLimit !== undefined && options.softTimeLimit >= options.timeLimit) {
@@ -101,7 +106,9 @@ export function withWorkerOptions(cmd: Command): Command {
     .option('--shutdown-timeout <s>', 'warm shutdown waits this long for running jobs', nonNegativeNumber, defaults.shutdownTimeoutMs / 1000)
     .option('-D, --detach', 'run as a daemon: return once the node consumes (its pid is printed), logging to --logfile')
     .option('--workdir <dir>', 'the directory the node works in (-A is found there)')
-    .option('--umask <octal>', 'file mode mask of the files the node creates, e.g. 027', umask);
+    .option('--umask <octal>', 'file mode mask of the files the node creates, e.g. 027', umask)
+    .option('--uid <user>', 'run as this user (name or number); only when started as root')
+    .option('--gid <group>', "run as this group (default: the --uid user's own)");
 }
 
 export function workerCommand(io: CliIo, exit: (code: number) => void): Command {
