@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
-import { fixture, root } from '../helpers/processes.js';
+import { root } from '../helpers/processes.js';
 import { bootSystemd } from '../helpers/systemd.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { execFileSync } from 'node:child_process';
@@ -18,28 +18,29 @@ describe('deploy/taskq.service under systemd', () => {
   });
 
   it('start, reload with a long task in flight, stop: all nodes up, restarted in place, then gone; 0 jobs lost', async () => {
-    // Outside the namespace's private tmpfs mounts, so both sides see it; readable by the unit's user.
-    const state = `${root}.state/systemd-${randomBytes(4).toString('hex')}`;
+    // In the checkout, which the namespace shows at /opt/taskq: both sides see it; readable by the unit's user.
+    const name = `systemd-${randomBytes(4).toString('hex')}`;
+    const state = `${root}.state/${name}`;
+    const inside = `/opt/taskq/.state/${name}`;
     mkdirSync(state, { recursive: true });
     chmodSync(state, 0o755);
     onTestFinished(() => rmSync(state, { recursive: true, force: true }));
-    const systemd = await bootSystemd();
-    const socket = `${state}/redis.sock`;
-    const redis = await systemd.run(['redis-server', '--port', '0', '--unixsocket', socket, '--unixsocketperm', '777', '--dir', state, '--save', '', '--appendonly', 'no', '--daemonize', 'yes']);
+    const systemd = await bootSystemd(root);
+    const redis = await systemd.run(['redis-server', '--port', '0', '--unixsocket', `${inside}/redis.sock`, '--unixsocketperm', '777', '--dir', inside, '--save', '', '--appendonly', 'no', '--daemonize', 'yes']);
     expect(redis.code, redis.stderr).toBe(0);
+    const socket = `${state}/redis.sock`;
     const broker = `unix://${socket}`;
     await waitFor('Redis to listen', () => existsSync(socket), (ok) => ok);
 
-    // worker.conf as shipped, pointed at this checkout, the test app and this Redis.
+    // The unit and worker.conf as shipped (the checkout is at /opt/taskq, where they expect it), with
+    // the test app's nodes and this Redis.
     const conf = readFileSync(`${root}worker.conf`, 'utf8')
       .replace(/^TASKQ_NODES=.*$/m, 'TASKQ_NODES="w1 w2"')
-      .replace(/^TASKQ_BIN=.*$/m, `TASKQ_BIN="${root}bin/taskq"`)
-      .replace(/^TASKQ_APP=.*$/m, `TASKQ_APP="${fixture('basic.mjs')}"`)
+      .replace(/^TASKQ_APP=.*$/m, 'TASKQ_APP="test/fixtures/apps/basic.mjs"')
       .replace(/^TASKQ_OPTS=.*$/m, 'TASKQ_OPTS="-c 2"')
-      .replace(/^TASKQ_BROKER_URL=.*$/m, `TASKQ_BROKER_URL="${broker}"`);
+      .replace(/^TASKQ_BROKER_URL=.*$/m, `TASKQ_BROKER_URL="unix://${inside}/redis.sock"`);
     await systemd.writeFile('/etc/taskq/worker.conf', conf);
     await systemd.writeFile('/run/systemd/system/taskq.service', readFileSync(`${root}deploy/taskq.service`, 'utf8'));
-    await systemd.writeFile('/run/systemd/system/taskq.service.d/checkout.conf', `[Service]\nWorkingDirectory=${root}\n`);
     expect((await systemd.systemctl('daemon-reload')).code).toBe(0);
 
     const start = await systemd.systemctl('start', 'taskq');

@@ -2,7 +2,8 @@
  * A real systemd, booted as PID 1 in private PID, mount and network namespaces (see
  * ../shared/docs/systemd-in-a-namespace.md): /tmp, /run, /var/tmp and /var/log are private tmpfs
  * mounts and /etc an overlay whose writes go to /run, so its clean-ups and the units under test
- * never touch the machine's own files, and it boots a
+ * never touch the machine's own files; the checkout is bind-mounted at /opt/taskq, where the unit
+ * expects it (a checkout under /tmp would be hidden, by the tmpfs and by the unit's PrivateTmp); it boots a
  * minimal target (no enabled service of the machine starts). Killed, namespace and all, when the test
  * ends. Needs root.
  */
@@ -21,11 +22,18 @@ export interface NamespaceSystemd {
   writeFile(path: string, text: string): Promise<void>;
 }
 
+/** $1: the checkout, shown inside at /opt/taskq (where the unit expects it, whatever /tmp hides). */
 const BOOT = `
 set -e
 mount -t proc proc /proc
-for d in /tmp /run /var/tmp /var/log; do mount -t tmpfs -o mode=755 tmpfs "$d"; done
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/taskq-checkout
+mount --bind "$1" /run/taskq-checkout
+for d in /tmp /var/tmp /var/log /opt; do mount -t tmpfs -o mode=755 tmpfs "$d"; done
 chmod 1777 /tmp /var/tmp
+mkdir -p /opt/taskq
+mount --bind /run/taskq-checkout /opt/taskq
+umount /run/taskq-checkout
 # /etc stays the machine's, read through an overlay: what a test writes there lands in /run.
 mkdir -p /run/etc-upper /run/etc-work
 mount -t overlay overlay -o lowerdir=/etc,upperdir=/run/etc-upper,workdir=/run/etc-work /etc
@@ -44,8 +52,9 @@ function exec(argv: string[], input?: string): Promise<{ code: number; stdout: s
   return once(child, 'exit').then(([code]) => ({ code: (code as number | null) ?? -1, stdout, stderr }));
 }
 
-export async function bootSystemd(): Promise<NamespaceSystemd> {
-  const unshare = spawn('unshare', ['--pid', '--fork', '--mount', '--net', '--propagation', 'private', 'bash', '-c', BOOT], { detached: true, stdio: 'ignore' });
+/** Boots it; `checkout` (this repository) appears inside at /opt/taskq. */
+export async function bootSystemd(checkout: string): Promise<NamespaceSystemd> {
+  const unshare = spawn('unshare', ['--pid', '--fork', '--mount', '--net', '--propagation', 'private', 'bash', '-c', BOOT, 'boot', checkout], { detached: true, stdio: 'ignore' });
   const exited = once(unshare, 'exit');
   onTestFinished(async () => {
     if (pid) process.kill(pid, 'SIGKILL');
