@@ -11,17 +11,9 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
 import { readPidfile } from '../../src/multi/pidfile.js';
 import { uniquePrefix } from '../helpers/apps.js';
-import { fixture, root, runTaskq } from '../helpers/processes.js';
+import { alive, fixture, root, runTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
 
 /** A temp folder for pidfiles and logs, and an env on the test Redis; daemons left behind are killed. */
 function setup(): { dir: string; env: NodeJS.ProcessEnv; prefix: string; pidsNow: () => number[] } {

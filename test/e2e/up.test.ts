@@ -6,17 +6,9 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { root, runTaskq, spawnTaskq } from '../helpers/processes.js';
+import { alive, root, runTaskq, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('taskq up (npm start)', () => {
   it('starts Redis and the nodes, says where, serves a ping, and stops everything on Ctrl-C', async () => {

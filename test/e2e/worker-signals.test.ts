@@ -9,17 +9,9 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
 import { readPidfile } from '../../src/multi/pidfile.js';
 import { uniquePrefix } from '../helpers/apps.js';
-import { fixture, root, spawnTaskq } from '../helpers/processes.js';
+import { alive, fixture, root, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
 
 /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): exec keeps it. */
 const startTicks = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]!;

@@ -1,5 +1,6 @@
 /** Worker processes for tests: real `taskq worker` children, started and signalled for real. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
@@ -71,4 +72,14 @@ export async function runTaskq(args: string[], env: NodeJS.ProcessEnv, timeoutMs
   const [code, signal] = await once(child, 'exit');
   clearTimeout(timer);
   return { code: (code ?? signal) as number | string, stdout, stderr };
+}
+
+/** Whether process `pid` runs (a zombie, not reaped yet, does not). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
 }
