@@ -21,7 +21,6 @@ import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consu
 import type { RateTable } from './rate-table.js';
 import type { JobsSnapshot, Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 import { jobInfo } from './job-info.js';
-import type { TaskLimits } from './control-responder.js';
 
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
@@ -41,7 +40,7 @@ export interface DispatcherDeps {
   /** Redis's time as this node reads it. */
   clock: RedisClock;
   /** Per-task time limits set by remote control. */
-  limitOverrides: ReadonlyMap<string, TaskLimits>;
+  limitOverrides: ReadonlyMap<string, Pick<WorkerNodeOptions, 'timeLimitMs' | 'softTimeLimitMs'>>;
   /** The control subscription (revokes), once listening. */
   control: () => ControlListener | undefined;
 }
@@ -280,11 +279,8 @@ export class Dispatcher extends EventEmitter {
     await this.giveBack.all(this.held.drain());
   }
 
-  /**
-   * Shutdown, after the timeout: running jobs are aborted with WorkerShutdown and go back to their
-   * queue when they end; those that still run `graceMs` later are returned as they run (their late
-   * outcome is then not theirs to record).
-   */
+  /** Shutdown, after the timeout: running jobs are aborted (WorkerShutdown) and go back to their queue
+   * when they end; those still running `graceMs` later are returned as they run (late outcome not theirs). */
   async abortRunning(graceMs: number, idle: () => Promise<void>): Promise<void> {
     const live = (): Running[] => [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);
     const running = live();

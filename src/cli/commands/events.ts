@@ -44,6 +44,47 @@ async function latestMatching(client: Redis, key: string, count: number, wanted:
   return found.reverse();
 }
 
+async function runEvents(options: EventsOptions, io: CliIo): Promise<number> {
+  const app = await appFor(options, io);
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const client = await app.redis.connected('blocking', 'events');
+    const reader = new EventReader(client, app.keys.events, options.from ?? (options.follow ? '$' : '0'));
+    let printed = 0;
+    const limit = options.count ?? Infinity;
+    const { type, task, node, heartbeats } = options;
+    const wanted = eventFilter({ ...(type ? { types: type } : {}), ...(task ? { task } : {}), ...(node ? { node } : {}), heartbeats: heartbeats ?? false });
+    const print = (e: Parameters<typeof eventText>[0]): void => {
+      if (!wanted(e)) return;
+      io.stdout(options.json ? json(e) : eventText(e));
+      printed++;
+    };
+    if (options.follow) {
+      for await (const e of reader.follow(abort.signal)) {
+        print(e);
+        if (printed >= limit) break;
+      }
+    } else if (options.count !== undefined && options.from === undefined) {
+      // `-n N` alone: the latest N events that pass the filters, oldest first (as tail).
+      (await latestMatching(client, app.keys.events, options.count, wanted)).forEach(print);
+    } else {
+      while (printed < limit) {
+        const batch = await reader.read({ count: Math.min(500, limit - printed) });
+        if (!batch.length) break;
+        batch.forEach(print);
+      }
+    }
+    return ExitCode.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await app.close();
+  }
+}
+
 export function eventsCommand(io: CliIo, exit: (code: number) => void): Command {
   return brokerOptions(new Command('events'))
     .description('print task and worker events from the durable event stream')
@@ -55,44 +96,5 @@ export function eventsCommand(io: CliIo, exit: (code: number) => void): Command 
     .option('--node <name>', 'only events of this node (full or short name)')
     .option('--heartbeats', 'also show worker-heartbeat events (hidden by default)')
     .option('--json', 'one JSON object per line')
-    .action(async (options: EventsOptions) => {
-      const app = await appFor(options, io);
-      const abort = new AbortController();
-      const onSignal = (): void => abort.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const client = await app.redis.connected('blocking', 'events');
-        const reader = new EventReader(client, app.keys.events, options.from ?? (options.follow ? '$' : '0'));
-        let printed = 0;
-        const limit = options.count ?? Infinity;
-        const { type, task, node, heartbeats } = options;
-        const wanted = eventFilter({ ...(type ? { types: type } : {}), ...(task ? { task } : {}), ...(node ? { node } : {}), heartbeats: heartbeats ?? false });
-        const print = (e: Parameters<typeof eventText>[0]): void => {
-          if (!wanted(e)) return;
-          io.stdout(options.json ? json(e) : eventText(e));
-          printed++;
-        };
-        if (options.follow) {
-          for await (const e of reader.follow(abort.signal)) {
-            print(e);
-            if (printed >= limit) break;
-          }
-        } else if (options.count !== undefined && options.from === undefined) {
-          // `-n N` alone: the latest N events that pass the filters, oldest first (as tail).
-          (await latestMatching(client, app.keys.events, options.count, wanted)).forEach(print);
-        } else {
-          while (printed < limit) {
-            const batch = await reader.read({ count: Math.min(500, limit - printed) });
-            if (!batch.length) break;
-            batch.forEach(print);
-          }
-        }
-        exit(ExitCode.ok);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await app.close();
-      }
-    });
+    .action(async (options: EventsOptions) => exit(await runEvents(options, io)));
 }
