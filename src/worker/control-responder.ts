@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Redis } from '../broker/redis-factory.js';
 import { assertQueueName } from '../broker/keys.js';
 import type { App } from '../core/app.js';
-import { CONTROL_VERSION, type ControlAck, type ControlReply, type ControlRequest, type NodeStats } from '../core/control-protocol.js';
+import { CONTROL_VERSION, INSPECT_METHODS, type ControlAck, type ControlReply, type ControlRequest, type NodeStats } from '../core/control-protocol.js';
 import { defaults } from '../defaults.js';
 import { OptionError, TaskqError } from '../errors.js';
 import type { JobsSnapshot, WorkerStats } from './worker-types.js';
@@ -83,7 +83,9 @@ export class ControlResponder {
       reply = { v: CONTROL_VERSION, id: request.id, node: this.node.name, ok: false, error: { code: e.code ?? 'TASKQ_INTERNAL', message: e.message } };
     }
     await this.client.multi().rpush(request.replyTo, JSON.stringify(reply)).pexpire(request.replyTo, REPLY_TTL_MS).exec();
-    this.log.info({ method: request.method, args: request.args, ok: reply.ok }, `remote control: ${request.method}`);
+    // Inspection is routine (a UI polls it); a change to the node is worth a line at info.
+    const level = (INSPECT_METHODS as readonly string[]).includes(request.method) ? 'debug' : 'info';
+    this.log[level]({ method: request.method, args: request.args, ok: reply.ok }, `remote control: ${request.method}`);
     if (request.method === 'shutdown' && reply.ok) void this.node.stop();
   }
 

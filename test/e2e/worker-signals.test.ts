@@ -3,8 +3,10 @@
  * image, changed code, nothing lost, no descriptor leaked), USR1 dumps what runs, USR2 reopens the log
  * file, and a pool child stuck in a task dies with its node.
  */
-import { mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readlinkSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
 import { readPidfile } from '../../src/multi/pidfile.js';
@@ -24,6 +26,17 @@ function logLines(file: string): Array<{ msg: string; [k: string]: unknown }> {
     return [];
   }
   return text.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+}
+
+/** Runs a command with its output collected (killed when the test ends). */
+async function spawnTaskqLike(argv: string[], env: NodeJS.ProcessEnv): Promise<{ output: () => string; exited: Promise<number | string> }> {
+  const child = spawn(argv[0] as string, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  onTestFinished(() => void child.kill('SIGKILL'));
+  return { output: () => out, exited };
 }
 
 /** Waits until the node has logged "worker ready" `times` times (once per start of its image). */
@@ -78,6 +91,22 @@ describe('worker signals', () => {
 
     node.signal('SIGTERM');
     expect(await node.exited).toBe(0);
+  });
+
+  it("HUP on a terminal restarts in place too (Celery's worker dies there)", async () => {
+    const { dir, env } = setup();
+    const cmd = `${process.execPath} ${root}bin/taskq worker -A ${fixture('basic.mjs')} -n tty@%h --pidfile ${dir}/tty.pid`;
+    // script(1) gives the worker a pseudo-terminal as its stdin, stdout and stderr.
+    const term = await spawnTaskqLike(['script', '-qfec', cmd, '/dev/null'], env);
+    await waitFor('the worker to be ready', () => term.output(), (o) => (o.match(/ ready\r?\n/g) ?? []).length === 1, { timeoutMs: 15_000 });
+    const pid = readPidfile(`${dir}/tty.pid`) as number;
+    expect(readlinkSync(`/proc/${pid}/fd/2`)).toMatch(/^\/dev\/pts\//);
+    process.kill(pid, 'SIGHUP');
+    await waitFor('the worker to be ready again', () => term.output(), (o) => (o.match(/ ready\r?\n/g) ?? []).length === 2, { timeoutMs: 15_000 });
+    expect(readPidfile(`${dir}/tty.pid`)).toBe(pid);
+    expect(alive(pid)).toBe(true);
+    process.kill(pid, 'SIGTERM');
+    expect(await term.exited).toBe(0);
   });
 
   it('USR1 logs the running tasks and counters; USR2 reopens the log file after it was moved', async () => {
