@@ -1,0 +1,44 @@
+/**
+ * Cron expressions, by node-cron's rules (the project's cron library): five fields, or six with
+ * seconds first; names, ranges, steps, `L`, `W`, `#`. Day-of-month and day-of-week both have to match
+ * when both are restricted (`0 0 13 * 5` is Friday the 13th only; Vixie cron would take either). In a
+ * named timezone a local time that a DST change skips does not fire that day, and one it repeats fires
+ * once (at its second occurrence, in standard time). node-cron computes next matches but does not export that walker; it is reached through a task
+ * it creates and never starts (pinned version; test/unit/beat/cron.test.ts fails if that changes).
+ */
+import cron from 'node-cron';
+
+/** The next time strictly after `after` that `expression` matches, in `timezone` (undefined = this host's). */
+export type NextMatch = (after: Date) => Date;
+
+interface Walker {
+  getNextMatch(date: Date): Date;
+}
+
+/** Why `expression` is not a valid cron expression (each bad field with its value), or undefined. */
+export function cronProblem(expression: string): string | undefined {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6) return `expected 5 fields (minute hour day month weekday) or 6 (seconds first), got ${fields.length}`;
+  const v = cron.validateDetailed(expression);
+  if (v.valid) return undefined;
+  return v.errors.map((e) => `${e.field} ${JSON.stringify(e.value ?? '')}: ${e.message}`).join('; ') || 'not a cron expression';
+}
+
+/** Whether `timezone` is an IANA zone this Node knows. */
+export function knownTimezone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The next-match function of a valid expression. */
+export function cronNextMatch(expression: string, timezone: string | undefined): NextMatch {
+  const task = cron.createTask(expression, () => {}, timezone ? { timezone } : {});
+  const walker = (task as unknown as { timeMatcher?: Walker }).timeMatcher;
+  void task.destroy();
+  if (!walker || typeof walker.getNextMatch !== 'function') throw new Error('internal: node-cron no longer exposes its time matcher; pin the version this was written for');
+  return (after) => walker.getNextMatch(after);
+}
