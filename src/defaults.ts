@@ -67,6 +67,8 @@ export const defaults = {
   multiRangePrefix: 'taskq',
   /** The most nodes one `taskq multi` line may name. */
   multiMaxNodes: 1000,
+  /** The beat leader's lease (ms): a standby beat takes over within it when the leader dies. */
+  beatLeaseMs: 5000,
   /** How long `taskq multi start` / `worker --detach` waits for a node to report it is consuming (ms). */
   nodeReadyTimeoutMs: 30_000,
 } as const;

@@ -8,24 +8,10 @@
  */
 import { ConfigError } from '../errors.js';
 import { cronNextMatch, cronProblem, knownTimezone } from './cron.js';
+import type { BeatEntrySpec, CatchUp } from '../core/beat-spec.js';
 
-export type CatchUp = 'none' | 'latest' | 'all';
+export type { BeatEntrySpec, CatchUp } from '../core/beat-spec.js';
 export const CATCH_UP: readonly CatchUp[] = ['none', 'latest', 'all'];
-
-/** An entry as an app or `taskq beat add` gives it (Celery's beat_schedule). */
-export interface BeatEntrySpec {
-  task: string;
-  /** Interval: ms, or '30s', '5m', '1h', '1d', '500ms' (at least 1 s). */
-  every?: number | string;
-  /** node-cron expression, seconds optional. */
-  cron?: string;
-  /** IANA timezone of `cron` (default: UTC, so every host agrees). */
-  timezone?: string;
-  args?: unknown[];
-  /** As applyAsync takes them (queue, priority, expires, …); `jobId` is beat's own. */
-  options?: Record<string, unknown>;
-  catchUp?: CatchUp;
-}
 
 /** A checked entry, with its slot function. */
 export interface BeatEntry {
@@ -64,7 +50,7 @@ export function parseEvery(value: number | string, entry: string): number {
 }
 
 /** Checks an entry (and, given the app's task names, that its task exists) and compiles its slots. */
-export function compileEntry(name: string, spec: BeatEntrySpec, knownTasks?: ReadonlySet<string> | Map<string, unknown>): BeatEntry {
+export function compileEntry(name: string, spec: BeatEntrySpec, knownTasks?: { has(name: string): boolean }): BeatEntry {
   if (!ENTRY_NAME.test(name)) throw bad(name, 'the name must be 1–100 letters, digits, _ . -');
   if (!spec || typeof spec !== 'object') throw bad(name, 'expected {task, every | cron, …}');
   if (typeof spec.task !== 'string' || !spec.task) throw bad(name, 'needs "task": the name of the task to send');

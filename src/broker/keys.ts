@@ -23,6 +23,9 @@
  *   <prefix>:queues                  SET   every queue name producers or workers have used
  *   <prefix>:nodes                   ZSET  node name → last heartbeat (ms)
  *   <prefix>:node:<name>             STR   last heartbeat JSON of a node, TTL 3 heartbeats
+ *   <prefix>:reply:<id>              LIST  replies to one remote control request (TTL 1 min)
+ *   <prefix>:beat:leader             STR   the beat leader's token, PX its lease
+ *   <prefix>:beat:state              HASH  per entry: <entry>:last / :next / :at (ms), <entry>:total
  */
 import { TaskqError } from '../errors.js';
 
@@ -83,6 +86,16 @@ export class Keys {
 
   get queues(): string {
     return `${this.prefix}:queues`;
+  }
+
+  /** The beat leader's lease. */
+  get beatLeader(): string {
+    return `${this.prefix}:beat:leader`;
+  }
+
+  /** Per-entry beat state: last fired slot, next slot, when, how many times. */
+  get beatState(): string {
+    return `${this.prefix}:beat:state`;
   }
 
   get nodes(): string {

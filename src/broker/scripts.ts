@@ -22,6 +22,8 @@ const SCRIPTS = {
   taskqProgress: { file: 'progress.lua', keys: 2 },
   taskqRaise: { file: 'raise.lua', keys: 3 },
   taskqRateReset: { file: 'rate-reset.lua', keys: 3 },
+  taskqBeatFire: { file: 'beat-fire.lua', keys: 7 },
+  taskqBeatLease: { file: 'beat-lease.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

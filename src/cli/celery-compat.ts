@@ -34,7 +34,6 @@ export const CELERY_ONLY: Record<string, string> = {
   graph: '`taskq inspect stats` and `taskq status`',
   logtool: 'the JSON log files (`--logfile`), e.g. with jq',
   upgrade: 'nothing to upgrade: taskq reads no Celery settings',
-  beat: 'periodic tasks are coming (taskq beat); until then run them from cron with `taskq call`',
 };
 
 /** Hidden commands for Celery's names: each exits 64 saying what to use instead. */

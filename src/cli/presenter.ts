@@ -86,6 +86,19 @@ export function workerBanner(b: BannerInfo): string {
   );
 }
 
+export interface BeatBannerInfo {
+  name: string;
+  pid: number;
+  broker: string;
+  app: string;
+  entries: Array<{ name: string; task: string; when: string }>;
+}
+
+export function beatBanner(b: BeatBannerInfo): string {
+  const entries = b.entries.length ? `\n${b.entries.map((e) => `    ${e.name}  ${e.task}  ${e.when}`).join('\n')}` : ' (none)';
+  return `taskq beat ${b.name} (pid ${b.pid}) ready\n  broker   ${b.broker}\n  app      ${b.app}\n  entries${entries}\n`;
+}
+
 export interface UpInfo {
   broker: string;
   redisDir: string | undefined;

@@ -14,6 +14,7 @@ import { revokeCommand } from './commands/revoke.js';
 import { multiCommand } from './commands/multi.js';
 import { controlCommand, inspectCommand } from './commands/control.js';
 import { celeryOnlyCommands } from './celery-compat.js';
+import { beatCommand } from './commands/beat.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     multiCommand(io, exit),
     inspectCommand(io, exit),
     controlCommand(io, exit),
+    beatCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }

@@ -7,6 +7,7 @@ import { RedisFactory, type Redis } from '../broker/redis-factory.js';
 import { defineScripts, runScript } from '../broker/scripts.js';
 import { AsyncResult } from './async-result.js';
 import { ControlClient } from './control-client.js';
+import type { BeatSchedule } from './beat-spec.js';
 import { resolveAppConfig, type AppConfig, type AppOptions } from './config.js';
 import type { TaskContext } from './context.js';
 import { OptionError, TaskqError } from '../errors.js';
@@ -28,9 +29,12 @@ export class App implements TaskSender {
   private commandClient: Promise<Redis> | undefined;
   private controlClient: ControlClient | undefined;
   private closing: Promise<void> | undefined;
+  /** The periodic entries `taskq beat` sends (checked when beat starts, once the tasks are registered). */
+  readonly beatSchedule: BeatSchedule;
 
   constructor(options: AppOptions = {}) {
     this.config = resolveAppConfig(options);
+    this.beatSchedule = { ...(options.beatSchedule ?? {}) };
     this.keys = new Keys(this.config.keyPrefix);
     this.router = new Router(this.config.routes, this.config.defaultQueue);
     this.redis = new RedisFactory({ url: this.config.broker });

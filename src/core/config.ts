@@ -5,6 +5,7 @@
 import { defaults } from '../defaults.js';
 import { ConfigError, show } from '../errors.js';
 import type { Routes } from './routing.js';
+import type { BeatSchedule } from './beat-spec.js';
 
 export interface AppOptions {
   /** Broker URL. Falls back to TASKQ_BROKER_URL, then redis://127.0.0.1:6379/0. */
@@ -38,6 +39,8 @@ export interface AppOptions {
   maxStalls?: number | undefined;
   /** Worker heartbeat period (ms, TASKQ_HEARTBEAT_MS). */
   heartbeatMs?: number | undefined;
+  /** Periodic tasks `taskq beat` sends (Celery's beat_schedule): name → {task, every | cron, …}. */
+  beatSchedule?: BeatSchedule | undefined;
 }
 
 export interface AppConfig {

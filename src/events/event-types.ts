@@ -26,6 +26,8 @@ export type EventType =
   | 'task-progress'
   | 'worker-online'
   | 'worker-heartbeat'
+  | 'beat-fired'
+  | 'beat-leader'
   | 'worker-offline';
 
 export interface TaskqEvent {

@@ -1,19 +1,17 @@
 /** `taskq worker`: runs one worker node in the foreground until a signal stops it. */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
-import pino, { type Logger } from 'pino';
 import { defaults } from '../../defaults.js';
-import { ExitCode, OptionError, TaskqError } from '../../errors.js';
+import { ExitCode, OptionError } from '../../errors.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
-import { expandIndex, expandNodeName } from '../../multi/node-name.js';
+import { expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
-import { humanLogStream, wantsHumanLogs } from '../../worker/log-format.js';
+import { wantsHumanLogs } from '../../worker/log-format.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, optimization, poolName, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 import { workerNodeOptions, type WorkerCliOptions } from '../worker-node-options.js';
 import { runDetached } from './worker-detach.js';
+import { openLogger } from '../node-log.js';
 import { handleWorkerSignals } from './worker-signals.js';
 import { execSelf } from '../../worker/native.js';
 import { dropPrivileges, resolveIdentity } from '../../multi/identity.js';
@@ -28,25 +26,6 @@ interface WorkerOptions extends WorkerCliOptions {
   umask?: number;
   uid?: string;
   gid?: string;
-}
-
-/** The node's logger, and how to reopen its file after logrotate moved it (USR2). */
-function openLogger(options: WorkerOptions, io: CliIo): { log: Logger; reopen: () => void } {
-  if (!options.logfile) {
-    if (wantsHumanLogs(io.env, process.stderr.isTTY)) return { log: pino({ level: options.loglevel }, humanLogStream((t) => process.stderr.write(t))), reopen: () => {} };
-    return { log: pino({ level: options.loglevel }, pino.destination({ dest: 2, sync: true })), reopen: () => {} };
-  }
-  const file = expandIndex(options.logfile, 0); // the node's main process is index 0 (%I → "")
-  try {
-    mkdirSync(dirname(file), { recursive: true });
-    const destination = pino.destination({ dest: file, sync: true, mkdir: true });
-    return { log: pino({ level: options.loglevel }, destination), reopen: () => destination.reopen() };
-  } catch (cause) {
-    throw new TaskqError('TASKQ_CANT_CREATE', `cannot open the log file ${file}: ${(cause as Error).message}`, {
-      cause,
-      exitCode: ExitCode.cantCreate,
-    });
-  }
 }
 
 async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: boolean): Promise<number> {
