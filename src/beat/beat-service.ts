@@ -21,6 +21,7 @@ import { JobTemplate } from '../core/job-template.js';
 import type { ApplyOptions } from '../core/task.js';
 import { defaults } from '../defaults.js';
 import { Lease } from './lease.js';
+import { activeEntries, scheduleVersion } from './entries.js';
 import { compileEntry, dueSlots, fireId, type BeatEntry } from './schedule.js';
 
 export interface BeatServiceOptions {
@@ -32,10 +33,16 @@ export interface BeatServiceOptions {
 
 /** Fire outcomes (beat-fire.lua's codes). */
 const NOT_LEADER = -1;
+/** The leader looks at least this often (schedule changes, lease renewal). */
+const MAX_SLEEP_MS = 1000;
 
 export class BeatService extends EventEmitter {
   readonly name: string;
-  readonly entries: BeatEntry[];
+  /** The app's own entries, checked at construction. */
+  readonly appEntries: BeatEntry[];
+  /** What the leader runs: enabled app and run-time entries (beat/entries.ts). */
+  entries: BeatEntry[] = [];
+  private version = '';
   leader = false;
   private readonly leaseMs: number;
   private readonly stopping = new AbortController();
@@ -54,7 +61,8 @@ export class BeatService extends EventEmitter {
     options: BeatServiceOptions = {},
   ) {
     super();
-    this.entries = Object.entries(app.beatSchedule).map(([name, spec]) => compileEntry(name, spec, app.tasks));
+    this.appEntries = Object.entries(app.beatSchedule).map(([name, spec]) => compileEntry(name, spec, app.tasks));
+    this.entries = this.appEntries;
     this.leaseMs = options.leaseMs ?? defaults.beatLeaseMs;
     this.name = options.name ?? `beat${process.pid}@${hostname()}`;
   }
@@ -103,13 +111,15 @@ export class BeatService extends EventEmitter {
     if (!held && this.leader) this.log.warn('beat: lost the lead (the lease ran out); standing by');
     this.setLeader(held);
     if (!held) return Math.min(leftMs + 5, this.leaseMs / 3);
+    if (((await scheduleVersion(this.app, this.client)) ?? '0') !== this.version) await this.reload();
     for (const entry of this.entries) {
       for (const slot of dueSlots(entry, this.lastOf(entry, now), now)) {
         if (!(await this.fire(entry, slot, now))) return this.leaseMs / 3;
       }
     }
     const nextSlot = Math.min(...this.entries.map((e) => e.slotAfter(now)));
-    return Math.max(0, Math.min(nextSlot - now, this.leaseMs / 3));
+    // Woken at least once a second: schedule changes (taskq beat add …) are seen within it.
+    return Math.max(0, Math.min(nextSlot - now, this.leaseMs / 3, MAX_SLEEP_MS));
   }
 
   private lastOf(entry: BeatEntry, now: number): number {
@@ -125,10 +135,20 @@ export class BeatService extends EventEmitter {
       const last = state[`${e.name}:last`];
       if (last !== undefined) this.last.set(e.name, Number(last));
     }
+    await this.reload();
     this.log.info({ beat: this.name, entries: this.entries.length }, 'beat: leading');
     if (this.app.config.events) {
       await this.client.xadd(this.app.keys.events, 'MAXLEN', '~', this.app.config.eventsMaxLen, '*', 'type', 'beat-leader', 'data', JSON.stringify({ beat: this.name, since: now }));
     }
+  }
+
+  /** Reads the enabled entries (app and run-time); a run-time entry that no longer checks out is skipped, said once. */
+  private async reload(): Promise<void> {
+    const { entries, version, skipped } = await activeEntries(this.app, this.client, this.appEntries);
+    this.entries = entries;
+    this.version = version;
+    for (const s of skipped) this.log.error({ entry: s.name }, `beat: skipping run-time entry ${s.name}: ${s.why}`);
+    this.log.info({ entries: entries.map((e) => e.name), version }, 'beat: schedule loaded');
   }
 
   private setLeader(value: boolean): void {

@@ -12,6 +12,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const beatApp = fixture('beat.mjs');
 
 interface Fired {
+  entry: string;
   slot: number;
   beat: string;
   at: number;
@@ -31,8 +32,8 @@ async function fired(app: ReturnType<typeof createApp>): Promise<Fired[]> {
   return entries
     .filter(([, f]) => f[1] === 'beat-fired')
     .map(([id, f]) => {
-      const d = JSON.parse(f[3] as string) as { slot: number; beat: string };
-      return { slot: d.slot, beat: d.beat, at: Number(id.split('-')[0]) };
+      const d = JSON.parse(f[3] as string) as { entry: string; slot: number; beat: string };
+      return { entry: d.entry, slot: d.slot, beat: d.beat, at: Number(id.split('-')[0]) };
     });
 }
 
@@ -89,6 +90,36 @@ describe('taskq beat', () => {
     const slots = list.map((f) => f.slot);
     expect(new Set(slots).size).toBe(slots.length);
     for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBe(1000);
+  });
+
+  it('entries added, disabled and removed at run time are picked up live; app entries cannot be overwritten', async () => {
+    const { env, app } = setup();
+    await beats(env, ['d1']);
+    await waitFor('tick to fire', () => fired(app), (f) => f.some((x) => x.entry === 'tick'), { timeoutMs: 20_000 });
+    const add = await runTaskq(['beat', 'add', 'extra', '-A', beatApp, '--task', 'tick', '--every', '2s', '--args', '["x"]'], env);
+    expect(add.code, add.stderr).toBe(0);
+    await waitFor('the added entry to fire', () => fired(app), (f) => f.some((x) => x.entry === 'extra'), { timeoutMs: 5000 });
+    expect((await runTaskq(['beat', 'disable', 'tick', '-A', beatApp], env)).code).toBe(0);
+    const offAt = (await fired(app)).filter((x) => x.entry === 'tick').length;
+    await waitFor('extra to fire twice more', () => fired(app), (f) => f.filter((x) => x.entry === 'extra').length >= 3, { timeoutMs: 10_000 });
+    // At most one tick slot was already under way when the change landed.
+    expect((await fired(app)).filter((x) => x.entry === 'tick').length).toBeLessThanOrEqual(offAt + 1);
+
+    const clash = await runTaskq(['beat', 'add', 'tick', '-A', beatApp, '--task', 'tick', '--every', '5s'], env);
+    expect(clash.code).toBe(78);
+    expect(clash.stderr).toContain('beat entry "tick" is defined by the app');
+    const ls = JSON.parse((await runTaskq(['beat', 'ls', '-A', beatApp, '--json'], env)).stdout) as Array<{ name: string; source: string; enabled: boolean; total: number }>;
+    expect(ls.map((e) => [e.name, e.source, e.enabled])).toEqual([['extra', 'runtime', true], ['tick', 'app', false]]);
+    expect(ls.find((e) => e.name === 'extra')!.total).toBeGreaterThanOrEqual(3);
+
+    expect((await runTaskq(['beat', 'rm', 'extra', '-A', beatApp], env)).code).toBe(0);
+    const removedAt = (await fired(app)).filter((x) => x.entry === 'extra').length;
+    const runNow = await runTaskq(['beat', 'run-now', 'tick', '-A', beatApp], env);
+    expect(runNow.stdout).toMatch(/^sent beat:tick@run-now-/);
+    // Three more seconds of tick (enabled again) show the schedule moved on without extra.
+    expect((await runTaskq(['beat', 'enable', 'tick', '-A', beatApp], env)).code).toBe(0);
+    await waitFor('tick to fire 3 more times', () => fired(app), (f) => f.filter((x) => x.entry === 'tick').length >= offAt + 4, { timeoutMs: 10_000 });
+    expect((await fired(app)).filter((x) => x.entry === 'extra').length).toBeLessThanOrEqual(removedAt + 1);
   });
 
   it('a bad schedule stops beat at start, naming the entry and the value (exit 78)', async () => {

@@ -5,7 +5,8 @@
  */
 import { Command, Option } from 'commander';
 import { BeatService } from '../../beat/beat-service.js';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, OptionError } from '../../errors.js';
+import { beatEntryCommands } from './beat-entries.js';
 import { acquirePidfile, releasePidfile } from '../../multi/pidfile.js';
 import { expandNodeName } from '../../multi/node-name.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
@@ -54,13 +55,18 @@ async function runBeat(options: BeatOptions, io: CliIo): Promise<number> {
 }
 
 export function beatCommand(io: CliIo, exit: (code: number) => void): Command {
-  return brokerOptions(new Command('beat'))
-    .description("send the app's periodic tasks (beatSchedule); run several: one leads, the others stand by")
-    .requiredOption('-A, --app <module>', 'module exporting the app whose beatSchedule to send')
+  const beat = brokerOptions(new Command('beat'))
+    .description("send the app's periodic tasks (beatSchedule); run several: one leads, the others stand by. Subcommands change the schedule at run time")
+    .option('-A, --app <module>', 'module exporting the app whose beatSchedule to send')
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .option('--logfile <file>', 'log to this file instead of stderr')
     .option('--pidfile <file>', 'write the pid here; refuse to start if a live beat holds it')
     .option('-n, --hostname <name>', 'this beat\'s name in logs and events (default beat<pid>@%h)')
     .option('--lease <s>', 'leader lease: a standby takes over within it when the leader dies (default 5)', positiveNumber)
-    .action(async (options: BeatOptions) => exit(await runBeat(options, io)));
+    .action(async (options: BeatOptions) => {
+      if (!options.app) throw new OptionError('taskq beat needs -A <module>: the app whose beatSchedule to send');
+      exit(await runBeat(options, io));
+    });
+  for (const cmd of beatEntryCommands(io, exit)) beat.addCommand(cmd);
+  return beat;
 }
