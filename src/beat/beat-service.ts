@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Redis } from '../broker/redis-factory.js';
+import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
 import { defineScripts, runScript } from '../broker/scripts.js';
 import type { App } from '../core/app.js';
 import { JobTemplate } from '../core/job-template.js';
@@ -67,7 +67,22 @@ export class BeatService extends EventEmitter {
     this.name = options.name ?? `beat${process.pid}@${hostname()}`;
   }
 
+  /** Says when the beat's connection to Redis is lost and when it is back. */
+  private readonly onConnection = (c: ConnectionChange): void => {
+    if (c.client !== this.clientLabel) return;
+    if (c.change === 'lost') {
+      this.log.error('beat: Redis does not answer; retrying (nothing is fired meanwhile)');
+      // The lease may be someone else's by the time Redis answers: lead again only once renewed.
+      this.setLeader(false);
+    } else this.log.warn({ downMs: c.downMs }, `beat: Redis answers again (after ${c.downMs} ms)`);
+  };
+
+  private get clientLabel(): string {
+    return `taskq:command:beat:${this.name}`;
+  }
+
   async start(): Promise<void> {
+    this.app.redis.on('connection', this.onConnection);
     this.client = await this.app.redis.connected('command', `beat:${this.name}`);
     this.client.on('error', () => {}); // reconnects by itself; the loop logs the outage
     defineScripts(this.client);
@@ -78,6 +93,7 @@ export class BeatService extends EventEmitter {
   /** Stops; a leader gives its lease up, so a standby takes over at once. Idempotent. */
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.app.redis.off('connection', this.onConnection);
     await this.loop;
     if (this.leader) await this.lease.release().catch(() => false);
     this.setLeader(false);
@@ -89,10 +105,10 @@ export class BeatService extends EventEmitter {
       let waitMs = this.leaseMs / 3;
       try {
         waitMs = await this.tick();
-        if (this.failingSince) this.log.warn({ downMs: Date.now() - this.failingSince }, 'beat: Redis answers again');
+        if (this.failingSince) this.log.warn({ downMs: Date.now() - this.failingSince }, 'beat: Redis commands work again');
         this.failingSince = 0;
       } catch (err) {
-        if (!this.failingSince) this.log.error({ err }, 'beat: Redis does not answer; retrying (nothing is fired meanwhile)');
+        if (!this.failingSince) this.log.error({ err }, 'beat: a Redis command failed; retrying (nothing is fired meanwhile)');
         this.failingSince ||= Date.now();
         // A lease we cannot renew may be someone else's by now: fire nothing until it is renewed.
         this.setLeader(false);

@@ -8,6 +8,7 @@ import { createApp } from '../../src/core/app.js';
 import { uniquePrefix } from '../helpers/apps.js';
 import { fixture, runTaskq, spawnTaskq, type WorkerProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { privateRedis } from '../helpers/redis-server.js';
 
 const beatApp = fixture('beat.mjs');
 
@@ -120,6 +121,24 @@ describe('taskq beat', () => {
     expect((await runTaskq(['beat', 'enable', 'tick', '-A', beatApp], env)).code).toBe(0);
     await waitFor('tick to fire 3 more times', () => fired(app), (f) => f.filter((x) => x.entry === 'tick').length >= offAt + 4, { timeoutMs: 10_000 });
     expect((await fired(app)).filter((x) => x.entry === 'extra').length).toBeLessThanOrEqual(removedAt + 1);
+  });
+
+  it('Redis away: beat waits, says so, and after Redis is back sends the missed slots once, none twice', async () => {
+    const redis = await privateRedis();
+    const prefix = uniquePrefix();
+    const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: prefix };
+    const app = createApp({ broker: redis.url, keyPrefix: prefix });
+    onTestFinished(() => app.close());
+    const [beat] = await beats(env, ['o1']);
+    await waitFor('2 fires', () => fired(app), (f) => f.length >= 2, { timeoutMs: 20_000 });
+    await redis.stop();
+    await waitFor('beat to say Redis is away', () => beat!.output(), (o) => o.includes('Redis does not answer'), { timeoutMs: 10_000 });
+    await redis.start();
+    await waitFor('beat to say Redis is back', () => beat!.output(), (o) => o.includes('Redis answers again'), { timeoutMs: 20_000 });
+    const list = await waitFor('3 fires after the outage', () => fired(app), (f) => f.length >= 5, { timeoutMs: 20_000 });
+    const slots = list.map((f) => f.slot);
+    expect(new Set(slots).size).toBe(slots.length);
+    for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBe(1000);
   });
 
   it('a bad schedule stops beat at start, naming the entry and the value (exit 78)', async () => {

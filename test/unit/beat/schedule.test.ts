@@ -78,6 +78,14 @@ describe('due slots and catch-up', () => {
     expect(dueSlots(e, now - 365 * 86_400_000, now)).toHaveLength(1 + LATE_TOLERANCE_MS / 1000);
   });
 
+  it("a clock step neither skips nor doubles a slot: forward, the slots passed over are fired late; backward, nothing fires twice", () => {
+    const e = compileEntry('e', { task: 't', every: '1s' });
+    const last = T('2026-11-30T12:00:00Z');
+    expect(dueSlots(e, last, last + 10_200)).toHaveLength(10);
+    expect(dueSlots(e, last, last - 60_000)).toEqual([]);
+    expect(dueSlots(e, last, last)).toEqual([]);
+  });
+
   it('names the fire after entry and slot', () => {
     expect(fireId('sync-aria2', T('2026-11-30T12:00:00Z'))).toBe('beat:sync-aria2@2026-11-30T12:00:00.000Z');
   });
