@@ -105,11 +105,13 @@ export interface UpInfo {
   nodes: Array<{ node: string; pid: number; queues: string[]; concurrency: number; log: string }>;
   /** taskq commands to suggest (without `taskq`). */
   tries?: string[];
+  beat?: { pid: number; log: string };
 }
 
 export function upText(info: UpInfo): string {
   let out = `taskq is up\n  broker  ${info.broker}${info.redisDir ? `  (private redis-server, data in ${info.redisDir})` : ''}\n\n`;
   out += table(['NODE', 'PID', 'QUEUES', 'CONCURRENCY', 'LOG'], info.nodes.map((n) => [n.node, n.pid, n.queues.join(','), n.concurrency, n.log]));
+  if (info.beat) out += `\nbeat (periodic tasks): pid ${info.beat.pid}, log ${info.beat.log}  (taskq beat ls -A <app> lists its entries)\n`;
   const tries = [...(info.tries ?? []), 'status'];
   out += `\ntry it (another terminal):\n${tries.map((t) => `  TASKQ_BROKER_URL=${info.broker} ./bin/taskq ${t}\n`).join('')}\nCtrl-C stops everything.\n`;
   return out;

@@ -34,6 +34,8 @@ export interface NodeProcessSpec {
   readyTimeoutMs?: number;
   /** A daemon (default) or a child of this process. */
   detached?: boolean;
+  /** What it runs: a worker node (default) or a beat. */
+  command?: 'worker' | 'beat';
 }
 
 export interface StartedNode {
@@ -76,7 +78,7 @@ export function logTail(template: string | undefined, lines = 15): string {
 export function startNodeProcess(spec: NodeProcessSpec): Promise<StartedNode> {
   const detached = spec.detached ?? true;
   const log = detached ? openLog(spec.logfile, spec) : 'ignore';
-  const child = spawn(process.execPath, [taskqBin, 'worker', ...spec.argv], {
+  const child = spawn(process.execPath, [taskqBin, spec.command ?? 'worker', ...spec.argv], {
     detached,
     cwd: spec.cwd,
     env: { ...process.env, ...spec.env, [DETACHED_ENV]: '1' },

@@ -1,5 +1,5 @@
 /**
- * Runs worker nodes as children of this process (`taskq up`), started as `taskq multi` starts its
+ * Runs worker nodes (and a beat) as children of this process (`taskq up`), started as `taskq multi` starts its
  * daemons (node-process.ts: same node spec, same readiness over IPC) but attached: in this process
  * group, so Ctrl-C reaches them, and watched, so a node that dies is noticed. Stops them with SIGTERM,
  * then SIGKILL after a named delay, awaiting every exit.
@@ -32,8 +32,8 @@ export class Supervisor extends EventEmitter {
   readonly nodes: RunningNode[] = [];
   private stopping = false;
 
-  async start(spec: MultiNode, env?: NodeJS.ProcessEnv, readyTimeoutMs?: number): Promise<RunningNode> {
-    const started = await startNodeProcess({ argv: spec.argv, logfile: spec.logfile, cwd: spec.cwd, env, detached: false, ...(readyTimeoutMs ? { readyTimeoutMs } : {}) });
+  async start(spec: MultiNode, env?: NodeJS.ProcessEnv, command: 'worker' | 'beat' = 'worker'): Promise<RunningNode> {
+    const started = await startNodeProcess({ argv: spec.argv, logfile: spec.logfile, cwd: spec.cwd, env, detached: false, command });
     const node: RunningNode = { name: spec.name, pid: started.pid, child: started.child, output: started.output };
     node.child.once('exit', (code, signal) => {
       if (!this.stopping) this.emit('exit', node, code, signal);

@@ -1,6 +1,6 @@
 /**
  * The nodes `taskq up` runs, as configuration: `--node name=q1,q2:concurrency` options, or a JSON file
- * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "try": [commands]}`). Pure:
+ * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "beat": true, "try": [commands]}`). Pure:
  * parsing and validation only; reading the file is the caller's.
  */
 import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
@@ -20,6 +20,8 @@ export interface UpLayout {
   nodes: NodeSpec[];
   /** taskq commands to suggest once it is up (e.g. `call -A dist/app.js schedule.ping --wait`). */
   tries?: string[];
+  /** Run one `taskq beat` beside the nodes (the app's beatSchedule). */
+  beat?: boolean;
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -77,9 +79,11 @@ export function parseLayoutFile(text: string, file: string): UpLayout {
     if (!x || typeof x !== 'object' || typeof x.name !== 'string' || !Array.isArray(x.queues)) throw bad(file, `nodes[${i}] needs "name" and "queues"`);
     return checkNode({ name: x.name, queues: x.queues.map(String), concurrency: x.concurrency ?? defaults.concurrency }, `${file} nodes[${i}]`);
   });
+  const beat = (o as { beat?: unknown }).beat;
+  if (beat !== undefined && typeof beat !== 'boolean') throw bad(file, '"beat" must be true or false (run one taskq beat beside the nodes)');
   const tries = (o as { try?: unknown }).try;
   if (tries !== undefined && (!Array.isArray(tries) || !tries.every((t) => typeof t === 'string'))) throw bad(file, '"try" must be a list of taskq commands (strings)');
-  return { app: o.app, nodes: checkUnique(nodes, file), ...(tries ? { tries: tries as string[] } : {}) };
+  return { app: o.app, nodes: checkUnique(nodes, file), ...(tries ? { tries: tries as string[] } : {}), ...(beat ? { beat } : {}) };
 }
 
 /**

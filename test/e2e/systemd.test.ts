@@ -13,8 +13,8 @@ import { waitFor } from '../helpers/wait-for.js';
 import { execFileSync } from 'node:child_process';
 
 describe('deploy/taskq.service under systemd', () => {
-  it('systemd-analyze verify accepts the unit', () => {
-    expect(() => execFileSync('systemd-analyze', ['verify', `${root}deploy/taskq.service`], { stdio: 'pipe' })).not.toThrow();
+  it('systemd-analyze verify accepts the units (workers, beat)', () => {
+    expect(() => execFileSync('systemd-analyze', ['verify', `${root}deploy/taskq.service`, `${root}deploy/taskq-beat.service`], { stdio: 'pipe' })).not.toThrow();
   });
 
   it('start, reload with a long task in flight, stop: all nodes up, restarted in place, then gone; 0 jobs lost', async () => {

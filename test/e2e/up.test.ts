@@ -25,10 +25,21 @@ describe('taskq up (npm start)', () => {
     expect(ping.code, ping.stderr).toBe(0);
     expect(JSON.parse(ping.stdout)).toMatchObject({ state: 'SUCCESS', task: 'schedule.ping', result: { pong: true, note: 'hello' } });
 
+    // One beat runs beside the nodes, with the flagship's schedule.
+    const beatPid = Number(/beat \(periodic tasks\): pid (\d+)/.exec(out)?.[1]);
+    expect(alive(beatPid)).toBe(true);
+    const ls = JSON.parse((await runTaskq(['beat', 'ls', '-A', `${root}dist/app.js`, '--json'], { TASKQ_BROKER_URL: broker })).stdout) as Array<{ name: string; enabled: boolean }>;
+    expect(ls.map((e) => e.name)).toEqual(['stats-snapshot']);
+    const runNow = await runTaskq(['beat', 'run-now', 'stats-snapshot', '-A', `${root}dist/app.js`], { TASKQ_BROKER_URL: broker });
+    const id = /^sent (\S+)/.exec(runNow.stdout)?.[1] as string;
+    const stats = await runTaskq(['result', id, '--wait', '--timeout', '10', '--json'], { TASKQ_BROKER_URL: broker });
+    expect(JSON.parse(stats.stdout)).toMatchObject({ state: 'SUCCESS', task: 'schedule.stats', result: { queues: expect.arrayContaining([expect.objectContaining({ queue: 'q_schedule' })]) } });
+
     up.signal('SIGINT');
     expect(await up.exited).toBe(0);
     expect(up.output()).toContain('stopped\n');
     for (const [, pid] of pids) expect(alive(pid), `node pid ${pid}`).toBe(false);
+    expect(alive(beatPid), 'beat').toBe(false);
     expect(existsSync(`${state}/redis/redis.sock`), 'Redis removes its socket when it stops').toBe(false);
   });
 

@@ -21,6 +21,7 @@ import type { CliIo } from '../context.js';
 import { upText, type UpInfo } from '../presenter.js';
 
 interface UpOptions {
+  beat?: boolean;
   stateDir: string;
   appendfsync: 'everysec' | 'always';
   app?: string;
@@ -31,7 +32,7 @@ interface UpOptions {
 function layout(options: UpOptions, io: CliIo): UpLayout {
   if (options.node.length) {
     if (!options.app) throw new ConfigError('TASKQ_CONFIG_INVALID', '--node needs -A <module>: the app the nodes run');
-    return layoutFromOptions(options.app, options.node);
+    return { ...layoutFromOptions(options.app, options.node), ...(options.beat ? { beat: true } : {}) };
   }
   const file = resolve(io.cwd, options.config);
   let text: string;
@@ -45,7 +46,7 @@ function layout(options: UpOptions, io: CliIo): UpLayout {
     );
   }
   const fromFile = parseLayoutFile(text, file);
-  return options.app ? { ...fromFile, app: options.app } : fromFile;
+  return { ...fromFile, ...(options.app ? { app: options.app } : {}), ...(options.beat ? { beat: true } : {}) };
 }
 
 function summary(plan: UpLayout, nodes: MultiNode[], supervisor: Supervisor, broker: string, redisDir: string | undefined): UpInfo {
@@ -53,7 +54,7 @@ function summary(plan: UpLayout, nodes: MultiNode[], supervisor: Supervisor, bro
     broker,
     redisDir,
     ...(plan.tries ? { tries: plan.tries } : {}),
-    nodes: supervisor.nodes.map((n, i) => {
+    nodes: supervisor.nodes.slice(0, nodes.length).map((n, i) => {
       const spec = plan.nodes[i] as NodeSpec;
       return { node: n.name, pid: n.pid, queues: spec.queues, concurrency: spec.concurrency, log: expandIndex((nodes[i] as MultiNode).logfile, 0) };
     }),
@@ -89,7 +90,13 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   let code: number = ExitCode.ok;
   try {
     for (const node of nodes) await supervisor.start(node, { TASKQ_BROKER_URL: broker });
-    io.stdout(upText(summary(plan, nodes, supervisor, broker, redis ? join(state, 'redis') : undefined)));
+    const info = summary(plan, nodes, supervisor, broker, redis ? join(state, 'redis') : undefined);
+    if (plan.beat) {
+      const log = join(state, 'logs', 'beat.log');
+      const beat = await supervisor.start({ name: 'beat', short: 'beat', argv: ['-A', appModule, '-n', 'beat@%h', '--logfile', log, '--pidfile', join(state, 'run', 'beat.pid')], pidfile: join(state, 'run', 'beat.pid'), logfile: log }, { TASKQ_BROKER_URL: broker }, 'beat');
+      info.beat = { pid: beat.pid, log };
+    }
+    io.stdout(upText(info));
     code = await stopped;
     io.stdout('stopping…\n');
   } finally {
@@ -104,6 +111,7 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
   return new Command('up')
     .description("run an app's worker nodes here, as --node options or taskq-up.json say, on a private Redis unless TASKQ_BROKER_URL is set")
     .option('-A, --app <module>', 'the app module every node loads (overrides the layout file)')
+    .option('--beat', 'also run one taskq beat (the app\'s beatSchedule); taskq-up.json says so with "beat": true')
     .option('--node <name=queues:concurrency>', 'a node to run, e.g. capture=q_pcap:1 (repeat it; replaces the layout file)', (v: string, all: NodeSpec[]) => [...all, parseNodeOption(v)], [] as NodeSpec[])
     .option('--config <file>', 'the layout file read when no --node is given', 'taskq-up.json')
     .option('--state-dir <dir>', 'where Redis data and logs go', '.state')

@@ -32,7 +32,8 @@ describe('the layout file', () => {
     const layout = parseLayoutFile(readFileSync(new URL('../../../taskq-up.json', import.meta.url), 'utf8'), 'taskq-up.json');
     expect(layout.app).toBe('dist/app.js');
     expect(layout.nodes.map((n) => `${n.name}:${n.queues.join(',')}:${n.concurrency}`)).toEqual(['capture:q_pcap:1', 'analyze:q_analyze:2', 'download:q_download:4', 'schedule:q_schedule:1']);
-    expect(layout.tries).toEqual(['call -A dist/app.js schedule.ping --wait']);
+    expect(layout.tries).toEqual(['call -A dist/app.js schedule.ping --wait', 'beat ls -A dist/app.js']);
+    expect(layout.beat).toBe(true);
   });
 
   it('says what is missing or wrong, naming the file', () => {
