@@ -2,6 +2,7 @@
  * `npm run bench`: taskq vs raw bee-queue vs BullMQ on one private redis-server.
  *   node bench/run.mjs [--n 20000] [--runs 3] [--quick] [--rate 500] [--latency-count 2500]
  *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only] [--skip-multi] [--multi-only]
+ *                      [--skip-beat] [--beat-only] [--beat-seconds 30]
  * Progress goes to stderr; the table and target checks to stdout; every figure to
  * bench/results/latest.json.
  */
@@ -15,6 +16,7 @@ import { median } from './util.mjs';
 import { measurePools, poolsTable } from './pools.mjs';
 import { extrasText, measureExtras } from './extras.mjs';
 import { measureMulti, multiText } from './multi.mjs';
+import { beatText, measureBeat } from './beat.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -32,6 +34,9 @@ function options() {
       'pools-only': { type: 'boolean', default: false },
       'skip-multi': { type: 'boolean', default: false },
       'multi-only': { type: 'boolean', default: false },
+      'skip-beat': { type: 'boolean', default: false },
+      'beat-only': { type: 'boolean', default: false },
+      'beat-seconds': { type: 'string' },
     },
   });
   const int = (name, raw, fallback) => {
@@ -45,9 +50,11 @@ function options() {
     rate: int('rate', values.rate, 500),
     latencyCount: int('latency-count', values['latency-count'], values.quick ? 1000 : 2500),
     systems: values.systems.split(',').map((s) => s.trim()).filter(Boolean),
-    pools: (!values['skip-pools'] && !values['multi-only']) || values['pools-only'],
-    poolsOnly: values['pools-only'] || values['multi-only'],
-    multi: (!values['skip-multi'] && !values['pools-only']) || values['multi-only'],
+    pools: (!values['skip-pools'] && !values['multi-only'] && !values['beat-only']) || values['pools-only'],
+    poolsOnly: values['pools-only'] || values['multi-only'] || values['beat-only'],
+    multi: (!values['skip-multi'] && !values['pools-only'] && !values['beat-only']) || values['multi-only'],
+    beat: (!values['skip-beat'] && !values['pools-only'] && !values['multi-only']) || values['beat-only'],
+    beatSeconds: int('beat-seconds', values['beat-seconds'], values.quick ? 10 : 30),
   };
 }
 
@@ -126,8 +133,10 @@ async function main() {
     if (pools) process.stdout.write(`\n${poolsTable(pools)}`);
     const multi = opts.multi ? await measureMulti(redis, { runs: opts.runs, log }) : undefined;
     if (multi) process.stdout.write(`\n${multiText(multi)}`);
+    const beat = opts.beat ? await measureBeat(redis, { seconds: opts.beatSeconds, log }) : undefined;
+    if (beat) process.stdout.write(`\n${beatText(beat)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();

@@ -123,19 +123,26 @@ export class BeatService extends EventEmitter {
     const leftMs = this.leader ? ((await this.lease.renew()) ? 0 : this.leaseMs) : await this.lease.acquire();
     const held = leftMs === 0;
     const now = await this.redisNow();
+    const readAt = performance.now();
     if (held && !this.leader) await this.lead(now);
     if (!held && this.leader) this.log.warn('beat: lost the lead (the lease ran out); standing by');
     this.setLeader(held);
     if (!held) return Math.min(leftMs + 5, this.leaseMs / 3);
     if (((await scheduleVersion(this.app, this.client)) ?? '0') !== this.version) await this.reload();
-    for (const entry of this.entries) {
-      for (const slot of dueSlots(entry, this.lastOf(entry, now), now)) {
-        if (!(await this.fire(entry, slot, now))) return this.leaseMs / 3;
-      }
-    }
+    // Entries fire side by side (their scripts go out back to back on one connection); each entry's
+    // own slots in order. One fence (another beat leads) stops the rest.
+    const fenced = await Promise.all(
+      this.entries.map(async (entry) => {
+        for (const slot of dueSlots(entry, this.lastOf(entry, now), now)) if (!this.leader || !(await this.fire(entry, slot, now))) return true;
+        return false;
+      }),
+    );
+    if (fenced.includes(true)) return this.leaseMs / 3;
     const nextSlot = Math.min(...this.entries.map((e) => e.slotAfter(now)));
-    // Woken at least once a second: schedule changes (taskq beat add …) are seen within it.
-    return Math.max(0, Math.min(nextSlot - now, this.leaseMs / 3, MAX_SLEEP_MS));
+    // Woken at least once a second: schedule changes (taskq beat add …) are seen within it. The time
+    // this tick took is Redis time gone by too.
+    const elapsed = performance.now() - readAt;
+    return Math.max(0, Math.min(nextSlot - now - elapsed, this.leaseMs / 3, MAX_SLEEP_MS));
   }
 
   private lastOf(entry: BeatEntry, now: number): number {
