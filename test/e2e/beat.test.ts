@@ -141,6 +141,18 @@ describe('taskq beat', () => {
     for (let i = 1; i < slots.length; i++) expect(slots[i]! - slots[i - 1]!).toBe(1000);
   });
 
+  it('-B on two workers: one embedded beat leads, each slot is sent once and run', async () => {
+    const { env, app } = setup();
+    await Promise.all(['w1', 'w2'].map((n) => spawnTaskq(['worker', '-A', beatApp, '-B', '-Q', 'beat', '-n', `${n}@box`], { env })));
+    const list = await waitFor('4 fires', () => fired(app), (f) => f.length >= 4, { timeoutMs: 20_000 });
+    const slots = list.map((f) => f.slot);
+    expect(new Set(slots).size).toBe(slots.length);
+    expect(new Set(list.map((f) => f.beat)).size).toBe(1);
+    expect(list[0]!.beat).toMatch(/^beat:w[12]@box$/);
+    const first = app.result(`beat:tick@${new Date(slots[0]!).toISOString()}`);
+    expect(await first.get({ timeout: 5000 })).toBe('tick');
+  });
+
   it('a bad schedule stops beat at start, naming the entry and the value (exit 78)', async () => {
     const { env } = setup();
     const cases: Array<[string, RegExp]> = [

@@ -14,6 +14,7 @@ import { runDetached } from './worker-detach.js';
 import { openLogger } from '../node-log.js';
 import { handleWorkerSignals } from './worker-signals.js';
 import { execSelf } from '../../worker/native.js';
+import { BeatService } from '../../beat/beat-service.js';
 import { dropPrivileges, resolveIdentity } from '../../multi/identity.js';
 
 interface WorkerOptions extends WorkerCliOptions {
@@ -26,6 +27,7 @@ interface WorkerOptions extends WorkerCliOptions {
   umask?: number;
   uid?: string;
   gid?: string;
+  beat?: boolean;
 }
 
 async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: boolean): Promise<number> {
@@ -43,14 +45,19 @@ async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: bo
   const node = new WorkerNode(app, workerNodeOptions(options, { name, logger: log, cwd: io.cwd, concurrencyGiven, humanChildLogs }));
   if (options.pidfile) acquirePidfile(options.pidfile);
   const signals = handleWorkerSignals(node, log, options.shutdownTimeout * 1000, reopen);
+  // -B: a beat inside this node. Safe on every node: one leads, the others stand by (Celery's -B on
+  // two workers sends everything twice).
+  const beat = options.beat ? new BeatService(app, log, { name: `beat:${name}` }) : undefined;
   try {
     await node.start();
+    await beat?.start();
     // A supervisor (taskq up, taskq multi) that started this node over IPC learns it is consuming.
     if (process.connected) process.send?.({ type: 'ready', node: name, pid: process.pid }, undefined, {}, () => {});
     io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()], queues: node.queues, concurrency: node.concurrency }));
     await node.closed;
   } finally {
     signals.dispose();
+    await beat?.stop();
     await node.stop();
     await app.close();
     // Restarting in place keeps the pidfile: the pid stays the same.
@@ -86,6 +93,7 @@ export function withWorkerOptions(cmd: Command): Command {
     .option('-D, --detach', 'run as a daemon: return once the node consumes (its pid is printed), logging to --logfile')
     .option('--workdir <dir>', 'the directory the node works in (-A is found there)')
     .option('--umask <octal>', 'file mode mask of the files the node creates, e.g. 027', umask)
+    .option('-B, --beat', "also run a beat in this node (the app's beatSchedule); safe on several nodes: one leads")
     .option('--uid <user>', 'run as this user (name or number); only when started as root')
     .option('--gid <group>', "run as this group (default: the --uid user's own)");
 }
