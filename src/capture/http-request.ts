@@ -1,0 +1,210 @@
+/**
+ * HTTP/1.x request heads from one client→server byte stream, as reassembly gives it: pipelined and
+ * keep-alive requests one after another (bodies skipped by Content-Length or chunked coding), a head
+ * split over any number of segments, and resync after a gap, a mid-stream pickup or garbage (the next
+ * line that looks like a request line). Memory is bounded by `maxHeadBytes`. Pure: no I/O, no clock.
+ */
+
+export interface RequestHead {
+  method: string;
+  /** The request target as sent (origin form `/p?q`, absolute form, `host:port` for CONNECT, `*`). */
+  target: string;
+  version: '1.0' | '1.1';
+  /** Lower-case names; the first value of each (at most MAX_HEADERS). */
+  headers: Record<string, string>;
+}
+
+const METHOD = /^[A-Z][A-Z-]{1,19}$/;
+const REQUEST_LINE = /^([A-Z][A-Z-]{1,19}) (\S+) HTTP\/1\.([01])$/;
+/** Where a request line may start, for resync. */
+const RESYNC = /(?:^|\r\n)((?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) \S+ HTTP\/1\.[01]\r\n)/;
+const MAX_HEADERS = 100;
+
+type State =
+  | { kind: 'head' }
+  | { kind: 'resync' }
+  | { kind: 'body'; left: number }
+  | { kind: 'chunk-size' }
+  | { kind: 'chunk-data'; left: number }
+  | { kind: 'chunk-end' }
+  | { kind: 'trailer' }
+  | { kind: 'done' };
+
+export interface RequestParserCounters {
+  requests: number;
+  /** Bytes skipped while looking for the next request line (garbage, mid-stream pickup). */
+  skippedBytes: number;
+  /** Heads longer than the cap, dropped. */
+  oversizedHeads: number;
+}
+
+export class RequestParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private state: State;
+  readonly counters: RequestParserCounters = { requests: 0, skippedBytes: 0, oversizedHeads: 0 };
+
+  constructor(
+    private readonly onRequest: (head: RequestHead) => void,
+    options: { midstream?: boolean; maxHeadBytes?: number } = {},
+  ) {
+    this.state = options.midstream ? { kind: 'resync' } : { kind: 'head' };
+    this.maxHeadBytes = options.maxHeadBytes ?? 64 * 1024;
+  }
+
+  private readonly maxHeadBytes: number;
+
+  data(view: Buffer): void {
+    if (this.state.kind === 'done') return;
+    // Bodies are skipped without being copied.
+    let at = 0;
+    while (at < view.length && (this.state.kind === 'body' || this.state.kind === 'chunk-data') && this.buf.length === 0) {
+      const n = Math.min(this.state.left, view.length - at);
+      at += n;
+      this.state.left -= n;
+      if (this.state.left === 0) this.state = this.state.kind === 'body' ? { kind: 'head' } : { kind: 'chunk-end' };
+    }
+    if (at >= view.length) return;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, view.subarray(at)]) : Buffer.from(view.subarray(at));
+    this.run();
+  }
+
+  /** Bytes were lost: whatever was under way is abandoned; the next request line resumes the stream. */
+  gap(): void {
+    this.buf = Buffer.alloc(0);
+    this.state = { kind: 'resync' };
+  }
+
+  /** The stream is not HTTP/1 after all (HTTP/2, TLS): stop looking. */
+  stop(): void {
+    this.buf = Buffer.alloc(0);
+    this.state = { kind: 'done' };
+  }
+
+  private run(): void {
+    for (;;) {
+      const before = this.buf.length;
+      const state = this.state;
+      if (state.kind === 'head') this.head();
+      else if (state.kind === 'resync') this.resync();
+      else if (state.kind === 'body' || state.kind === 'chunk-data') this.skip(state);
+      else if (state.kind === 'chunk-size') this.chunkSize();
+      else if (state.kind === 'chunk-end') this.line(() => ({ kind: 'chunk-size' }));
+      else if (state.kind === 'trailer') this.trailer();
+      else return;
+      if (this.buf.length === before && this.state === state) return; // needs more bytes
+    }
+  }
+
+  private take(n: number): void {
+    this.buf = this.buf.subarray(n);
+  }
+
+  private head(): void {
+    // Empty lines between pipelined requests are allowed (RFC 9112 §2.2).
+    while (this.buf.length >= 2 && this.buf[0] === 0x0d && this.buf[1] === 0x0a) this.take(2);
+    const end = this.buf.indexOf('\r\n\r\n', 0, 'latin1');
+    if (end < 0) {
+      if (this.buf.length > this.maxHeadBytes) this.oversized();
+      else if (this.buf.length >= 8 && !this.looksLikeRequestStart()) this.state = { kind: 'resync' };
+      return;
+    }
+    if (end > this.maxHeadBytes) return this.oversized();
+    const text = this.buf.toString('latin1', 0, end);
+    this.take(end + 4);
+    const lines = text.split('\r\n');
+    const m = REQUEST_LINE.exec(lines[0] as string);
+    if (!m) {
+      this.state = { kind: 'resync' };
+      this.counters.skippedBytes += end + 4;
+      return;
+    }
+    const headers: Record<string, string> = {};
+    let count = 0;
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon <= 0 || count >= MAX_HEADERS) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      if (!(name in headers)) {
+        headers[name] = line.slice(colon + 1).trim();
+        count++;
+      }
+    }
+    const head: RequestHead = { method: m[1] as string, target: m[2] as string, version: m[3] === '0' ? '1.0' : '1.1', headers };
+    this.counters.requests++;
+    this.onRequest(head);
+    this.state = this.bodyOf(head);
+  }
+
+  /** The request's body (RFC 9112 §6.3): chunked, Content-Length, or none. */
+  private bodyOf(head: RequestHead): State {
+    const te = head.headers['transfer-encoding'];
+    if (te && /(?:^|,)\s*chunked\s*$/i.test(te)) return { kind: 'chunk-size' };
+    const cl = head.headers['content-length'];
+    if (cl !== undefined) {
+      if (!/^\d{1,15}$/.test(cl)) return { kind: 'resync' }; // unusable framing: find the next request
+      return Number(cl) > 0 ? { kind: 'body', left: Number(cl) } : { kind: 'head' };
+    }
+    return head.method === 'CONNECT' ? { kind: 'done' } : { kind: 'head' };
+  }
+
+  private looksLikeRequestStart(): boolean {
+    const sp = this.buf.indexOf(0x20);
+    const word = this.buf.toString('latin1', 0, sp < 0 ? Math.min(this.buf.length, 20) : sp);
+    return METHOD.test(word) || (sp < 0 && /^[A-Z-]*$/.test(word));
+  }
+
+  private oversized(): void {
+    this.counters.oversizedHeads++;
+    this.counters.skippedBytes += this.buf.length;
+    this.buf = Buffer.alloc(0);
+    this.state = { kind: 'resync' };
+  }
+
+  private resync(): void {
+    const text = this.buf.toString('latin1');
+    const m = RESYNC.exec(text);
+    if (m) {
+      const start = m.index + m[0].length - (m[1] as string).length;
+      this.counters.skippedBytes += start;
+      this.take(start);
+      this.state = { kind: 'head' };
+      return;
+    }
+    // Keep a tail that may hold the start of a request line split over segments.
+    const drop = this.buf.length - Math.min(this.buf.length, 300);
+    this.counters.skippedBytes += drop;
+    this.take(drop);
+  }
+
+  private skip(state: { kind: 'body' | 'chunk-data'; left: number }): void {
+    const n = Math.min(state.left, this.buf.length);
+    this.take(n);
+    state.left -= n;
+    if (state.left === 0) this.state = state.kind === 'body' ? { kind: 'head' } : { kind: 'chunk-end' };
+  }
+
+  /** Consumes one CRLF-terminated line, then moves on as `next` says. */
+  private line(next: (line: string) => State): void {
+    const end = this.buf.indexOf('\r\n', 0, 'latin1');
+    if (end < 0) {
+      if (this.buf.length > 4096) this.gap();
+      return;
+    }
+    const text = this.buf.toString('latin1', 0, end);
+    this.take(end + 2);
+    this.state = next(text);
+  }
+
+  private chunkSize(): void {
+    this.line((text) => {
+      const m = /^([0-9a-fA-F]{1,15})(?:;.*)?$/.exec(text.trim());
+      if (!m) return { kind: 'resync' };
+      const size = parseInt(m[1] as string, 16);
+      return size === 0 ? { kind: 'trailer' } : { kind: 'chunk-data', left: size };
+    });
+  }
+
+  private trailer(): void {
+    this.line((text) => (text === '' ? { kind: 'head' } : { kind: 'trailer' }));
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * From a captured frame to a TCP segment: the link layers libpcap hands us (Ethernet with VLAN tags,
+ * Linux cooked v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers skipped), TCP. Pure
+ * and defensive: a frame that is truncated, malformed or not TCP yields undefined (the caller counts
+ * it), never a throw. The payload is a view into `frame`: copy it to keep it (libpcap reuses the buffer).
+ */
+
+/** libpcap link types (LINKTYPE_* of pcap files, DLT_* of live captures). */
+export const LinkType = {
+  NULL: 0, // BSD loopback: 4-byte address family, host byte order
+  ETHERNET: 1,
+  RAW_12: 12, // DLT_RAW on most systems
+  RAW_14: 14, // DLT_RAW on OpenBSD
+  RAW: 101, // LINKTYPE_RAW in files
+  LOOP: 108, // OpenBSD loopback: address family, network byte order
+  LINUX_SLL: 113,
+  IPV4: 228,
+  IPV6: 229,
+  LINUX_SLL2: 276,
+} as const;
+
+export interface TcpSegment {
+  family: 4 | 6;
+  src: string;
+  dst: string;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  syn: boolean;
+  fin: boolean;
+  rst: boolean;
+  payload: Buffer;
+}
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
+const VLAN_TAGS = new Set([0x8100, 0x88a8, 0x9100]);
+/** BSD address families of IPv6 (they differ by OS). */
+const AF_INET6 = new Set([10, 24, 28, 30]);
+
+/** Where the IP header starts in `frame`, and its version; undefined for anything else. */
+function ipStart(frame: Buffer, linkType: number): { at: number; version?: 4 | 6 } | undefined {
+  switch (linkType) {
+    case LinkType.ETHERNET: {
+      let at = 12;
+      let type = frame.length >= 14 ? frame.readUInt16BE(12) : -1;
+      while (VLAN_TAGS.has(type) && frame.length >= at + 6) {
+        at += 4;
+        type = frame.readUInt16BE(at);
+      }
+      return type === ETHERTYPE_IPV4 ? { at: at + 2, version: 4 } : type === ETHERTYPE_IPV6 ? { at: at + 2, version: 6 } : undefined;
+    }
+    case LinkType.LINUX_SLL:
+      return frame.length < 16 ? undefined : etherType(frame.readUInt16BE(14), 16);
+    case LinkType.LINUX_SLL2:
+      return frame.length < 20 ? undefined : etherType(frame.readUInt16BE(0), 20);
+    case LinkType.NULL:
+    case LinkType.LOOP: {
+      if (frame.length < 4) return undefined;
+      const af = linkType === LinkType.LOOP ? frame.readUInt32BE(0) : Math.min(frame.readUInt32LE(0), frame.readUInt32BE(0));
+      return af === 2 ? { at: 4, version: 4 } : AF_INET6.has(af) ? { at: 4, version: 6 } : undefined;
+    }
+    case LinkType.RAW:
+    case LinkType.RAW_12:
+    case LinkType.RAW_14:
+      return { at: 0 };
+    case LinkType.IPV4:
+      return { at: 0, version: 4 };
+    case LinkType.IPV6:
+      return { at: 0, version: 6 };
+    default:
+      return undefined;
+  }
+}
+
+function etherType(type: number, at: number): { at: number; version: 4 | 6 } | undefined {
+  return type === ETHERTYPE_IPV4 ? { at, version: 4 } : type === ETHERTYPE_IPV6 ? { at, version: 6 } : undefined;
+}
+
+function ipv6Text(b: Buffer, at: number): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(at + i).toString(16));
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/** IPv6 extension headers that may come before TCP (their length field counts 8-byte units). */
+const IPV6_EXTENSIONS = new Set([0, 43, 60]);
+const IPV6_FRAGMENT = 44;
+const TCP = 6;
+
+/** The TCP segment in a frame, or undefined (not TCP, a later IP fragment, truncated, malformed). */
+export function decodeTcp(frame: Buffer, linkType: number): TcpSegment | undefined {
+  const start = ipStart(frame, linkType);
+  if (!start || frame.length < start.at + 1) return undefined;
+  const version = start.version ?? ((frame[start.at] as number) >> 4);
+  let tcpAt: number;
+  let end: number;
+  let src: string;
+  let dst: string;
+  const ip = start.at;
+  if (version === 4) {
+    if (frame.length < ip + 20) return undefined;
+    const ihl = ((frame[ip] as number) & 0x0f) * 4;
+    const total = frame.readUInt16BE(ip + 2);
+    const fragOffset = frame.readUInt16BE(ip + 6) & 0x1fff;
+    if (ihl < 20 || frame[ip + 9] !== TCP || fragOffset !== 0) return undefined;
+    tcpAt = ip + ihl;
+    // total 0: TSO-offloaded packets captured before segmentation; trust the frame then.
+    end = total === 0 ? frame.length : Math.min(frame.length, ip + total);
+    src = `${frame[ip + 12]}.${frame[ip + 13]}.${frame[ip + 14]}.${frame[ip + 15]}`;
+    dst = `${frame[ip + 16]}.${frame[ip + 17]}.${frame[ip + 18]}.${frame[ip + 19]}`;
+  } else if (version === 6) {
+    if (frame.length < ip + 40) return undefined;
+    const payloadLength = frame.readUInt16BE(ip + 4);
+    end = payloadLength === 0 ? frame.length : Math.min(frame.length, ip + 40 + payloadLength);
+    let next = frame[ip + 6] as number;
+    let at = ip + 40;
+    while (IPV6_EXTENSIONS.has(next) || next === IPV6_FRAGMENT) {
+      if (end < at + 8) return undefined;
+      if (next === IPV6_FRAGMENT && (frame.readUInt16BE(at + 2) & 0xfff8) !== 0) return undefined; // a later fragment
+      const len = next === IPV6_FRAGMENT ? 8 : ((frame[at + 1] as number) + 1) * 8;
+      next = frame[at] as number;
+      at += len;
+    }
+    if (next !== TCP) return undefined;
+    tcpAt = at;
+    src = ipv6Text(frame, ip + 8);
+    dst = ipv6Text(frame, ip + 24);
+  } else return undefined;
+  if (end < tcpAt + 20) return undefined;
+  const dataAt = tcpAt + ((frame[tcpAt + 12] as number) >> 4) * 4;
+  if (dataAt < tcpAt + 20 || dataAt > end) return undefined;
+  const flags = frame[tcpAt + 13] as number;
+  return {
+    family: version,
+    src,
+    dst,
+    srcPort: frame.readUInt16BE(tcpAt),
+    dstPort: frame.readUInt16BE(tcpAt + 2),
+    seq: frame.readUInt32BE(tcpAt + 4),
+    ack: frame.readUInt32BE(tcpAt + 8),
+    syn: (flags & 0x02) !== 0,
+    fin: (flags & 0x01) !== 0,
+    rst: (flags & 0x04) !== 0,
+    payload: frame.subarray(dataAt, end),
+  };
+}

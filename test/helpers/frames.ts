@@ -1,0 +1,122 @@
+/** Builds captured frames for the capture tests: TCP in IPv4 / IPv6, wrapped in each link type. */
+import { isIPv6 } from 'node:net';
+
+export interface SegmentSpec {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  seq: number;
+  ack?: number;
+  flags?: { syn?: boolean; fin?: boolean; rst?: boolean; ack?: boolean };
+  payload?: Buffer | string;
+}
+
+function v6Bytes(addr: string): Buffer {
+  const [head, tail] = addr.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
+  return b;
+}
+
+function tcp(s: SegmentSpec): Buffer {
+  const payload = typeof s.payload === 'string' ? Buffer.from(s.payload, 'latin1') : (s.payload ?? Buffer.alloc(0));
+  const h = Buffer.alloc(20);
+  h.writeUInt16BE(s.sport, 0);
+  h.writeUInt16BE(s.dport, 2);
+  h.writeUInt32BE(s.seq >>> 0, 4);
+  h.writeUInt32BE((s.ack ?? 0) >>> 0, 8);
+  h[12] = 5 << 4;
+  const f = s.flags ?? {};
+  h[13] = (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.ack ?? true ? 0x10 : 0);
+  h.writeUInt16BE(65535, 14);
+  return Buffer.concat([h, payload]);
+}
+
+/** An IP packet (v4 or v6 by the addresses) carrying the segment; `v6ext` adds a hop-by-hop header. */
+export function ipPacket(s: SegmentSpec, options: { v6ext?: boolean; fragmentOffset?: number } = {}): Buffer {
+  const body = tcp(s);
+  if (isIPv6(s.src)) {
+    const ext = options.v6ext ? Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]) : Buffer.alloc(0);
+    const h = Buffer.alloc(40);
+    h[0] = 0x60;
+    h.writeUInt16BE(ext.length + body.length, 4);
+    h[6] = options.v6ext ? 0 : 6;
+    h[7] = 64;
+    v6Bytes(s.src).copy(h, 8);
+    v6Bytes(s.dst).copy(h, 24);
+    return Buffer.concat([h, ext, body]);
+  }
+  const h = Buffer.alloc(20);
+  h[0] = 0x45;
+  h.writeUInt16BE(20 + body.length, 2);
+  h.writeUInt16BE(options.fragmentOffset ?? 0, 6);
+  h[8] = 64;
+  h[9] = 6;
+  Buffer.from(s.src.split('.').map(Number)).copy(h, 12);
+  Buffer.from(s.dst.split('.').map(Number)).copy(h, 16);
+  return Buffer.concat([h, body]);
+}
+
+export type Link = 'ethernet' | 'vlan' | 'qinq' | 'sll' | 'sll2' | 'null' | 'null6bsd' | 'loop' | 'raw';
+
+/** [link type number, frame]. */
+export function frame(s: SegmentSpec, link: Link = 'ethernet', options: { v6ext?: boolean; fragmentOffset?: number } = {}): [number, Buffer] {
+  const ip = ipPacket(s, options);
+  const v6 = isIPv6(s.src);
+  const et = Buffer.alloc(2);
+  et.writeUInt16BE(v6 ? 0x86dd : 0x0800);
+  const macs = Buffer.alloc(12, 0xab);
+  const tag = (tpid: number): Buffer => Buffer.from([tpid >> 8, tpid & 0xff, 0, 5]);
+  switch (link) {
+    case 'ethernet':
+      return [1, Buffer.concat([macs, et, ip])];
+    case 'vlan':
+      return [1, Buffer.concat([macs, tag(0x8100), et, ip])];
+    case 'qinq':
+      return [1, Buffer.concat([macs, tag(0x88a8), tag(0x8100), et, ip])];
+    case 'sll': {
+      const h = Buffer.alloc(16);
+      h.writeUInt16BE(0, 0);
+      et.copy(h, 14);
+      return [113, Buffer.concat([h, ip])];
+    }
+    case 'sll2': {
+      const h = Buffer.alloc(20);
+      et.copy(h, 0);
+      return [276, Buffer.concat([h, ip])];
+    }
+    case 'null': {
+      const h = Buffer.alloc(4);
+      h.writeUInt32LE(v6 ? 30 : 2);
+      return [0, Buffer.concat([h, ip])];
+    }
+    case 'null6bsd': {
+      const h = Buffer.alloc(4);
+      h.writeUInt32LE(24);
+      return [0, Buffer.concat([h, ip])];
+    }
+    case 'loop': {
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(v6 ? 24 : 2);
+      return [108, Buffer.concat([h, ip])];
+    }
+    case 'raw':
+      return [101, ip];
+  }
+}
+
+/** A small deterministic PRNG (mulberry32) for fuzz tests with a fixed seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
