@@ -16,8 +16,8 @@ export interface RequestHead {
 
 const METHOD = /^[A-Z][A-Z-]{1,19}$/;
 const REQUEST_LINE = /^([A-Z][A-Z-]{1,19}) (\S+) HTTP\/1\.([01])$/;
-/** Where a request line may start, for resync. */
-const RESYNC = /(?:^|\r\n)((?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) \S+ HTTP\/1\.[01]\r\n)/;
+/** A request line anywhere (after a body, after garbage), for resync: a known method, not inside a word. */
+const RESYNC = /(?<![A-Za-z])(?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) \S+ HTTP\/1\.[01]\r\n/;
 const MAX_HEADERS = 100;
 
 type State =
@@ -104,20 +104,16 @@ export class RequestParser {
     while (this.buf.length >= 2 && this.buf[0] === 0x0d && this.buf[1] === 0x0a) this.take(2);
     const end = this.buf.indexOf('\r\n\r\n', 0, 'latin1');
     if (end < 0) {
-      if (this.buf.length > this.maxHeadBytes) this.oversized();
-      else if (this.buf.length >= 8 && !this.looksLikeRequestStart()) this.state = { kind: 'resync' };
+      if (this.buf.length > this.maxHeadBytes) this.oversized(this.buf.length);
+      else if (this.buf.length >= 8 && !this.looksLikeRequestStart()) this.notARequest();
       return;
     }
-    if (end > this.maxHeadBytes) return this.oversized();
+    if (end > this.maxHeadBytes) return this.oversized(end + 4);
     const text = this.buf.toString('latin1', 0, end);
-    this.take(end + 4);
     const lines = text.split('\r\n');
     const m = REQUEST_LINE.exec(lines[0] as string);
-    if (!m) {
-      this.state = { kind: 'resync' };
-      this.counters.skippedBytes += end + 4;
-      return;
-    }
+    if (!m) return this.notARequest();
+    this.take(end + 4);
     const headers: Record<string, string> = {};
     let count = 0;
     for (const line of lines.slice(1)) {
@@ -153,10 +149,18 @@ export class RequestParser {
     return METHOD.test(word) || (sp < 0 && /^[A-Z-]*$/.test(word));
   }
 
-  private oversized(): void {
+  /** A head longer than the cap: its first `bytes` go (the rest may hold the next request). */
+  private oversized(bytes: number): void {
     this.counters.oversizedHeads++;
-    this.counters.skippedBytes += this.buf.length;
-    this.buf = Buffer.alloc(0);
+    this.counters.skippedBytes += bytes;
+    this.take(bytes);
+    this.state = { kind: 'resync' };
+  }
+
+  /** What starts the buffer is not a request line: look further (one byte on, at least, so this ends). */
+  private notARequest(): void {
+    this.counters.skippedBytes += 1;
+    this.take(1);
     this.state = { kind: 'resync' };
   }
 
@@ -164,9 +168,8 @@ export class RequestParser {
     const text = this.buf.toString('latin1');
     const m = RESYNC.exec(text);
     if (m) {
-      const start = m.index + m[0].length - (m[1] as string).length;
-      this.counters.skippedBytes += start;
-      this.take(start);
+      this.counters.skippedBytes += m.index;
+      this.take(m.index);
       this.state = { kind: 'head' };
       return;
     }
