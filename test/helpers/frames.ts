@@ -120,3 +120,61 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A classic pcap file (little-endian, µs stamps unless `ns`, big-endian with `be`). */
+export function pcapFile(frames: Array<{ frame: Buffer; ts: number }>, linkType: number, options: { ns?: boolean; be?: boolean } = {}): Buffer {
+  const w32 = (b: Buffer, v: number, at: number): void => void (options.be ? b.writeUInt32BE(v >>> 0, at) : b.writeUInt32LE(v >>> 0, at));
+  const w16 = (b: Buffer, v: number, at: number): void => void (options.be ? b.writeUInt16BE(v, at) : b.writeUInt16LE(v, at));
+  const h = Buffer.alloc(24);
+  w32(h, options.ns ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+  w16(h, 2, 4);
+  w16(h, 4, 6);
+  w32(h, 262144, 16);
+  w32(h, linkType, 20);
+  const parts = [h];
+  for (const f of frames) {
+    const r = Buffer.alloc(16);
+    w32(r, Math.floor(f.ts / 1000), 0);
+    w32(r, options.ns ? Math.round((f.ts % 1000) * 1e6) : Math.round((f.ts % 1000) * 1e3), 4);
+    w32(r, f.frame.length, 8);
+    w32(r, f.frame.length, 12);
+    parts.push(r, f.frame);
+  }
+  return Buffer.concat(parts);
+}
+
+/** A pcapng file: one section, the given interfaces (link type, tsresol exponent), enhanced packet blocks. */
+export function pcapngFile(ifaces: Array<{ linkType: number; tsresol?: number }>, packets: Array<{ iface: number; frame: Buffer; ts: number }>): Buffer {
+  const block = (type: number, body: Buffer): Buffer => {
+    const pad = (4 - (body.length % 4)) % 4;
+    const len = 12 + body.length + pad;
+    const b = Buffer.alloc(len);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(len, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(len, len - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0);
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8);
+  const parts = [block(0x0a0d0d0a, shb)];
+  for (const i of ifaces) {
+    const opts = i.tsresol === undefined ? Buffer.alloc(0) : Buffer.from([9, 0, 1, 0, i.tsresol, 0, 0, 0, 0, 0, 0, 0]);
+    const body = Buffer.concat([Buffer.from([i.linkType & 0xff, i.linkType >> 8, 0, 0, 0, 0, 4, 0]), opts]);
+    parts.push(block(1, body));
+  }
+  for (const p of packets) {
+    const unit = ifaces[p.iface]?.tsresol === undefined ? 1e-6 : 10 ** -(ifaces[p.iface]!.tsresol as number);
+    const t = BigInt(Math.round(p.ts / 1000 / unit));
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(p.iface, 0);
+    h.writeUInt32LE(Number(t >> 32n), 4);
+    h.writeUInt32LE(Number(t & 0xffffffffn), 8);
+    h.writeUInt32LE(p.frame.length, 12);
+    h.writeUInt32LE(p.frame.length, 16);
+    parts.push(block(6, Buffer.concat([h, p.frame])));
+  }
+  return Buffer.concat(parts);
+}
