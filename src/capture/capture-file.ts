@@ -47,8 +47,9 @@ export class CaptureFileReader {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: FileFrame[] = [];
     for (;;) {
-      const used = this.format === undefined ? this.header() : this.format === 'pcap' ? this.pcapRecord(out) : this.pcapngBlock(out);
-      if (used === 0) break;
+      const known = this.format !== undefined;
+      const used = !known ? this.header() : this.format === 'pcap' ? this.pcapRecord(out) : this.pcapngBlock(out);
+      if (used === 0 && (known || this.format === undefined)) break;
       this.buf = this.buf.subarray(used);
       this.offset += used;
     }
