@@ -10,9 +10,11 @@ export const ExitCode = {
   failure: 1,
   usage: 64,
   dataErr: 65,
+  noInput: 66,
   unavailable: 69,
   software: 70,
   cantCreate: 73,
+  noPerm: 77,
   tempFail: 75,
   config: 78,
 } as const;
@@ -48,7 +50,10 @@ export type TaskqErrorCode =
   | 'TASKQ_BROKER_WRONGTYPE'
   | 'TASKQ_BROKER_ERROR'
   | 'TASKQ_NATIVE_UNAVAILABLE'
-  | 'TASKQ_NO_REPLY';
+  | 'TASKQ_NO_REPLY'
+  | 'TASKQ_CAPTURE_FILE_INVALID'
+  | 'TASKQ_CAPTURE_UNAVAILABLE'
+  | 'TASKQ_CAPTURE_FAILED';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

@@ -34,7 +34,7 @@ interface Iface {
 }
 
 export class CaptureFileReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private offset = 0;
   private format: 'pcap' | 'pcapng' | undefined;
   private le = true;

@@ -15,6 +15,7 @@ import { multiCommand } from './commands/multi.js';
 import { controlCommand, inspectCommand } from './commands/control.js';
 import { celeryOnlyCommands } from './celery-compat.js';
 import { beatCommand } from './commands/beat.js';
+import { captureCommand } from './commands/capture.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     inspectCommand(io, exit),
     controlCommand(io, exit),
     beatCommand(io, exit),
+    captureCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }

@@ -131,7 +131,7 @@ export function pcapFile(frames: Array<{ frame: Buffer; ts: number }>, linkType:
   w16(h, 4, 6);
   w32(h, 262144, 16);
   w32(h, linkType, 20);
-  const parts = [h];
+  const parts: Buffer[] = [h];
   for (const f of frames) {
     const r = Buffer.alloc(16);
     w32(r, Math.floor(f.ts / 1000), 0);

@@ -1,0 +1,93 @@
+/**
+ * Capture on real traffic: a local origin serves a video file over HTTP on 127.0.0.1 and ::1, a real
+ * client fetches it with Range requests on keep-alive connections, libpcap captures `lo` (and writes
+ * what it saw to a file), and the flow tracker sees every request; `taskq capture --read` of that file
+ * finds the same URLs.
+ */
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { Agent, createServer, get, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { FlowTracker } from '../../src/capture/flow-tracker.js';
+import { openLive } from '../../src/capture/live-source.js';
+import type { Observation } from '../../src/capture/observation.js';
+import { runTaskq } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const VIDEO = Buffer.alloc(256 * 1024, 7);
+
+async function origin(host: string): Promise<number> {
+  const server = createServer((req, res) => {
+    const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    const end = m && m[2] ? Number(m[2]) : VIDEO.length - 1;
+    res.writeHead(m ? 206 : 200, { 'content-type': 'video/mp4', 'content-length': end - start + 1, ...(m ? { 'content-range': `bytes ${start}-${end}/${VIDEO.length}` } : {}) });
+    res.end(VIDEO.subarray(start, end + 1));
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  onTestFinished(() => void server.close());
+  return (server.address() as AddressInfo).port;
+}
+
+function fetch(url: string, agent: Agent, range?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent, headers: range ? { range } : {} }, (res: IncomingMessage) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => (n += c.length));
+      res.on('end', () => resolve(n));
+    }).on('error', reject);
+  });
+}
+
+describe('capture on lo', () => {
+  it('sees every request of a real client (Range, keep-alive, IPv4 and IPv6); the same file read offline gives the same URLs', async () => {
+    const port4 = await origin('127.0.0.1');
+    const port6 = await origin('::1');
+    const dump = `${mkdtempSync(`${tmpdir()}/taskq-capture-`)}/lo.pcap`;
+    const seen: Observation[] = [];
+    const tracker = new FlowTracker({ onObservation: (o) => seen.push(o) });
+    const errors: Error[] = [];
+    const source = openLive({ device: 'lo', filter: `tcp port ${port4} or tcp port ${port6}`, dumpTo: dump }, (f, type, ts) => tracker.push(f, type, ts), (e) => errors.push(e));
+    onTestFinished(() => source.close());
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const urls: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const url = `http://127.0.0.1:${port4}/media/clip.mp4?part=${i}`;
+      urls.push(url);
+      expect(await fetch(url, agent, `bytes=${i * 65536}-${i * 65536 + 65535}`)).toBe(65536);
+    }
+    const v6 = `http://[::1]:${port6}/media/other.mp4`;
+    urls.push(v6);
+    expect(await fetch(v6, agent)).toBe(VIDEO.length);
+    agent.destroy();
+
+    const got = await waitFor('every request to be seen', () => seen.filter((o) => o.kind === 'http').map((o) => o.url), (u) => u.length >= urls.length, { timeoutMs: 10_000 });
+    expect(got).toEqual(urls);
+    expect(seen.filter((o) => o.kind === 'http').map((o) => o.headers?.range)).toEqual(['bytes=0-65535', 'bytes=65536-131071', 'bytes=131072-196607', 'bytes=196608-262143', undefined]);
+    expect(errors).toEqual([]);
+    source.close();
+
+    const offline = await runTaskq(['capture', '--read', dump, '--json', '--http-only'], {});
+    expect(offline.code, offline.stderr).toBe(0);
+    const lines = offline.stdout.trim().split('\n').map((l) => JSON.parse(l) as { url: string; method: string; host: string; src: string; dst: string; ts: number });
+    expect(lines.map((l) => l.url)).toEqual(urls);
+    expect(lines[0]).toMatchObject({ method: 'GET', host: '127.0.0.1', dst: `127.0.0.1:${port4}`, ts: expect.any(Number) });
+    expect(readFileSync(dump).length).toBeGreaterThan(VIDEO.length);
+  });
+
+  it('a missing interface and a file that is not a capture: clear errors and sysexits codes', async () => {
+    expect(() => openLive({ device: 'nosuch0' }, () => {})).toThrow(/cannot capture on nosuch0: .*Check the interface name \(ip link\)/);
+    const notACapture = `${mkdtempSync(`${tmpdir()}/taskq-capture-`)}/x.pcap`;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(notACapture, 'hello, not a capture');
+    const r = await runTaskq(['capture', '--read', notACapture], {});
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain('not a pcap or pcapng file (unknown magic number) [TASKQ_CAPTURE_FILE_INVALID]');
+    const missing = await runTaskq(['capture', '--read', '/nonexistent/x.pcap'], {});
+    expect(missing.code).toBe(66);
+  });
+});
