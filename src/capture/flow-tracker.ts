@@ -7,7 +7,7 @@
 import type { Observation } from './observation.js';
 import { decodeTcp, type TcpSegment } from './packet.js';
 import { Reassembler, type ReassemblyOptions, type StreamSink } from './reassembly.js';
-import { RequestParser, type RequestHead } from './http-request.js';
+import { RequestParser, ResponseParser, type RequestHead, type ResponseHead } from './http1-parser.js';
 import { clientHelloSni, looksLikeTls } from './sni.js';
 import { requestUrl } from './url.js';
 
@@ -20,7 +20,19 @@ export interface FlowCounters {
   tlsHellos: number;
   /** Requests no URL could be made of (hostile, oversized, odd scheme): counted, never sent on. */
   badRequests: number;
+  /** Response heads seen and paired with their request. */
+  responses: number;
 }
+
+/** A connection's requests still waiting for their response (the observation goes out with it). */
+interface Conn {
+  pending: Observation[];
+}
+
+/** How long a request waits for its response before it goes out without one (ms of capture time). */
+const RESPONSE_WAIT_MS = 10_000;
+/** Requests a connection may have waiting (pipelining depth) before the oldest goes out without a response. */
+const MAX_WAITING = 64;
 
 export interface FlowTrackerOptions extends Omit<ReassemblyOptions, 'open'> {
   onObservation: (o: Observation) => void;
@@ -38,7 +50,8 @@ const KEPT_HEADERS = ['range', 'user-agent', 'referer', 'accept'] as const;
 const endpoint = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
 
 export class FlowTracker {
-  readonly counters: FlowCounters = { packets: 0, bytes: 0, notTcp: 0, requests: 0, tlsHellos: 0, badRequests: 0 };
+  readonly counters: FlowCounters = { packets: 0, bytes: 0, notTcp: 0, requests: 0, tlsHellos: 0, badRequests: 0, responses: 0 };
+  private readonly conns = new Map<string, Conn>();
   private readonly reassembler: Reassembler;
   /** The capture time of the frame being handled (ms). */
   private now = 0;
@@ -64,13 +77,36 @@ export class FlowTracker {
     this.reassembler.push(seg, ts);
   }
 
+  /** Ends idle streams; requests whose response did not come in time go out without one. */
   evictIdle(now: number): number {
+    for (const [key, conn] of this.conns) {
+      while (conn.pending.length && now - (conn.pending[0] as Observation).ts > RESPONSE_WAIT_MS) this.options.onObservation(conn.pending.shift() as Observation);
+      if (!conn.pending.length) this.conns.delete(key);
+    }
     return this.reassembler.evictIdle(now);
   }
 
-  /** Ends every stream: what is buffered is dropped (the capture stops). */
+  /** Ends every stream; requests still waiting for a response go out without one (the capture stops). */
   close(): void {
     this.reassembler.closeAll();
+    for (const key of [...this.conns.keys()]) this.flush(key);
+  }
+
+  private connOf(seg: TcpSegment): { key: string; conn: Conn } {
+    const a = endpoint(seg.src, seg.srcPort);
+    const b = endpoint(seg.dst, seg.dstPort);
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    let conn = this.conns.get(key);
+    if (!conn) this.conns.set(key, (conn = { pending: [] }));
+    return { key, conn };
+  }
+
+  /** Sends the connection's waiting requests without a response. */
+  private flush(key: string): void {
+    const conn = this.conns.get(key);
+    if (!conn) return;
+    this.conns.delete(key);
+    for (const o of conn.pending) this.options.onObservation(o);
   }
 
   /** A new direction: sniff its first bytes, then hand it to the reader they call for. */
@@ -86,8 +122,9 @@ export class FlowTracker {
     const decide = (first: Buffer): StreamSink | 'wait' | 'ignore' => {
       const start = first.toString('latin1', 0, Math.min(first.length, 8));
       if (looksLikeTls(first)) return this.tlsReader(src, dst);
-      if (start.startsWith('HTTP/') || (midstream && !toServer)) return 'ignore'; // a response stream
-      if (/^[A-Z]{3,}/.test(start) || midstream) return start.length < 5 && 'HTTP/'.startsWith(start) ? 'wait' : this.httpReader(src, dst, server, midstream);
+      if (midstream && !toServer) return 'ignore'; // a server's stream picked up mid-way: no way to pair it
+      if (start.startsWith('HTTP/')) return this.responseReader(seg);
+      if (/^[A-Z]{3,}/.test(start) || midstream) return start.length < 5 && 'HTTP/'.startsWith(start) ? 'wait' : this.httpReader(seg, src, dst, server, midstream);
       return first.length < 3 ? 'wait' : 'ignore';
     };
     let ignored = false;
@@ -113,12 +150,50 @@ export class FlowTracker {
     };
   }
 
-  private httpReader(src: string, dst: string, server: { address: string; port: number }, midstream: boolean): StreamSink {
-    const parser = new RequestParser((head) => this.request(head, src, dst, server), { midstream, ...(this.options.maxHeadBytes ? { maxHeadBytes: this.options.maxHeadBytes } : {}) });
-    return { data: (v) => parser.data(v), gap: () => parser.gap(), end: () => parser.stop() };
+  private httpReader(seg: TcpSegment, src: string, dst: string, server: { address: string; port: number }, midstream: boolean): StreamSink {
+    const { key, conn } = this.connOf(seg);
+    const parser = new RequestParser((head) => this.request(head, conn, src, dst, server), { midstream, ...(this.options.maxHeadBytes ? { maxHeadBytes: this.options.maxHeadBytes } : {}) });
+    return {
+      data: (v) => parser.data(v),
+      gap: () => parser.gap(),
+      end: () => {
+        parser.stop();
+        this.flush(key);
+      },
+    };
   }
 
-  private request(head: RequestHead, src: string, dst: string, server: { address: string; port: number }): void {
+  /** A server's stream: each response goes out with the oldest request waiting on its connection. */
+  private responseReader(seg: TcpSegment): StreamSink {
+    const { key, conn } = this.connOf(seg);
+    const parser = new ResponseParser((head) => this.response(head, conn), () => conn.pending[0]?.method, this.options.maxHeadBytes ? { maxHeadBytes: this.options.maxHeadBytes } : {});
+    return {
+      data: (v) => parser.data(v),
+      gap: () => parser.gap(),
+      end: () => {
+        parser.stop();
+        this.flush(key);
+      },
+    };
+  }
+
+  private response(head: ResponseHead, conn: Conn): void {
+    if (head.status < 200) return; // 100 Continue and friends: the real response follows
+    const o = conn.pending.shift();
+    if (!o) return;
+    this.counters.responses++;
+    const h = head.headers;
+    const length = h['content-length'];
+    o.response = {
+      status: head.status,
+      ...(h['content-type'] ? { contentType: h['content-type'].slice(0, 200) } : {}),
+      ...(length !== undefined && /^\d{1,15}$/.test(length) ? { contentLength: Number(length) } : {}),
+      ...(h['content-range'] ? { contentRange: h['content-range'].slice(0, 200) } : {}),
+    };
+    this.options.onObservation(o);
+  }
+
+  private request(head: RequestHead, conn: Conn, src: string, dst: string, server: { address: string; port: number }): void {
     this.counters.requests++;
     if (head.method === 'CONNECT') {
       const host = head.target.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
@@ -132,7 +207,9 @@ export class FlowTracker {
     }
     const headers: NonNullable<Observation['headers']> = {};
     for (const h of KEPT_HEADERS) if (head.headers[h] !== undefined) headers[h] = head.headers[h].slice(0, 1024);
-    this.options.onObservation({ kind: 'http', ts: this.now, src, dst, host: made.host, url: made.url, method: head.method, headers });
+    // Out once its response head arrives (or it waited too long, or the connection ended).
+    conn.pending.push({ kind: 'http', ts: this.now, src, dst, host: made.host, url: made.url, method: head.method, headers });
+    if (conn.pending.length > MAX_WAITING) this.options.onObservation(conn.pending.shift() as Observation);
   }
 
   private tlsReader(src: string, dst: string): StreamSink {

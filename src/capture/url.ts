@@ -5,7 +5,7 @@
  * ASCII percent-encoded; dot segments resolved; host lower-cased, default port and fragment dropped.
  * A request it cannot make a URL of gets a reason instead (counted by the caller, never guessed).
  */
-import type { RequestHead } from './http-request.js';
+import type { RequestHead } from './http1-parser.js';
 
 export const MAX_URL_LENGTH = 8192;
 

@@ -68,6 +68,10 @@ describe('capture on lo', () => {
     const got = await waitFor('every request to be seen', () => seen.filter((o) => o.kind === 'http').map((o) => o.url), (u) => u.length >= urls.length, { timeoutMs: 10_000 });
     expect(got).toEqual(urls);
     expect(seen.filter((o) => o.kind === 'http').map((o) => o.headers?.range)).toEqual(['bytes=0-65535', 'bytes=65536-131071', 'bytes=131072-196607', 'bytes=196608-262143', undefined]);
+    expect(seen.filter((o) => o.kind === 'http').map((o) => o.response)).toEqual([
+      ...[0, 1, 2, 3].map((i) => ({ status: 206, contentType: 'video/mp4', contentLength: 65536, contentRange: `bytes ${i * 65536}-${i * 65536 + 65535}/${VIDEO.length}` })),
+      { status: 200, contentType: 'video/mp4', contentLength: VIDEO.length },
+    ]);
     expect(errors).toEqual([]);
     source.close();
 

@@ -11,6 +11,7 @@ function track(frames: Array<[number, Buffer]>, options: Partial<ConstructorPara
   const seen: Observation[] = [];
   const tracker = new FlowTracker({ onObservation: (o) => seen.push(o), ...options });
   frames.forEach(([type, f], i) => tracker.push(f, type, 1000 + i));
+  tracker.close(); // requests still waiting for a response go out
   return { seen, tracker };
 }
 
@@ -20,27 +21,49 @@ function conversation(c: string, s: string, cport: number, sport: number, pieces
   return [frame({ ...base, seq: 999, flags: { syn: true }, payload: '' }, link), ...pieces.map(([off, data]) => frame({ ...base, seq: 1000 + off, payload: data }, link))];
 }
 
+/** The server's side: its SYN-ACK, then `data`. */
+function reply(s: string, c: string, sport: number, cport: number, data: string): Array<[number, Buffer]> {
+  const base = { src: s, dst: c, sport, dport: cport };
+  return [frame({ ...base, seq: 6999, flags: { syn: true }, payload: '' }), frame({ ...base, seq: 7000, payload: data })];
+}
+
 describe('flow tracker', () => {
   it('requests split over segments, out of order, retransmitted, pipelined; the response direction is not read as requests', () => {
     const r1 = 'GET /v/movie.mp4 HTTP/1.1\r\nHost: media.local:8080\r\nRange: bytes=0-\r\nCookie: secret\r\n\r\n';
     const r2 = 'GET /v/movie.mp4 HTTP/1.1\r\nHost: media.local:8080\r\nRange: bytes=1000-\r\n\r\n';
     const frames = conversation('10.1.1.1', '10.1.1.2', 40001, 8080, [[10, r1.slice(10) + r2], [0, r1.slice(0, 10)], [0, r1.slice(0, 10)]]);
-    frames.push(frame({ src: '10.1.1.2', dst: '10.1.1.1', sport: 8080, dport: 40001, seq: 5000, payload: 'HTTP/1.1 206 Partial Content\r\nContent-Length: 17\r\n\r\nGET /x HTTP/1.1\r\n' }));
+    frames.push(...reply('10.1.1.2', '10.1.1.1', 8080, 40001, 'HTTP/1.1 206 Partial Content\r\nContent-Length: 17\r\n\r\nGET /x HTTP/1.1\r\n'));
     const { seen, tracker } = track(frames);
     expect(seen).toEqual([
-      { kind: 'http', ts: 1002, src: '10.1.1.1:40001', dst: '10.1.1.2:8080', host: 'media.local', url: 'http://media.local:8080/v/movie.mp4', method: 'GET', headers: { range: 'bytes=0-' } },
+      { kind: 'http', ts: 1002, src: '10.1.1.1:40001', dst: '10.1.1.2:8080', host: 'media.local', url: 'http://media.local:8080/v/movie.mp4', method: 'GET', headers: { range: 'bytes=0-' }, response: { status: 206, contentLength: 17 } },
       { kind: 'http', ts: 1002, src: '10.1.1.1:40001', dst: '10.1.1.2:8080', host: 'media.local', url: 'http://media.local:8080/v/movie.mp4', method: 'GET', headers: { range: 'bytes=1000-' } },
     ]);
-    expect(tracker.counters).toMatchObject({ packets: 5, requests: 2, notTcp: 0 });
+    expect(tracker.counters).toMatchObject({ packets: 6, requests: 2, notTcp: 0, responses: 1 });
+  });
+
+  it('responses pair with their requests in order: 100 Continue skipped, HEAD has no body, a pipelined answer to each', () => {
+    const reqs = 'HEAD /a.mp4 HTTP/1.1\r\nHost: h\r\n\r\nGET /b.m3u8 HTTP/1.1\r\nHost: h\r\n\r\nGET /c.ts HTTP/1.1\r\nHost: h\r\n\r\n';
+    const resps = 'HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 999999\r\n\r\n' +
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: application/vnd.apple.mpegurl\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n#EXTM\r\n0\r\n\r\n' +
+      'HTTP/1.1 206 Partial Content\r\nContent-Type: video/mp2t\r\nContent-Range: bytes 0-3/4\r\nContent-Length: 4\r\n\r\nabcd';
+    const frames = conversation('10.2.0.1', '10.2.0.2', 40010, 80, [[0, reqs]]);
+    frames.push(...reply('10.2.0.2', '10.2.0.1', 80, 40010, resps));
+    const { seen } = track(frames);
+    expect(seen.map((o) => [o.url, o.response])).toEqual([
+      ['http://h/a.mp4', { status: 200, contentType: 'video/mp4', contentLength: 999999 }],
+      ['http://h/b.m3u8', { status: 200, contentType: 'application/vnd.apple.mpegurl' }],
+      ['http://h/c.ts', { status: 206, contentType: 'video/mp2t', contentLength: 4, contentRange: 'bytes 0-3/4' }],
+    ]);
   });
 
   it('IPv6 on Linux cooked v2, HTTP/1.0 without Host, CONNECT, a hostile request counted not sent', () => {
     const v6 = conversation('2001:db8::1', '2001:db8::2', 40002, 80, [[0, 'GET /old.flv HTTP/1.0\r\n\r\nCONNECT cdn.example:443 HTTP/1.1\r\nHost: cdn.example:443\r\n\r\n']], 'sll2');
     const bad = conversation('10.0.0.1', '10.0.0.2', 40003, 80, [[0, 'GET ftp://x/y HTTP/1.1\r\nHost: x\r\n\r\n']]);
     const { seen, tracker } = track([...v6, ...bad]);
+    // CONNECT goes out at once; the request waits for a response that never comes, until the end.
     expect(seen.map((o) => [o.kind, o.url ?? o.host, o.src])).toEqual([
-      ['http', 'http://[2001:db8::2]/old.flv', '[2001:db8::1]:40002'],
       ['connect', 'cdn.example', '[2001:db8::1]:40002'],
+      ['http', 'http://[2001:db8::2]/old.flv', '[2001:db8::1]:40002'],
     ]);
     expect(tracker.counters.badRequests).toBe(1);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requestUrl } from '../../../src/capture/url.js';
-import type { RequestHead } from '../../../src/capture/http-request.js';
+import type { RequestHead } from '../../../src/capture/http1-parser.js';
 
 const head = (target: string, headers: Record<string, string> = {}, version: '1.0' | '1.1' = '1.1'): RequestHead => ({ method: 'GET', target, version, headers });
 const server = { address: '192.0.2.7', port: 80 };

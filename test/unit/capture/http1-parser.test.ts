@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RequestParser, type RequestHead } from '../../../src/capture/http-request.js';
+import { RequestParser, type RequestHead } from '../../../src/capture/http1-parser.js';
 import { prng } from '../../helpers/frames.js';
 
 function parse(chunks: string[], options: { midstream?: boolean; maxHeadBytes?: number } = {}): { heads: RequestHead[]; parser: RequestParser } {

@@ -1,8 +1,9 @@
 /**
- * HTTP/1.x request heads from one client→server byte stream, as reassembly gives it: pipelined and
- * keep-alive requests one after another (bodies skipped by Content-Length or chunked coding), a head
- * split over any number of segments, and resync after a gap, a mid-stream pickup or garbage (the next
- * line that looks like a request line). Memory is bounded by `maxHeadBytes`. Pure: no I/O, no clock.
+ * HTTP/1.x message heads from one direction of a connection, as reassembly gives it: requests from a
+ * client, responses from a server. Pipelined and keep-alive messages one after another (bodies
+ * skipped by Content-Length or chunked coding, a response to HEAD or a 1xx / 204 / 304 has none), a
+ * head split over any number of segments, and resync after a gap, a mid-stream pickup or garbage (the
+ * next start line). Memory is bounded by `maxHeadBytes`. Pure: no I/O, no clock.
  */
 
 export interface RequestHead {
@@ -14,11 +15,58 @@ export interface RequestHead {
   headers: Record<string, string>;
 }
 
-const METHOD = /^[A-Z][A-Z-]{1,19}$/;
-const REQUEST_LINE = /^([A-Z][A-Z-]{1,19}) (\S+) HTTP\/1\.([01])$/;
-/** A request line anywhere (after a body, after garbage), for resync: a known method, not inside a word. */
-const RESYNC = /(?<![A-Za-z])(?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) \S+ HTTP\/1\.[01]\r\n/;
+export interface ResponseHead {
+  status: number;
+  version: '1.0' | '1.1';
+  headers: Record<string, string>;
+}
+
+/** How a message's body is framed (RFC 9112 §6.3). */
+type Framing = { kind: 'none' } | { kind: 'chunked' } | { kind: 'length'; n: number } | { kind: 'until-close' } | { kind: 'bad' };
+
+/** What differs between requests and responses. */
+interface Dialect<T> {
+  startLine: RegExp;
+  /** A start line anywhere (after a body, after garbage), for resync. */
+  resync: RegExp;
+  /** Could these first bytes begin a start line (more may come)? */
+  mayStart(first: string): boolean;
+  make(m: RegExpExecArray, headers: Record<string, string>): T;
+  framing(head: T): Framing;
+}
+
 const MAX_HEADERS = 100;
+
+function commonFraming(headers: Record<string, string>): Framing | undefined {
+  const te = headers['transfer-encoding'];
+  if (te && /(?:^|,)\s*chunked\s*$/i.test(te)) return { kind: 'chunked' };
+  const cl = headers['content-length'];
+  if (cl === undefined) return undefined;
+  return /^\d{1,15}$/.test(cl) ? { kind: 'length', n: Number(cl) } : { kind: 'bad' };
+}
+
+const REQUESTS: Dialect<RequestHead> = {
+  startLine: /^([A-Z][A-Z-]{1,19}) (\S+) HTTP\/1\.([01])$/,
+  resync: /(?<![A-Za-z])(?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND) \S+ HTTP\/1\.[01]\r\n/,
+  mayStart: (first) => /^[A-Z][A-Z-]{0,19}(?: |$)/.test(first),
+  make: (m, headers) => ({ method: m[1] as string, target: m[2] as string, version: m[3] === '0' ? '1.0' : '1.1', headers }),
+  // A request without Content-Length or chunked coding has no body; CONNECT turns the stream into a tunnel.
+  framing: (head) => commonFraming(head.headers) ?? (head.method === 'CONNECT' ? { kind: 'until-close' } : { kind: 'none' }),
+};
+
+/** Responses; `requestMethod` says which request the next response answers (HEAD's has no body). */
+function responses(requestMethod: () => string | undefined): Dialect<ResponseHead> {
+  return {
+    startLine: /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/,
+    resync: /HTTP\/1\.[01] \d{3}[^\r\n]*\r\n/,
+    mayStart: (first) => 'HTTP/1.'.startsWith(first.slice(0, 7)),
+    make: (m, headers) => ({ status: Number(m[2]), version: m[1] === '0' ? '1.0' : '1.1', headers }),
+    framing: (head) => {
+      if (head.status < 200 || head.status === 204 || head.status === 304 || requestMethod() === 'HEAD') return { kind: 'none' };
+      return commonFraming(head.headers) ?? { kind: 'until-close' };
+    },
+  };
+}
 
 type State =
   | { kind: 'head' }
@@ -30,21 +78,23 @@ type State =
   | { kind: 'trailer' }
   | { kind: 'done' };
 
-export interface RequestParserCounters {
-  requests: number;
+export interface ParserCounters {
+  /** Message heads read. */
+  messages: number;
   /** Bytes skipped while looking for the next request line (garbage, mid-stream pickup). */
   skippedBytes: number;
   /** Heads longer than the cap, dropped. */
   oversizedHeads: number;
 }
 
-export class RequestParser {
+class Http1Parser<T> {
   private buf: Buffer = Buffer.alloc(0);
   private state: State;
-  readonly counters: RequestParserCounters = { requests: 0, skippedBytes: 0, oversizedHeads: 0 };
+  readonly counters: ParserCounters = { messages: 0, skippedBytes: 0, oversizedHeads: 0 };
 
   constructor(
-    private readonly onRequest: (head: RequestHead) => void,
+    private readonly dialect: Dialect<T>,
+    private readonly onHead: (head: T) => void,
     options: { midstream?: boolean; maxHeadBytes?: number } = {},
   ) {
     this.state = options.midstream ? { kind: 'resync' } : { kind: 'head' };
@@ -105,13 +155,13 @@ export class RequestParser {
     const end = this.buf.indexOf('\r\n\r\n', 0, 'latin1');
     if (end < 0) {
       if (this.buf.length > this.maxHeadBytes) this.oversized(this.buf.length);
-      else if (this.buf.length >= 8 && !this.looksLikeRequestStart()) this.notARequest();
+      else if (!this.dialect.mayStart(this.buf.toString('latin1', 0, Math.min(this.buf.length, 24)))) this.notARequest();
       return;
     }
     if (end > this.maxHeadBytes) return this.oversized(end + 4);
     const text = this.buf.toString('latin1', 0, end);
     const lines = text.split('\r\n');
-    const m = REQUEST_LINE.exec(lines[0] as string);
+    const m = this.dialect.startLine.exec(lines[0] as string);
     if (!m) return this.notARequest();
     this.take(end + 4);
     const headers: Record<string, string> = {};
@@ -125,28 +175,20 @@ export class RequestParser {
         count++;
       }
     }
-    const head: RequestHead = { method: m[1] as string, target: m[2] as string, version: m[3] === '0' ? '1.0' : '1.1', headers };
-    this.counters.requests++;
-    this.onRequest(head);
-    this.state = this.bodyOf(head);
+    const head = this.dialect.make(m, headers);
+    this.counters.messages++;
+    // Framing first: a response's depends on the request it answers, which onHead may move past.
+    const framing = this.dialect.framing(head);
+    this.onHead(head);
+    this.state = this.bodyState(framing);
   }
 
-  /** The request's body (RFC 9112 §6.3): chunked, Content-Length, or none. */
-  private bodyOf(head: RequestHead): State {
-    const te = head.headers['transfer-encoding'];
-    if (te && /(?:^|,)\s*chunked\s*$/i.test(te)) return { kind: 'chunk-size' };
-    const cl = head.headers['content-length'];
-    if (cl !== undefined) {
-      if (!/^\d{1,15}$/.test(cl)) return { kind: 'resync' }; // unusable framing: find the next request
-      return Number(cl) > 0 ? { kind: 'body', left: Number(cl) } : { kind: 'head' };
-    }
-    return head.method === 'CONNECT' ? { kind: 'done' } : { kind: 'head' };
-  }
-
-  private looksLikeRequestStart(): boolean {
-    const sp = this.buf.indexOf(0x20);
-    const word = this.buf.toString('latin1', 0, sp < 0 ? Math.min(this.buf.length, 20) : sp);
-    return METHOD.test(word) || (sp < 0 && /^[A-Z-]*$/.test(word));
+  private bodyState(f: Framing): State {
+    if (f.kind === 'chunked') return { kind: 'chunk-size' };
+    if (f.kind === 'length') return f.n > 0 ? { kind: 'body', left: f.n } : { kind: 'head' };
+    if (f.kind === 'bad') return { kind: 'resync' }; // unusable framing: find the next message
+    if (f.kind === 'until-close') return { kind: 'done' };
+    return { kind: 'head' };
   }
 
   /** A head longer than the cap: its first `bytes` go (the rest may hold the next request). */
@@ -166,7 +208,7 @@ export class RequestParser {
 
   private resync(): void {
     const text = this.buf.toString('latin1');
-    const m = RESYNC.exec(text);
+    const m = this.dialect.resync.exec(text);
     if (m) {
       this.counters.skippedBytes += m.index;
       this.take(m.index);
@@ -209,5 +251,19 @@ export class RequestParser {
 
   private trailer(): void {
     this.line((text) => (text === '' ? { kind: 'head' } : { kind: 'trailer' }));
+  }
+}
+
+/** Request heads from a client's stream. */
+export class RequestParser extends Http1Parser<RequestHead> {
+  constructor(onRequest: (head: RequestHead) => void, options: { midstream?: boolean; maxHeadBytes?: number } = {}) {
+    super(REQUESTS, onRequest, options);
+  }
+}
+
+/** Response heads from a server's stream; `requestMethod()` names the request the next one answers. */
+export class ResponseParser extends Http1Parser<ResponseHead> {
+  constructor(onResponse: (head: ResponseHead) => void, requestMethod: () => string | undefined, options: { maxHeadBytes?: number } = {}) {
+    super(responses(requestMethod), onResponse, options);
   }
 }
