@@ -8,6 +8,8 @@
 import { createApp } from './core/app.js';
 import { FLAGSHIP_SCHEDULE } from './beat/flagship-schedule.js';
 import { registerStats } from './tasks/schedule/stats.js';
+import { registerCapture } from './tasks/capture/run.js';
+import { registerAnalyze } from './tasks/analyze/observations.js';
 
 export const QUEUES = ['q_pcap', 'q_analyze', 'q_download', 'q_schedule'];
 
@@ -23,6 +25,8 @@ export const app = createApp({
 });
 
 registerStats(app, QUEUES);
+registerCapture(app);
+registerAnalyze(app);
 
 /** Liveness probe of the whole pipeline: `taskq call schedule.ping --wait`. */
 export const ping = app.task('schedule.ping', (note?: string) => ({ pong: true, note: note ?? null, at: new Date().toISOString(), pid: process.pid }));

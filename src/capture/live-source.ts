@@ -14,6 +14,7 @@ export interface LiveCaptureOptions {
   device: string;
   /** BPF filter, e.g. `tcp port 80 or tcp port 8080`. */
   filter?: string;
+  /** Bytes kept of each frame (default 262144, libpcap's: loopback frames reach 64 KiB + headers). */
   snapLength?: number;
   /** Kernel buffer (bytes). */
   bufferSize?: number;
@@ -66,7 +67,7 @@ export function openLive(options: LiveCaptureOptions, onFrame: (frame: Buffer, l
   pcap.warningHandler = (text) => void warnings.push(text);
   let session: PcapSession;
   try {
-    session = new pcap.PcapSession(true, options.device, options.filter ?? '', options.bufferSize ?? 16 << 20, options.snapLength ?? 65535, options.dumpTo ?? null, false, 100, false);
+    session = new pcap.PcapSession(true, options.device, options.filter ?? '', options.bufferSize ?? 16 << 20, options.snapLength ?? 262144, options.dumpTo ?? null, false, 100, false);
   } catch (cause) {
     const msg = [(cause as Error).message, ...warnings].join('; ');
     const perm = /permission|not permitted|socket: Operation/i.test(msg);

@@ -30,7 +30,10 @@ export interface TcpSegment {
   syn: boolean;
   fin: boolean;
   rst: boolean;
+  /** The bytes captured (a view into the frame). */
   payload: Buffer;
+  /** The payload's real length, by the IP header: more than `payload.length` when the capture cut the frame short (snap length). */
+  length: number;
 }
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -110,6 +113,8 @@ export function decodeTcp(frame: Buffer, linkType: number): TcpSegment | undefin
   const version = start.version ?? ((frame[start.at] as number) >> 4);
   let tcpAt: number;
   let end: number;
+  /** Where the IP packet really ends (beyond `end` when the frame was cut short). */
+  let realEnd: number;
   let src: string;
   let dst: string;
   const ip = start.at;
@@ -121,13 +126,15 @@ export function decodeTcp(frame: Buffer, linkType: number): TcpSegment | undefin
     if (ihl < 20 || frame[ip + 9] !== TCP || fragOffset !== 0) return undefined;
     tcpAt = ip + ihl;
     // total 0: TSO-offloaded packets captured before segmentation; trust the frame then.
-    end = total === 0 ? frame.length : Math.min(frame.length, ip + total);
+    realEnd = total === 0 ? frame.length : ip + total;
+    end = Math.min(frame.length, realEnd);
     src = `${frame[ip + 12]}.${frame[ip + 13]}.${frame[ip + 14]}.${frame[ip + 15]}`;
     dst = `${frame[ip + 16]}.${frame[ip + 17]}.${frame[ip + 18]}.${frame[ip + 19]}`;
   } else if (version === 6) {
     if (frame.length < ip + 40) return undefined;
     const payloadLength = frame.readUInt16BE(ip + 4);
-    end = payloadLength === 0 ? frame.length : Math.min(frame.length, ip + 40 + payloadLength);
+    realEnd = payloadLength === 0 ? frame.length : ip + 40 + payloadLength;
+    end = Math.min(frame.length, realEnd);
     let next = frame[ip + 6] as number;
     let at = ip + 40;
     while (IPV6_EXTENSIONS.has(next) || next === IPV6_FRAGMENT) {
@@ -158,5 +165,6 @@ export function decodeTcp(frame: Buffer, linkType: number): TcpSegment | undefin
     fin: (flags & 0x01) !== 0,
     rst: (flags & 0x04) !== 0,
     payload: frame.subarray(dataAt, end),
+    length: realEnd - dataAt,
   };
 }

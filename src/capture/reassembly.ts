@@ -44,6 +44,8 @@ export interface ReassemblyCounters {
   evictions: number;
   /** Bytes of segments too far ahead of their stream to be real (dropped). */
   strayBytes: number;
+  /** Bytes the capture cut off (snap length): each cut is a gap. */
+  truncatedBytes: number;
 }
 
 /** Out-of-order data further ahead than this (bytes) is not held: TCP windows are at most 1 GiB, real ones far less. */
@@ -73,7 +75,7 @@ export class Reassembler {
   private readonly maxPendingTotal: number;
   private readonly maxStreams: number;
   private readonly idleMs: number;
-  readonly counters: ReassemblyCounters = { streams: 0, pendingBytes: 0, retransmittedBytes: 0, gaps: 0, evictions: 0, strayBytes: 0 };
+  readonly counters: ReassemblyCounters = { streams: 0, pendingBytes: 0, retransmittedBytes: 0, gaps: 0, evictions: 0, strayBytes: 0, truncatedBytes: 0 };
 
   constructor(private readonly options: ReassemblyOptions) {
     this.maxPendingPerStream = options.maxPendingPerStream ?? 1 << 20;
@@ -102,8 +104,10 @@ export class Reassembler {
     this.streams.set(key, s);
     s.lastSeen = now;
     const start = seg.syn ? (seg.seq + 1) >>> 0 : seg.seq;
-    if (seg.fin) s.finAt = (start + seg.payload.length) >>> 0;
-    if (seg.payload.length) this.accept(s, start, seg.payload);
+    const length = Math.max(seg.length ?? seg.payload.length, seg.payload.length);
+    if (seg.fin) s.finAt = (start + length) >>> 0;
+    if (length > seg.payload.length) this.truncated(s, start, seg.payload, length);
+    else if (seg.payload.length) this.accept(s, start, seg.payload);
     if (s.finAt !== undefined && s.next === s.finAt) this.close(s, 'fin');
   }
 
@@ -139,6 +143,21 @@ export class Reassembler {
       return;
     }
     this.deliver(s, payload);
+    this.drain(s);
+  }
+
+  /**
+   * A segment the capture cut short (snap length): in order, what arrived is given, then a gap for
+   * the rest, and the stream goes on after it; out of order it cannot be placed, so it is dropped.
+   */
+  private truncated(s: Stream, seq: number, payload: Buffer, length: number): void {
+    this.counters.truncatedBytes += length - payload.length;
+    const d = diff(seq, s.next);
+    if (d > 0 || d + length <= 0) return;
+    if (-d < payload.length) this.deliver(s, payload.subarray(-d));
+    this.counters.gaps++;
+    s.sink.gap();
+    s.next = (seq + length) >>> 0;
     this.drain(s);
   }
 

@@ -9,11 +9,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { FlowTracker } from '../../src/capture/flow-tracker.js';
 import { openLive } from '../../src/capture/live-source.js';
 import type { Observation } from '../../src/capture/observation.js';
-import { runTaskq } from '../helpers/processes.js';
+import { root, runTaskq, spawnTaskq } from '../helpers/processes.js';
+import { uniquePrefix } from '../helpers/apps.js';
+import { createApp } from '../../src/core/app.js';
+import { resourceId } from '../../src/tasks/analyze/resource.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const VIDEO = Buffer.alloc(256 * 1024, 7);
@@ -23,7 +26,7 @@ async function origin(host: string): Promise<number> {
     const m = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const end = m && m[2] ? Number(m[2]) : VIDEO.length - 1;
-    res.writeHead(m ? 206 : 200, { 'content-type': 'video/mp4', 'content-length': end - start + 1, ...(m ? { 'content-range': `bytes ${start}-${end}/${VIDEO.length}` } : {}) });
+    res.writeHead(m ? 206 : 200, { 'content-type': req.url?.includes('.txt') ? 'text/plain' : 'video/mp4', 'content-length': end - start + 1, ...(m ? { 'content-range': `bytes ${start}-${end}/${VIDEO.length}` } : {}) });
     res.end(VIDEO.subarray(start, end + 1));
   });
   server.listen(0, host);
@@ -41,6 +44,43 @@ function fetch(url: string, agent: Agent, range?: string): Promise<number> {
     }).on('error', reject);
   });
 }
+
+describe('the flagship pipeline: capture node → analyze node → q_download', () => {
+  it('sees a client fetch two videos with many Range requests and enqueues exactly one download each; stop ends the capture', async () => {
+    const port = await origin('127.0.0.1');
+    const prefix = uniquePrefix();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: prefix };
+    const flagship = `${root}dist/app.js`;
+    await spawnTaskq(['worker', '-A', flagship, '-Q', 'q_pcap', '-c', '1', '-n', 'capture@box'], { env });
+    await spawnTaskq(['worker', '-A', flagship, '-Q', 'q_analyze', '-c', '2', '-n', 'analyze@box'], { env });
+    const start = await runTaskq(['capture', 'start', '-A', flagship, '--device', 'lo', '--ports', String(port), '--no-tls'], env);
+    expect(start.code, start.stderr).toBe(0);
+    const app = createApp({ broker: inject('redisUrl'), keyPrefix: prefix });
+    onTestFinished(() => app.close());
+    await waitFor('the capture to run', () => app.result('capture:lo').state(), (s) => s === 'STARTED', { timeoutMs: 10_000 });
+    // libpcap's filter is set once the session is open: the task marks itself started just before.
+    await waitFor('capture to see traffic', async () => {
+      await fetch(`http://127.0.0.1:${port}/probe.txt`, new Agent());
+      const p = (await app.result('capture:lo').info())?.progress as { packets?: number } | undefined;
+      return p?.packets ?? 0;
+    }, (n) => n > 0, { timeoutMs: 15_000, intervalMs: 250 });
+
+    const agent = new Agent({ keepAlive: true });
+    for (let i = 0; i < 4; i++) await fetch(`http://127.0.0.1:${port}/movies/one.mp4?range=${i}&sig=s1`, agent, `bytes=${i * 65536}-${i * 65536 + 65535}`);
+    for (let i = 0; i < 3; i++) await fetch(`http://127.0.0.1:${port}/movies/two.webm?rn=${i}`, agent, `bytes=${i * 1000}-${i * 1000 + 999}`);
+    agent.destroy();
+    const client = await app.client();
+    const ids = await waitFor('two downloads', () => client.hkeys(app.keys.queue('q_download', 'jobs')), (k) => k.length >= 2, { timeoutMs: 15_000 });
+    expect(ids.sort()).toEqual([`dl:${resourceId(`http://127.0.0.1:${port}/movies/one.mp4?sig=s1`)}`, `dl:${resourceId(`http://127.0.0.1:${port}/movies/two.webm`)}`].sort());
+    const job = JSON.parse((await client.hget(app.keys.queue('q_download', 'jobs'), ids[0]!)) as string) as { data: { args: Array<{ size?: number; kind: string }> } };
+    expect(job.data.args[0], JSON.stringify(job.data.args[0])).toMatchObject({ kind: 'progressive', size: VIDEO.length });
+
+    const stop = await runTaskq(['capture', 'stop', '-A', flagship, '--device', 'lo'], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    await waitFor('the capture to end', () => app.result('capture:lo').state(), (s) => s === 'REVOKED', { timeoutMs: 10_000 });
+    expect(await client.hlen(app.keys.queue('q_download', 'jobs'))).toBe(2);
+  });
+});
 
 describe('capture on lo', () => {
   it('sees every request of a real client (Range, keep-alive, IPv4 and IPv6); the same file read offline gives the same URLs', async () => {

@@ -4,7 +4,7 @@ import { Reassembler, type EndReason } from '../../../src/capture/reassembly.js'
 import { prng } from '../../helpers/frames.js';
 
 function seg(seq: number, payload = '', flags: Partial<Pick<TcpSegment, 'syn' | 'fin' | 'rst'>> = {}, sport = 5000): TcpSegment {
-  return { family: 4, src: '10.0.0.1', dst: '10.0.0.2', srcPort: sport, dstPort: 80, seq: seq >>> 0, ack: 0, syn: false, fin: false, rst: false, ...flags, payload: Buffer.from(payload, 'latin1') };
+  return { family: 4, src: '10.0.0.1', dst: '10.0.0.2', srcPort: sport, dstPort: 80, seq: seq >>> 0, ack: 0, syn: false, fin: false, rst: false, ...flags, payload: Buffer.from(payload, 'latin1'), length: payload.length };
 }
 
 function harness(options: Partial<ConstructorParameters<typeof Reassembler>[0]> = {}) {
@@ -79,6 +79,15 @@ describe('TCP reassembly', () => {
     r.push(seg(2, 'more', {}, 6003), 500);
     expect(r.evictIdle(1250)).toBe(2);
     expect(streams.map((s) => s.ended)).toEqual(['evicted', 'idle', 'idle', undefined]);
+  });
+
+  it('a segment the capture cut short (snap length): what arrived, then a gap, and the stream goes on after the real end', () => {
+    const { r, streams } = harness();
+    r.push(seg(0, 'aaaa'), 0);
+    r.push({ ...seg(4, 'bb'), length: 6 }, 1); // 6 bytes sent, 2 captured
+    r.push(seg(10, 'cc'), 2);
+    expect(streams[0]).toMatchObject({ text: 'aaaabbcc', gaps: 1 });
+    expect(r.counters.truncatedBytes).toBe(4);
   });
 
   it('a segment absurdly far ahead is dropped as stray, not waited for', () => {
