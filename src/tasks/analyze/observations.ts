@@ -2,18 +2,23 @@
  * `analyze.observations` (q_analyze): a batch of what the capture saw. Each progressive video becomes
  * one `download.fetch` job on q_download, however many Range requests hit it: its job id is
  * `dl:<resource id>`, so sending it again while it waits is a no-op. Until the download stage lands
- * the jobs wait in q_download. Playlists (HLS, DASH) and their segments are counted, not downloaded
- * blindly (their parsing comes next); requests that are not video, or that the policy refuses, are
- * counted too.
+ * the jobs wait in q_download. A playlist is fetched and parsed: a media playlist (HLS) or each
+ * Representation of a manifest (DASH) is one resource with its parts in order; segments requested on
+ * their own are not downloaded blindly (their playlist covers them). Requests that are not video, or
+ * that the policy refuses, are counted.
  */
 import type { App } from '../../core/app.js';
 import type { Observation } from '../../capture/observation.js';
 import { analyzePolicy, refusal } from './policy.js';
 import { classify, resourceId, resourceSize, resourceUrl, type ResourceKind } from './resource.js';
+import { fetchText } from './fetch-text.js';
+import { parseHls } from './hls.js';
+import { parseDash } from './dash.js';
 
 /** What `download.fetch` gets: the resource to fetch once. */
 export interface DownloadRequest {
   id: string;
+  /** The file (progressive), the media playlist (hls) or the manifest (dash). */
   url: string;
   kind: ResourceKind;
   size?: number;
@@ -21,6 +26,14 @@ export interface DownloadRequest {
   /** The page that asked for it, when the request said (never cookies or credentials). */
   referer?: string;
   seenAt: number;
+  /** hls / dash: the parts, in order (a byte range of a file when the playlist said so). */
+  parts?: Array<{ url: string; byteRange?: { length: number; offset: number } }>;
+  /** hls: the init segment and key URIs; live playlists grow (download keeps polling them). */
+  init?: { url: string; byteRange?: { length: number; offset: number } };
+  keys?: string[];
+  live?: boolean;
+  /** dash: which Representation. */
+  representation?: string;
 }
 
 export interface AnalyzeSummary {
@@ -33,6 +46,41 @@ export interface AnalyzeSummary {
   byKind: Record<ResourceKind, number>;
 }
 
+/**
+ * A playlist's downloads: a media playlist is one resource (its segments in order); a master playlist
+ * none (the player asks for the variant it plays, and that request is seen in turn); a manifest one
+ * per Representation. A playlist that cannot be fetched or parsed is counted as refused.
+ */
+async function playlistRequests(o: Observation, kind: 'hls' | 'dash', volatile: string[], summary: AnalyzeSummary): Promise<DownloadRequest[]> {
+  const url = resourceUrl(o.url as string, volatile);
+  let text: string;
+  try {
+    text = await fetchText(o.url as string, o.headers?.referer ? { referer: o.headers.referer } : {});
+  } catch (err) {
+    summary.refused.push({ url, why: `playlist not fetched: ${(err as Error).message}` });
+    return [];
+  }
+  const base = { kind, seenAt: o.ts, ...(o.headers?.referer ? { referer: o.headers.referer } : {}) };
+  try {
+    if (kind === 'hls') {
+      const p = parseHls(text, o.url as string);
+      if (p.kind === 'master') return [];
+      return [{ ...base, id: resourceId(url), url, parts: p.segments.map((s) => ({ url: s.url, ...(s.byteRange ? { byteRange: s.byteRange } : {}) })), ...(p.init ? { init: p.init } : {}), keys: p.keys, live: p.live }];
+    }
+    return parseDash(text, o.url as string).map((r) => ({
+      ...base,
+      id: resourceId(`${url}#${r.id}`),
+      url,
+      representation: r.id,
+      parts: r.file ? [{ url: r.file }] : r.segments.map((s) => ({ url: s })),
+      ...(r.init ? { init: { url: r.init } } : {}),
+    }));
+  } catch (err) {
+    summary.refused.push({ url, why: (err as Error).message });
+    return [];
+  }
+}
+
 export function registerAnalyze(app: App): void {
   app.task('analyze.observations', async (batch: Observation[]): Promise<AnalyzeSummary> => {
     const policy = analyzePolicy();
@@ -43,6 +91,15 @@ export function registerAnalyze(app: App): void {
       summary.seen++;
       const kind = classify(o);
       summary.byKind[kind]++;
+      if (kind === 'hls' || kind === 'dash') {
+        for (const r of await playlistRequests(o, kind, policy.volatileParams, summary)) {
+          if (sent.has(r.id)) continue;
+          sent.add(r.id);
+          await app.send('download.fetch', [r], { jobId: `dl:${r.id}`, queue: 'q_download' });
+          summary.enqueued++;
+        }
+        continue;
+      }
       if (kind !== 'progressive') continue;
       const url = resourceUrl(o.url, policy.volatileParams);
       const size = resourceSize(o);
