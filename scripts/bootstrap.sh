@@ -20,7 +20,11 @@ want=(
   "cmd:g++ g++"
   "cmd:python3 python3"
 )
-# `npm run bench` also compares with Celery (Debian's python3-celery, run by /usr/bin/python3).
+# `npm test` and `npm run bench` check the capture against tshark (the ground truth for URLs on the
+# wire); the bench also compares with Celery (Debian's python3-celery, run by /usr/bin/python3).
+if [ "${TASKQ_BOOTSTRAP_TEST:-}" = 1 ] || [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
+  want+=("cmd:tshark tshark")
+fi
 if [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
   want+=("pkg:python3-celery python3-celery" "pkg:python3-redis python3-redis")
 fi
