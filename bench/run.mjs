@@ -2,7 +2,7 @@
  * `npm run bench`: taskq vs raw bee-queue vs BullMQ on one private redis-server.
  *   node bench/run.mjs [--n 20000] [--runs 3] [--quick] [--rate 500] [--latency-count 2500]
  *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only] [--skip-multi] [--multi-only]
- *                      [--skip-beat] [--beat-only] [--beat-seconds 30]
+ *                      [--skip-beat] [--beat-only] [--beat-seconds 30] [--skip-capture] [--capture-only]
  * Progress goes to stderr; the table and target checks to stdout; every figure to
  * bench/results/latest.json.
  */
@@ -17,6 +17,7 @@ import { measurePools, poolsTable } from './pools.mjs';
 import { extrasText, measureExtras } from './extras.mjs';
 import { measureMulti, multiText } from './multi.mjs';
 import { beatText, measureBeat } from './beat.mjs';
+import { captureText, measureCapture } from './capture.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -37,6 +38,8 @@ function options() {
       'skip-beat': { type: 'boolean', default: false },
       'beat-only': { type: 'boolean', default: false },
       'beat-seconds': { type: 'string' },
+      'skip-capture': { type: 'boolean', default: false },
+      'capture-only': { type: 'boolean', default: false },
     },
   });
   const int = (name, raw, fallback) => {
@@ -50,10 +53,11 @@ function options() {
     rate: int('rate', values.rate, 500),
     latencyCount: int('latency-count', values['latency-count'], values.quick ? 1000 : 2500),
     systems: values.systems.split(',').map((s) => s.trim()).filter(Boolean),
-    pools: (!values['skip-pools'] && !values['multi-only'] && !values['beat-only']) || values['pools-only'],
-    poolsOnly: values['pools-only'] || values['multi-only'] || values['beat-only'],
-    multi: (!values['skip-multi'] && !values['pools-only'] && !values['beat-only']) || values['multi-only'],
-    beat: (!values['skip-beat'] && !values['pools-only'] && !values['multi-only']) || values['beat-only'],
+    pools: (!values['skip-pools'] && !values['multi-only'] && !values['beat-only'] && !values['capture-only']) || values['pools-only'],
+    poolsOnly: values['pools-only'] || values['multi-only'] || values['beat-only'] || values['capture-only'],
+    multi: (!values['skip-multi'] && !values['pools-only'] && !values['beat-only'] && !values['capture-only']) || values['multi-only'],
+    beat: (!values['skip-beat'] && !values['pools-only'] && !values['multi-only'] && !values['capture-only']) || values['beat-only'],
+    capture: (!values['skip-capture'] && !values['pools-only'] && !values['multi-only'] && !values['beat-only']) || values['capture-only'],
     beatSeconds: int('beat-seconds', values['beat-seconds'], values.quick ? 10 : 30),
   };
 }
@@ -135,8 +139,10 @@ async function main() {
     if (multi) process.stdout.write(`\n${multiText(multi)}`);
     const beat = opts.beat ? await measureBeat(redis, { seconds: opts.beatSeconds, log }) : undefined;
     if (beat) process.stdout.write(`\n${beatText(beat)}`);
+    const capture = opts.capture ? await measureCapture({ log }) : undefined;
+    if (capture) process.stdout.write(`\n${captureText(capture)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat, capture });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();
