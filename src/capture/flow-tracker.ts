@@ -122,6 +122,8 @@ export class FlowTracker {
     const decide = (first: Buffer): StreamSink | 'wait' | 'ignore' => {
       const start = first.toString('latin1', 0, Math.min(first.length, 8));
       if (looksLikeTls(first)) return this.tlsReader(src, dst);
+      // HTTP/2 with prior knowledge carries no readable URL: not worth scanning.
+      if ('PRI * HTTP/2.0'.startsWith(start) || start.startsWith('PRI * HT')) return start.length < 8 ? 'wait' : 'ignore';
       if (midstream && !toServer) return 'ignore'; // a server's stream picked up mid-way: no way to pair it
       if (start.startsWith('HTTP/')) return this.responseReader(seg);
       if (/^[A-Z]{3,}/.test(start) || midstream) return start.length < 5 && 'HTTP/'.startsWith(start) ? 'wait' : this.httpReader(seg, src, dst, server, midstream);

@@ -29,26 +29,27 @@ export interface LiveSource {
   close(): void;
 }
 
-const LINK_TYPES: Record<string, number> = {
+export const LINK_TYPES: Record<string, number> = {
   LINKTYPE_NULL: LinkType.NULL,
   LINKTYPE_ETHERNET: LinkType.ETHERNET,
   LINKTYPE_RAW: LinkType.RAW,
   LINKTYPE_LINUX_SLL: LinkType.LINUX_SLL,
 };
 
-interface PcapModule {
+export interface PcapModule {
   /** Called by the binding with libpcap's warnings (it prints them to the console by default). */
   warningHandler: (text: string) => void;
   PcapSession: new (live: boolean, device: string, filter: string, bufferSize: number, snapLength: number, outfile: string | null, monitor: boolean, bufferTimeout: number, promiscuous: boolean) => PcapSession;
 }
-interface PcapSession {
+export interface PcapSession {
   link_type: string;
   on(event: 'packet', fn: (p: { buf: Buffer; header: Buffer }) => void): void;
+  on(event: 'complete', fn: () => void): void;
   stats(): { ps_recv: number; ps_drop: number };
   close(): void;
 }
 
-function loadPcap(): PcapModule {
+export function loadPcap(): PcapModule {
   try {
     return createRequire(import.meta.url)('pcap') as PcapModule;
   } catch (cause) {

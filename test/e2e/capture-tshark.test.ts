@@ -22,5 +22,13 @@ describe('taskq capture --read against tshark', () => {
       .filter(Boolean);
     expect([...found].sort()).toEqual([...urls].sort());
     expect([...found].sort()).toEqual([...tshark].sort());
+
+    // --filter (through libpcap): only the IPv6 server's requests.
+    const six = await runTaskq(['capture', '--read', file, '--json', '--http-only', '--filter', `tcp port ${ports[1]}`], {});
+    expect(six.code, six.stderr).toBe(0);
+    expect(six.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { url: string }).url)).toEqual(urls.filter((u) => u.includes('[::1]')));
+    const badFilter = await runTaskq(['capture', '--read', file, '--filter', 'tcp port banana'], {});
+    expect(badFilter.code).toBe(65);
+    expect(badFilter.stderr).toContain("unknown port 'banana' (with the filter: tcp port banana; see man pcap-filter)");
   });
 });

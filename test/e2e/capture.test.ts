@@ -4,6 +4,7 @@
  * what it saw to a file), and the flow tracker sees every request; `taskq capture --read` of that file
  * finds the same URLs.
  */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { Agent, createServer, get, type IncomingMessage } from 'node:http';
@@ -121,6 +122,13 @@ describe('capture on lo', () => {
     expect(lines.map((l) => l.url)).toEqual(urls);
     expect(lines[0]).toMatchObject({ method: 'GET', host: '127.0.0.1', dst: `127.0.0.1:${port4}`, ts: expect.any(Number) });
     expect(readFileSync(dump).length).toBeGreaterThan(VIDEO.length);
+  });
+
+  it('without CAP_NET_RAW: an error naming the capability, exit 77 (NOPERM); with only CAP_NET_RAW (not root): it captures', async () => {
+    const script = `const { openLive } = await import('${root}dist/capture/live-source.js'); try { const s = openLive({ device: 'lo' }, () => {}); s.close(); console.log('opened'); } catch (e) { console.log(e.exitCode + ' ' + e.message); } process.exit(0);`; // exit: node_pcap's close() keeps an idle process alive
+    const run = (caps: string[]) => execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...caps, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' }).trim();
+    expect(run(['--inh-caps=-all', '--bounding-set=-all'])).toMatch(/^77 cannot capture on lo: .*Capturing needs CAP_NET_RAW: run as root, give node the capability \(setcap cap_net_raw\+ep/);
+    expect(run(['--inh-caps=+net_raw', '--ambient-caps=+net_raw', '--bounding-set=-all,+net_raw'])).toBe('opened');
   });
 
   it('a missing interface and a file that is not a capture: clear errors and sysexits codes', async () => {

@@ -57,15 +57,20 @@ export function captureCommand(io: CliIo, exit: (code: number) => void): Command
   const cmd = new Command('capture')
     .description('list the HTTP requests (and TLS server names) in a capture file; start or stop live capture')
     .option('--read <file>', 'the capture file (pcap or pcapng, any link type libpcap writes for Ethernet, Linux cooked, raw IP, loopback)')
+    .option('--filter <bpf>', 'only packets this BPF filter passes, e.g. "tcp port 8080" (read through libpcap)')
     .option('--json', 'one JSON object per line: kind, url, method, host, ts (ms), src, dst')
     .option('--http-only', 'only HTTP requests (no TLS server names or CONNECT targets)')
-    .action(async (options: { read?: string; json?: boolean; httpOnly?: boolean }) => {
+    .action(async (options: { read?: string; json?: boolean; httpOnly?: boolean; filter?: string }) => {
       if (!options.read) throw new OptionError('taskq capture needs --read <file>, or a subcommand: start, stop (taskq capture --help)');
       const file = options.read;
       try {
-        const counters = await readCaptureFile(file, (o) => {
-          if (!options.httpOnly || o.kind === 'http') io.stdout(line(o, options.json ?? false));
-        });
+        const counters = await readCaptureFile(
+          file,
+          (o) => {
+            if (!options.httpOnly || o.kind === 'http') io.stdout(line(o, options.json ?? false));
+          },
+          options.filter,
+        );
         if (!options.json) io.stderr(`${counters.packets} packets, ${counters.requests} HTTP requests, ${counters.tlsHellos} TLS hellos, ${counters.badRequests} refused, ${counters.notTcp} not TCP\n`);
         exit(ExitCode.ok);
       } catch (err) {

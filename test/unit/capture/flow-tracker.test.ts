@@ -74,6 +74,13 @@ describe('flow tracker', () => {
     expect(track([...toServer, ...fromServer]).seen.map((o) => o.url)).toEqual(['http://h/later.ts']);
   });
 
+  it('HTTP/2 with prior knowledge, and a server greeting first (SMTP-like), are not read as requests', () => {
+    const h2 = conversation('10.3.0.1', '10.3.0.2', 40200, 80, [[0, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12GET /x HTTP/1.1\r\nHost: h\r\n\r\n']]);
+    const { seen, tracker } = track(h2);
+    expect(seen).toEqual([]);
+    expect(tracker.counters.requests).toBe(0);
+  });
+
   it('TLS: the ClientHello server name, from a real hello split over segments', async () => {
     const server = createServer();
     server.listen(0, '127.0.0.1');
