@@ -28,3 +28,24 @@ export async function fetchText(url: string, options: FetchTextOptions = {}): Pr
   }
   return Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * A resource's size without downloading it: HEAD, or (servers that refuse HEAD) a GET of its first
+ * byte, read from Content-Range. Undefined when the server does not say (or does not answer in time).
+ */
+export async function probeSize(url: string, options: { timeoutMs?: number; referer?: string } = {}): Promise<number | undefined> {
+  if (!/^https?:\/\//i.test(url)) return undefined;
+  const headers = { 'user-agent': 'taskq-analyze', ...(options.referer ? { referer: options.referer } : {}) };
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 3000);
+  try {
+    const head = await fetch(url, { method: 'HEAD', headers, signal, redirect: 'follow' });
+    const length = head.headers.get('content-length');
+    if (head.ok && length && /^\d{1,15}$/.test(length)) return Number(length);
+    const ranged = await fetch(url, { headers: { ...headers, range: 'bytes=0-0' }, signal, redirect: 'follow' });
+    await ranged.body?.cancel();
+    const total = /\/(\d{1,15})\s*$/.exec(ranged.headers.get('content-range') ?? '')?.[1];
+    return total === undefined ? undefined : Number(total);
+  } catch {
+    return undefined;
+  }
+}

@@ -11,7 +11,7 @@ import type { App } from '../../core/app.js';
 import type { Observation } from '../../capture/observation.js';
 import { analyzePolicy, refusal } from './policy.js';
 import { classify, resourceId, resourceSize, resourceUrl, type ResourceKind } from './resource.js';
-import { fetchText } from './fetch-text.js';
+import { fetchText, probeSize } from './fetch-text.js';
 import { parseHls } from './hls.js';
 import { parseDash } from './dash.js';
 
@@ -102,7 +102,8 @@ export function registerAnalyze(app: App): void {
       }
       if (kind !== 'progressive') continue;
       const url = resourceUrl(o.url, policy.volatileParams);
-      const size = resourceSize(o);
+      // Not told by a response seen on the wire: ask the server (HEAD, with a timeout).
+      const size = resourceSize(o) ?? (await probeSize(o.url, o.headers?.referer ? { referer: o.headers.referer } : {}));
       const why = refusal(policy, o.host, size);
       if (why) {
         summary.refused.push({ url, why });

@@ -13,6 +13,7 @@ import { resourceId } from '../../../src/tasks/analyze/resource.js';
 import { startWorker, testApp } from '../../helpers/apps.js';
 
 const FILES: Record<string, [string, string]> = {
+  '/small/icon.mp4': ['video/mp4', 'tiny'],
   '/hls/master.m3u8': ['application/vnd.apple.mpegurl', '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000\nlow/index.m3u8\n'],
   '/hls/low/index.m3u8': ['application/vnd.apple.mpegurl', '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4,\ns1.m4s\n#EXTINF:4,\ns2.m4s\n#EXT-X-ENDLIST\n'],
   '/dash/m.mpd': ['application/dash+xml', '<MPD mediaPresentationDuration="PT8S"><Period><AdaptationSet><SegmentTemplate duration="4" media="$RepresentationID$/$Number$.m4s" initialization="$RepresentationID$/i.mp4"/><Representation id="hd" bandwidth="3000000"/><Representation id="sd" bandwidth="800000"/></AdaptationSet></Period></MPD>'],
@@ -22,7 +23,7 @@ async function origin(): Promise<string> {
   const server = createServer((req, res) => {
     const f = FILES[req.url ?? ''];
     if (!f) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
+    res.writeHead(200, { 'content-type': f[0], 'content-length': Buffer.byteLength(f[1]) }).end(f[1]);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -48,10 +49,14 @@ describe('analyze.observations', () => {
       obs(`${base}/dash/m.mpd`),
       obs(`${base}/gone/index.m3u8`),
       obs(`${base}/page.html`, { response: { status: 200, contentType: 'text/html' } }),
+      obs(`${base}/small/icon.mp4`), // no response seen: its size is probed (HEAD), under the minimum
     ];
     const summary = (await (await app.send('analyze.observations', [batch], { queue: 'q_analyze' })).get({ timeout: 10_000 })) as AnalyzeSummary;
-    expect(summary).toMatchObject({ seen: 8, enqueued: 4, duplicates: 1, byKind: { progressive: 2, hls: 3, dash: 1, segment: 1, none: 1 } });
-    expect(summary.refused).toEqual([{ url: `${base}/gone/index.m3u8`, why: `playlist not fetched: ${base}/gone/index.m3u8: HTTP 404` }]);
+    expect(summary).toMatchObject({ seen: 9, enqueued: 4, duplicates: 1, byKind: { progressive: 3, hls: 3, dash: 1, segment: 1, none: 1 } });
+    expect(summary.refused).toEqual([
+      { url: `${base}/gone/index.m3u8`, why: `playlist not fetched: ${base}/gone/index.m3u8: HTTP 404` },
+      { url: `${base}/small/icon.mp4`, why: '4 bytes is under the minimum 65536' },
+    ]);
 
     const client = await app.client();
     const jobs = await client.hgetall(app.keys.queue('q_download', 'jobs'));
