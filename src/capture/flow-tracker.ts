@@ -155,6 +155,11 @@ export class FlowTracker {
   private httpReader(seg: TcpSegment, src: string, dst: string, server: { address: string; port: number }, midstream: boolean): StreamSink {
     const { key, conn } = this.connOf(seg);
     const parser = new RequestParser((head) => this.request(head, conn, src, dst, server), { midstream, ...(this.options.maxHeadBytes ? { maxHeadBytes: this.options.maxHeadBytes } : {}) });
+    return this.parserSink(parser, key);
+  }
+
+  /** A direction read by `parser`; when it ends, its connection's waiting requests go out. */
+  private parserSink(parser: { data(v: Buffer): void; gap(): void; stop(): void }, key: string): StreamSink {
     return {
       data: (v) => parser.data(v),
       gap: () => parser.gap(),
@@ -169,14 +174,7 @@ export class FlowTracker {
   private responseReader(seg: TcpSegment): StreamSink {
     const { key, conn } = this.connOf(seg);
     const parser = new ResponseParser((head) => this.response(head, conn), () => conn.pending[0]?.method, this.options.maxHeadBytes ? { maxHeadBytes: this.options.maxHeadBytes } : {});
-    return {
-      data: (v) => parser.data(v),
-      gap: () => parser.gap(),
-      end: () => {
-        parser.stop();
-        this.flush(key);
-      },
-    };
+    return this.parserSink(parser, key);
   }
 
   private response(head: ResponseHead, conn: Conn): void {

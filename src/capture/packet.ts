@@ -106,57 +106,68 @@ const IPV6_EXTENSIONS = new Set([0, 43, 60]);
 const IPV6_FRAGMENT = 44;
 const TCP = 6;
 
+/** Where TCP starts and the packet ends, and the addresses, from an IP header at `ip`; undefined if not TCP. */
+interface IpInfo {
+  tcpAt: number;
+  /** Where the captured bytes end. */
+  end: number;
+  /** Where the packet really ends (beyond `end` when the frame was cut short). */
+  realEnd: number;
+  src: string;
+  dst: string;
+}
+
+function ipv4(frame: Buffer, ip: number): IpInfo | undefined {
+  if (frame.length < ip + 20) return undefined;
+  const ihl = ((frame[ip] as number) & 0x0f) * 4;
+  const total = frame.readUInt16BE(ip + 2);
+  const fragOffset = frame.readUInt16BE(ip + 6) & 0x1fff;
+  if (ihl < 20 || frame[ip + 9] !== TCP || fragOffset !== 0) return undefined;
+  // total 0: TSO-offloaded packets captured before segmentation; trust the frame then.
+  const realEnd = total === 0 ? frame.length : ip + total;
+  return {
+    tcpAt: ip + ihl,
+    end: Math.min(frame.length, realEnd),
+    realEnd,
+    src: `${frame[ip + 12]}.${frame[ip + 13]}.${frame[ip + 14]}.${frame[ip + 15]}`,
+    dst: `${frame[ip + 16]}.${frame[ip + 17]}.${frame[ip + 18]}.${frame[ip + 19]}`,
+  };
+}
+
+function ipv6(frame: Buffer, ip: number): IpInfo | undefined {
+  if (frame.length < ip + 40) return undefined;
+  const payloadLength = frame.readUInt16BE(ip + 4);
+  const realEnd = payloadLength === 0 ? frame.length : ip + 40 + payloadLength;
+  const end = Math.min(frame.length, realEnd);
+  let next = frame[ip + 6] as number;
+  let at = ip + 40;
+  while (IPV6_EXTENSIONS.has(next) || next === IPV6_FRAGMENT) {
+    if (end < at + 8) return undefined;
+    if (next === IPV6_FRAGMENT && (frame.readUInt16BE(at + 2) & 0xfff8) !== 0) return undefined; // a later fragment
+    const len = next === IPV6_FRAGMENT ? 8 : ((frame[at + 1] as number) + 1) * 8;
+    next = frame[at] as number;
+    at += len;
+  }
+  if (next !== TCP) return undefined;
+  return { tcpAt: at, end, realEnd, src: ipv6Text(frame, ip + 8), dst: ipv6Text(frame, ip + 24) };
+}
+
 /** The TCP segment in a frame, or undefined (not TCP, a later IP fragment, truncated, malformed). */
 export function decodeTcp(frame: Buffer, linkType: number): TcpSegment | undefined {
   const start = ipStart(frame, linkType);
   if (!start || frame.length < start.at + 1) return undefined;
   const version = start.version ?? ((frame[start.at] as number) >> 4);
-  let tcpAt: number;
-  let end: number;
-  /** Where the IP packet really ends (beyond `end` when the frame was cut short). */
-  let realEnd: number;
-  let src: string;
-  let dst: string;
-  const ip = start.at;
-  if (version === 4) {
-    if (frame.length < ip + 20) return undefined;
-    const ihl = ((frame[ip] as number) & 0x0f) * 4;
-    const total = frame.readUInt16BE(ip + 2);
-    const fragOffset = frame.readUInt16BE(ip + 6) & 0x1fff;
-    if (ihl < 20 || frame[ip + 9] !== TCP || fragOffset !== 0) return undefined;
-    tcpAt = ip + ihl;
-    // total 0: TSO-offloaded packets captured before segmentation; trust the frame then.
-    realEnd = total === 0 ? frame.length : ip + total;
-    end = Math.min(frame.length, realEnd);
-    src = `${frame[ip + 12]}.${frame[ip + 13]}.${frame[ip + 14]}.${frame[ip + 15]}`;
-    dst = `${frame[ip + 16]}.${frame[ip + 17]}.${frame[ip + 18]}.${frame[ip + 19]}`;
-  } else if (version === 6) {
-    if (frame.length < ip + 40) return undefined;
-    const payloadLength = frame.readUInt16BE(ip + 4);
-    realEnd = payloadLength === 0 ? frame.length : ip + 40 + payloadLength;
-    end = Math.min(frame.length, realEnd);
-    let next = frame[ip + 6] as number;
-    let at = ip + 40;
-    while (IPV6_EXTENSIONS.has(next) || next === IPV6_FRAGMENT) {
-      if (end < at + 8) return undefined;
-      if (next === IPV6_FRAGMENT && (frame.readUInt16BE(at + 2) & 0xfff8) !== 0) return undefined; // a later fragment
-      const len = next === IPV6_FRAGMENT ? 8 : ((frame[at + 1] as number) + 1) * 8;
-      next = frame[at] as number;
-      at += len;
-    }
-    if (next !== TCP) return undefined;
-    tcpAt = at;
-    src = ipv6Text(frame, ip + 8);
-    dst = ipv6Text(frame, ip + 24);
-  } else return undefined;
+  const info = version === 4 ? ipv4(frame, start.at) : version === 6 ? ipv6(frame, start.at) : undefined;
+  if (!info) return undefined;
+  const { tcpAt, end, realEnd } = info;
   if (end < tcpAt + 20) return undefined;
   const dataAt = tcpAt + ((frame[tcpAt + 12] as number) >> 4) * 4;
   if (dataAt < tcpAt + 20 || dataAt > end) return undefined;
   const flags = frame[tcpAt + 13] as number;
   return {
-    family: version,
-    src,
-    dst,
+    family: version as 4 | 6,
+    src: info.src,
+    dst: info.dst,
     srcPort: frame.readUInt16BE(tcpAt),
     dstPort: frame.readUInt16BE(tcpAt + 2),
     seq: frame.readUInt32BE(tcpAt + 4),
