@@ -53,7 +53,8 @@ export type TaskqErrorCode =
   | 'TASKQ_NO_REPLY'
   | 'TASKQ_CAPTURE_FILE_INVALID'
   | 'TASKQ_CAPTURE_UNAVAILABLE'
-  | 'TASKQ_CAPTURE_FAILED';
+  | 'TASKQ_CAPTURE_FAILED'
+  | 'TASKQ_ARIA2_ERROR';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

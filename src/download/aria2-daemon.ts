@@ -1,0 +1,115 @@
+/**
+ * The download node's own aria2c: RPC on loopback only, on a free port, with a random secret kept in a
+ * 0600 configuration file (never on the command line, where `ps` shows it), a session file it saves to
+ * and resumes from (created empty first: a missing input file aborts aria2c), and its download folder
+ * inside the cache. Ready once it answers getVersion with that secret.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExitCode, TaskqError } from '../errors.js';
+import { Aria2Client, type Aria2Connection } from './aria2-client.js';
+
+export interface Aria2DaemonOptions {
+  /** Where its configuration (with the secret) and session live. */
+  stateDir: string;
+  /** Where it writes downloads (inside the cache). */
+  downloadDir: string;
+  /** RPC port (default: a free one). */
+  port?: number;
+  /** How long to wait for it to answer (ms, default 10 s). */
+  readyTimeoutMs?: number;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as AddressInfo).port;
+  s.close();
+  await once(s, 'close');
+  return port;
+}
+
+export class Aria2Daemon {
+  private child: ChildProcess | undefined;
+  connection: Aria2Connection | undefined;
+
+  constructor(private readonly options: Aria2DaemonOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts aria2c (resuming the session's downloads) and resolves once it answers. */
+  async start(): Promise<Aria2Connection> {
+    const { stateDir, downloadDir } = this.options;
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(downloadDir, { recursive: true });
+    const port = this.options.port ?? (await freePort());
+    const secret = randomBytes(24).toString('hex');
+    const conf = join(stateDir, 'aria2.conf');
+    const session = join(stateDir, 'aria2.session');
+    if (!existsSync(session)) writeFileSync(session, '', { mode: 0o600 });
+    writeFileSync(conf, `rpc-secret=${secret}\n`, { mode: 0o600 });
+    chmodSync(conf, 0o600);
+    const child = spawn('aria2c', [
+      `--conf-path=${conf}`,
+      '--enable-rpc=true',
+      '--rpc-listen-all=false',
+      `--rpc-listen-port=${port}`,
+      `--dir=${downloadDir}`,
+      `--input-file=${session}`,
+      `--save-session=${session}`,
+      '--save-session-interval=5',
+      '--continue=true',
+      '--auto-file-renaming=false',
+      '--allow-overwrite=true',
+      '--file-allocation=none',
+      '--quiet=true',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    const failed = new Promise<never>((_, reject) => {
+      child.once('error', (err) => reject(new TaskqError('TASKQ_ARIA2_ERROR', `cannot start aria2c: ${err.message} (apt-get install aria2)`, { exitCode: ExitCode.unavailable })));
+      child.once('exit', (code, signal) => reject(new TaskqError('TASKQ_ARIA2_ERROR', `aria2c exited (${signal ?? code}) while starting: ${stderr.trim()}`, { exitCode: ExitCode.unavailable })));
+    });
+    failed.catch(() => {});
+    this.child = child;
+    const connection: Aria2Connection = { port, secret };
+    await Promise.race([this.ready(connection), failed]);
+    child.removeAllListeners('exit');
+    this.connection = connection;
+    return connection;
+  }
+
+  private async ready(connection: Aria2Connection): Promise<void> {
+    const client = new Aria2Client({ ...connection, timeoutMs: 1000 });
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 10_000);
+    for (;;) {
+      try {
+        await client.getVersion();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new TaskqError('TASKQ_ARIA2_ERROR', `aria2c did not answer on 127.0.0.1:${connection.port}: ${(err as Error).message}`, { exitCode: ExitCode.unavailable });
+        await sleep(50);
+      }
+    }
+  }
+
+  /** Stops it: the session is saved first (RPC shutdown), SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    // forceShutdown still saves the session; plain shutdown waits seconds for peers to be told.
+    if (this.connection) await new Aria2Client({ ...this.connection, timeoutMs: 2000 }).call('forceShutdown').catch(() => child.kill('SIGTERM'));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
