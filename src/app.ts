@@ -10,6 +10,7 @@ import { FLAGSHIP_SCHEDULE } from './beat/flagship-schedule.js';
 import { registerStats } from './tasks/schedule/stats.js';
 import { registerCapture } from './tasks/capture/run.js';
 import { registerAnalyze } from './tasks/analyze/observations.js';
+import { registerDownload } from './tasks/download/fetch.js';
 
 export const QUEUES = ['q_pcap', 'q_analyze', 'q_download', 'q_schedule'];
 
@@ -27,6 +28,7 @@ export const app = createApp({
 registerStats(app, QUEUES);
 registerCapture(app);
 registerAnalyze(app);
+registerDownload(app);
 
 /** Liveness probe of the whole pipeline: `taskq call schedule.ping --wait`. */
 export const ping = app.task('schedule.ping', (note?: string) => ({ pong: true, note: note ?? null, at: new Date().toISOString(), pid: process.pid }));

@@ -2,7 +2,8 @@
  * The download node's own aria2c: RPC on loopback only, on a free port, with a random secret kept in a
  * 0600 configuration file (never on the command line, where `ps` shows it), a session file it saves to
  * and resumes from (created empty first: a missing input file aborts aria2c), and its download folder
- * inside the cache. Ready once it answers getVersion with that secret.
+ * inside the cache. It dies with the process that started it (setpriv --pdeathsig, util-linux). Ready
+ * once it answers getVersion with that secret.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -57,7 +58,12 @@ export class Aria2Daemon {
     if (!existsSync(session)) writeFileSync(session, '', { mode: 0o600 });
     writeFileSync(conf, `rpc-secret=${secret}\n`, { mode: 0o600 });
     chmodSync(conf, 0o600);
-    const child = spawn('aria2c', [
+    // setpriv --pdeathsig: aria2c gets TERM when this process dies, even by kill -9 (no orphan holds the port).
+    const child = spawn('setpriv', [
+      '--pdeathsig',
+      'SIGTERM',
+      '--',
+      'aria2c',
       `--conf-path=${conf}`,
       '--enable-rpc=true',
       '--rpc-listen-all=false',
@@ -99,6 +105,12 @@ export class Aria2Daemon {
         await sleep(50);
       }
     }
+  }
+
+  /** SIGTERM now, without waiting (a process exiting: aria2c saves its session on TERM). */
+  signalStop(): void {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
 
   /** Stops it: the session is saved first (RPC shutdown), SIGKILL if it lingers. */

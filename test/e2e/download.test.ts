@@ -1,0 +1,61 @@
+/**
+ * download.fetch on a real download node (its own aria2c) against a local origin: the file reaches the
+ * store with the origin's sha256 and is indexed; the same resource again is a no-op; the store holds
+ * only names the node computed.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { createApp } from '../../src/core/app.js';
+import { resourceId } from '../../src/tasks/analyze/resource.js';
+import { uniquePrefix } from '../helpers/apps.js';
+import { alive, root, spawnTaskq } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { execFileSync } from 'node:child_process';
+
+const VIDEO = Buffer.from(Array.from({ length: 2_000_000 }, (_, i) => (i * 31) % 253));
+
+describe('download.fetch', () => {
+  it('fetches through aria2c into the store with the origin sha256, indexes it, and does nothing the second time', async () => {
+    const server = createServer((req, res) => res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': VIDEO.length }).end(VIDEO));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(() => void server.close());
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/films/../films/a%2Fb/movie.mp4?sig=1`;
+    const cache = `${mkdtempSync(`${tmpdir()}/taskq-cache-`)}/cache`;
+    const prefix = uniquePrefix();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: prefix, TASKQ_CACHE_DIR: cache };
+    const worker = await spawnTaskq(['worker', '-A', `${root}dist/app.js`, '-Q', 'q_download', '-c', '2', '-n', 'download@box'], { env });
+    const app = createApp({ broker: inject('redisUrl'), keyPrefix: prefix });
+    onTestFinished(() => app.close());
+
+    const id = resourceId(url);
+    const request = { id, url, kind: 'progressive', size: VIDEO.length, contentType: 'video/mp4', seenAt: Date.now() };
+    const first = (await (await app.send('download.fetch', [request], { jobId: `dl:${id}`, queue: 'q_download' })).get({ timeout: 30_000 })) as { file: string; size: number; sha256: string };
+    const origin = createHash('sha256').update(VIDEO).digest('hex');
+    expect(first).toMatchObject({ size: VIDEO.length, sha256: origin, file: `${cache}/store/${id}.mp4` });
+    expect(createHash('sha256').update(readFileSync(first.file)).digest('hex')).toBe(origin);
+    const client = await app.client();
+    expect(await client.hgetall(`${prefix}:cache:${id}`)).toMatchObject({ url, sha256: origin, size: String(VIDEO.length), contentType: 'video/mp4' });
+    expect(readdirSync(`${cache}/store`)).toEqual([`${id}.mp4`]);
+    expect(readdirSync(`${cache}/incoming`).filter((f) => !f.endsWith('.aria2'))).toEqual([]);
+
+    const again = await (await app.send('download.fetch', [request], { queue: 'q_download' })).get({ timeout: 10_000 });
+    expect(again).toEqual({ id, cached: true });
+
+    // The node killed -9: its aria2c goes with it.
+    const aria2Pids = execFileSync('pgrep', ['-f', '--', `--dir=${cache}/incoming`], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    expect(aria2Pids).toHaveLength(1);
+
+    const hls = await (await app.send('download.fetch', [{ ...request, id: resourceId(`${url}.m3u8`), kind: 'hls' }], { queue: 'q_download' })).get({ timeout: 10_000, propagate: false });
+    expect(hls).toMatchObject({ remoteName: 'UnrecoverableError', message: expect.stringContaining('hls downloads (segments as one unit) are not implemented yet') });
+
+    worker.signal('SIGKILL');
+    await worker.exited;
+    await waitFor('aria2c to go with its node', () => aria2Pids.filter(alive), (left) => left.length === 0, { timeoutMs: 5000 });
+  });
+});
