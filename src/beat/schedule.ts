@@ -45,7 +45,8 @@ export function parseEvery(value: number | string, entry: string): number {
     if (!m) throw bad(entry, `every ${JSON.stringify(value)}: expected ms or a number with ms, s, m, h or d (e.g. '30s', '5m')`);
     ms = Number(m[1]) * (UNITS[m[2] as string] as number);
   }
-  if (!Number.isFinite(ms) || !Number.isInteger(ms) || ms < MIN_EVERY_MS) throw bad(entry, `every ${JSON.stringify(value)}: must be a whole number of ms, at least ${MIN_EVERY_MS} (1s)`);
+  if (!Number.isFinite(ms) || !Number.isInteger(ms)) throw bad(entry, `every ${JSON.stringify(value)}: must come to a whole number of ms`);
+  if (ms < MIN_EVERY_MS) throw bad(entry, `every ${JSON.stringify(value)}: too short; beat fires an entry at most once a second (at least 1s)`);
   return ms;
 }
 

@@ -25,15 +25,15 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
 
 /** Celery commands taskq has no twin of, and what to use instead. */
 export const CELERY_ONLY: Record<string, string> = {
-  flower: 'the web UI is coming (taskq web); meanwhile `taskq status`, `taskq events --follow` and `taskq inspect`',
+  flower: '`taskq status`, `taskq events --follow` and `taskq inspect` (a web UI comes with its own issue)',
   report: '`taskq inspect stats` and `taskq inspect conf` (per node), `taskq status` (queues and nodes)',
   shell: '`node --input-type=module -e "import { createApp } from \'taskq\'"` or a REPL importing your app module',
   amqp: '`redis-cli` (taskq keys start with the key prefix, `taskq` by default)',
   list: '`taskq status` (queues and nodes)',
-  migrate: 'nothing: there is one broker, Redis; copy keys with redis-cli --rdb or replication',
+  migrate: 'Redis replication or `redis-cli --rdb` (there is one broker, Redis: nothing to migrate between)',
   graph: '`taskq inspect stats` and `taskq status`',
   logtool: 'the JSON log files (`--logfile`), e.g. with jq',
-  upgrade: 'nothing to upgrade: taskq reads no Celery settings',
+  upgrade: 'nothing: taskq reads no Celery settings',
 };
 
 /** Hidden commands for Celery's names: each exits 64 saying what to use instead. */
@@ -44,7 +44,7 @@ export function celeryOnlyCommands(): Command[] {
       .allowUnknownOption()
       .helpOption(false)
       .action(() => {
-        throw new OptionError(`taskq has no "${name}" command (Celery's): use ${instead}`);
+        throw new OptionError(`taskq has no "${name}" command (Celery's). Instead: ${instead}`);
       }),
   );
 }

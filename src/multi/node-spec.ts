@@ -29,7 +29,7 @@ const FULL_NAME = /^[A-Za-z0-9_.-]{1,64}@[A-Za-z0-9_.-]{1,253}$/;
 /** The node names of the line: the words given, or `<prefix>1..N` for a single count. */
 export function nodeNames(argv: MultiArgv, hostname: string): string[] {
   const words = argv.positionals;
-  if (!words.length) throw new OptionError('name the nodes: `taskq multi start w1 w2 …`, or give a count: `taskq multi start 3`');
+  if (!words.length) throw new OptionError('name the nodes (`taskq multi <command> w1 w2 …`), or give a count (`taskq multi <command> 3`)');
   let names = words;
   if (words.length === 1 && /^\d+$/.test(words[0] as string)) {
     const count = Number(words[0]);

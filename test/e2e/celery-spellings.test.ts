@@ -20,7 +20,7 @@ describe("Celery's spellings", () => {
     for (const [cmd, hint] of [['flower', 'taskq events --follow'], ['report', 'taskq inspect stats'], ['amqp', 'redis-cli']] as const) {
       const r = await runTaskq([cmd, '--port', '5555'], env);
       expect(r.code).toBe(64);
-      expect(r.stderr).toContain(`taskq has no "${cmd}" command (Celery's): use`);
+      expect(r.stderr).toContain(`taskq has no "${cmd}" command (Celery's). Instead:`);
       expect(r.stderr).toContain(hint);
     }
     const typo = await runTaskq(['worker', '-A', fixture('basic.mjs'), '-P', 'gevnt'], env);

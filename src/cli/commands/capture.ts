@@ -18,6 +18,7 @@ function line(o: Observation, json: boolean): string {
 }
 
 interface StartOptions extends BrokerOptions {
+  app: string;
   device: string;
   ports?: number[];
   tls: boolean;
@@ -37,7 +38,7 @@ function controlCommands(io: CliIo, exit: (code: number) => void): Command[] {
           captureFilter(o.ports ?? DEFAULT_PORTS, o.tls); // checks the ports before anything is sent
           const id = `capture:${o.device}`;
           await app.send('capture.run', [{ device: o.device, ...(o.ports ? { ports: o.ports } : {}), tls: o.tls }], { jobId: id });
-          io.stdout(`capture on ${o.device} sent to q_pcap (job ${id}); \`taskq result ${id}\` shows its counters, \`taskq capture stop --device ${o.device}\` ends it\n`);
+          io.stdout(`capture on ${o.device} sent to q_pcap (job ${id}); \`taskq result ${id}\` shows its counters (updated every 5 s), \`taskq capture stop -A ${o.app} --device ${o.device}\` ends it\n`);
           exit(ExitCode.ok);
         });
       }),

@@ -49,6 +49,7 @@ export function registerCapture(app: App): void {
         setInterval(() => void ctx.progress(report()).catch(() => {}), options.statsMs ?? 5000),
       ];
       ctx.log.info({ device: options.device ?? 'lo', ports }, 'capture: started');
+      await ctx.progress(report()).catch(() => undefined); // counters from the start, not only after the first period
       try {
         await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
       } finally {
