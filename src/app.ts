@@ -11,6 +11,7 @@ import { registerStats } from './tasks/schedule/stats.js';
 import { registerCapture } from './tasks/capture/run.js';
 import { registerAnalyze } from './tasks/analyze/observations.js';
 import { registerDownload } from './tasks/download/fetch.js';
+import { registerEvictCache } from './tasks/schedule/evict-cache.js';
 
 export const QUEUES = ['q_pcap', 'q_analyze', 'q_download', 'q_schedule'];
 
@@ -29,6 +30,7 @@ registerStats(app, QUEUES);
 registerCapture(app);
 registerAnalyze(app);
 registerDownload(app);
+registerEvictCache(app);
 
 /** Liveness probe of the whole pipeline: `taskq call schedule.ping --wait`. */
 export const ping = app.task('schedule.ping', (note?: string) => ({ pong: true, note: note ?? null, at: new Date().toISOString(), pid: process.pid }));

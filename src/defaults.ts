@@ -71,6 +71,13 @@ export const defaults = {
   beatLeaseMs: 5000,
   /** How long `taskq multi start` / `worker --detach` waits for a node to report it is consuming (ms). */
   nodeReadyTimeoutMs: 30_000,
+  /** The flagship cache: its folder under the working directory (TASKQ_CACHE_DIR). */
+  cacheDir: '.state/cache',
+  /** The cache's size limit (bytes, TASKQ_CACHE_MAX_BYTES): the least recently used entries go first. */
+  cacheMaxBytes: 10 * 1024 ** 3,
+  /** The cache server's address (TASKQ_CACHE_HOST, TASKQ_CACHE_PORT): loopback unless told otherwise. */
+  cacheHost: '127.0.0.1',
+  cachePort: 8390,
 } as const;
 
 export type Defaults = typeof defaults;

@@ -54,7 +54,9 @@ export type TaskqErrorCode =
   | 'TASKQ_CAPTURE_FILE_INVALID'
   | 'TASKQ_CAPTURE_UNAVAILABLE'
   | 'TASKQ_CAPTURE_FAILED'
-  | 'TASKQ_ARIA2_ERROR';
+  | 'TASKQ_ARIA2_ERROR'
+  | 'TASKQ_CACHE_MISS'
+  | 'TASKQ_CACHE_FULL';
 
 export interface TaskqErrorOptions {
   cause?: unknown;

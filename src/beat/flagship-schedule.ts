@@ -8,11 +8,11 @@ import type { BeatEntrySpec, BeatSchedule } from '../core/beat-spec.js';
 /** Scheduled now. */
 export const FLAGSHIP_SCHEDULE: BeatSchedule = {
   'stats-snapshot': { task: 'schedule.stats', every: '1m', catchUp: 'none' },
+  'evict-cache': { task: 'schedule.evictCache', cron: '0 */5 * * * *', timezone: 'UTC', catchUp: 'none' },
 };
 
 /** Defined, waiting for their task (the download / cache issue). */
 export const PENDING_ENTRIES: Record<string, BeatEntrySpec & { comesWith: string }> = {
   'sync-aria2': { task: 'schedule.syncAria2', every: '10s', catchUp: 'none', comesWith: 'download/cache: aria2 status sync' },
-  'evict-cache': { task: 'schedule.evictCache', cron: '0 */5 * * * *', timezone: 'UTC', comesWith: 'download/cache: cache quota eviction' },
   'retry-downloads': { task: 'schedule.retryDownloads', every: '5m', comesWith: 'download/cache: retry of failed downloads' },
 };

@@ -16,6 +16,7 @@ import { controlCommand, inspectCommand } from './commands/control.js';
 import { celeryOnlyCommands } from './celery-compat.js';
 import { beatCommand } from './commands/beat.js';
 import { captureCommand } from './commands/capture.js';
+import { cacheCommand } from './commands/cache.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -42,6 +43,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     controlCommand(io, exit),
     beatCommand(io, exit),
     captureCommand(io, exit),
+    cacheCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }

@@ -13,7 +13,7 @@ import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createApp } from '../../src/core/app.js';
 import { resourceId } from '../../src/tasks/analyze/resource.js';
 import { uniquePrefix } from '../helpers/apps.js';
-import { alive, root, spawnTaskq } from '../helpers/processes.js';
+import { alive, root, runTaskq, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { execFileSync } from 'node:child_process';
 
@@ -44,6 +44,20 @@ describe('download.fetch', () => {
     expect(readdirSync(`${cache}/store`)).toEqual([`${id}.mp4`]);
     expect(readdirSync(`${cache}/incoming`).filter((f) => !f.endsWith('.aria2'))).toEqual([]);
 
+    // The operator's view: ls, the cache server (Range), rm.
+    const ls = await runTaskq(['cache', 'ls', '--json'], env);
+    expect(ls.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([expect.objectContaining({ id, url, size: VIDEO.length, sha256: origin, hits: 0, file: first.file })]);
+    const serve = await spawnTaskq(['cache', 'serve', '--port', '0'], { env });
+    const base = /cache server on (http:\/\/127\.0\.0\.1:\d+)/.exec(serve.output())?.[1];
+    const ranged = await fetch(`${base}/u?url=${encodeURIComponent(url)}`, { headers: { range: 'bytes=1000-1999' } });
+    expect([ranged.status, ranged.headers.get('etag'), Buffer.from(await ranged.arrayBuffer()).equals(VIDEO.subarray(1000, 2000))]).toEqual([206, `"${origin}"`, true]);
+    const shown = await runTaskq(['cache', 'ls'], env);
+    // A range from the middle is a player seeking, not a hit.
+    expect(shown.stdout).toMatch(new RegExp(`^${id}\\s+progressive\\s+1\\.9 MiB\\s+0\\s`, 'm'));
+    expect(shown.stdout).toContain('1 entries, 1.9 MiB of 10 GiB');
+    serve.signal('SIGTERM');
+    expect(await serve.exited).toBe(0);
+
     const again = await (await app.send('download.fetch', [request], { queue: 'q_download' })).get({ timeout: 10_000 });
     expect(again).toEqual({ id, cached: true });
 
@@ -53,6 +67,11 @@ describe('download.fetch', () => {
 
     const hls = await (await app.send('download.fetch', [{ ...request, id: resourceId(`${url}.m3u8`), kind: 'hls' }], { queue: 'q_download' })).get({ timeout: 10_000, propagate: false });
     expect(hls).toMatchObject({ remoteName: 'UnrecoverableError', message: expect.stringContaining('hls downloads (segments as one unit) are not implemented yet') });
+
+    const rm = await runTaskq(['cache', 'rm', url, 'http://not.cached/x.mp4'], env);
+    expect([rm.code, rm.stdout, rm.stderr]).toEqual([1, `removed ${id} (1.9 MiB, ${url})\n`, 'not cached: http://not.cached/x.mp4 (`taskq cache ls` lists the ids and URLs)\n']);
+    expect(readdirSync(`${cache}/store`)).toEqual([]);
+    expect((await runTaskq(['cache', 'ls'], env)).stdout).toBe('the cache is empty\n0 entries, 0 B of 10 GiB\n');
 
     worker.signal('SIGKILL');
     await worker.exited;

@@ -6,7 +6,7 @@
  * for now: an HLS or DASH resource fails for good with that reason (it stays in the dead letters, to
  * be retried with `taskq dead retry` once segment downloads land).
  */
-import { mkdirSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../../core/app.js';
 import type { TaskContext } from '../../core/context.js';
@@ -14,11 +14,14 @@ import { UnrecoverableError } from '../../errors.js';
 import { Aria2Client } from '../../download/aria2-client.js';
 import { Aria2Daemon } from '../../download/aria2-daemon.js';
 import { cacheDirs, fileNameOf, inside, sha256Of } from '../../download/store.js';
+import { CacheIndex } from '../../download/cache-index.js';
+import { cacheSettings } from '../../download/cache-settings.js';
+import { evict } from '../../download/eviction.js';
 import type { DownloadRequest } from '../analyze/observations.js';
 
 /** The cache folder: TASKQ_CACHE_DIR, else .state/cache under the working directory. */
 export function cacheDir(): string {
-  return process.env.TASKQ_CACHE_DIR || join(process.cwd(), '.state', 'cache');
+  return cacheSettings().dir;
 }
 
 let aria2: Promise<{ client: Aria2Client; daemon: Aria2Daemon }> | undefined;
@@ -57,10 +60,13 @@ export function registerDownload(app: App): void {
     'download.fetch',
     async (ctx: TaskContext, request: DownloadRequest) => {
       if (request?.kind !== 'progressive') throw new UnrecoverableError(`${request?.kind} downloads (segments as one unit) are not implemented yet; this job waits in the dead letters`);
-      const redis = await app.client();
-      const key = `${app.keys.prefix}:cache:${request.id}`;
-      if (await redis.hexists(key, 'sha256')) return { id: request.id, cached: true };
-      const dirs = cacheDirs(cacheDir());
+      const settings = cacheSettings();
+      const index = new CacheIndex(await app.client(), app.keys.prefix);
+      if (await index.has(request.id)) return { id: request.id, cached: true };
+      const tooBig = (size: number): UnrecoverableError => new UnrecoverableError(`${request.url} has ${size} bytes, more than the whole cache may hold (TASKQ_CACHE_MAX_BYTES=${settings.maxBytes})`);
+      if (request.size !== undefined && request.size > settings.maxBytes) throw tooBig(request.size);
+      const dirs = cacheDirs(settings.dir);
+      await evict(index, dirs.store, settings.maxBytes, { room: request.size ?? 0 });
       mkdirSync(dirs.store, { recursive: true });
       const name = fileNameOf(request.id, request.url);
       const { client } = await ensureAria2();
@@ -73,12 +79,16 @@ export function registerDownload(app: App): void {
       const tmp = inside(dirs.incoming, name);
       const size = statSync(tmp).size;
       if (size !== totalLength || (request.size !== undefined && size !== request.size)) throw new Error(`download of ${request.url} has ${size} bytes, expected ${request.size ?? totalLength}`);
+      if (size > settings.maxBytes) {
+        rmSync(tmp, { force: true });
+        throw tooBig(size);
+      }
       const sha256 = await sha256Of(tmp);
       const file = inside(dirs.store, name);
+      await evict(index, dirs.store, settings.maxBytes, { room: size });
       renameSync(tmp, file);
       await client.removeDownloadResult(gid).catch(() => undefined);
-      const now = Date.now();
-      await redis.multi().hset(key, { url: request.url, file, size, contentType: request.contentType ?? '', sha256, hits: 0, lastAccess: now, cachedAt: now }).zadd(`${app.keys.prefix}:cache:index`, now, request.id).exec();
+      await index.put({ id: request.id, url: request.url, kind: 'progressive', file, size, contentType: request.contentType ?? '', sha256 });
       return { id: request.id, file, size, sha256 };
     },
     { bind: true, retries: 3, backoff: { type: 'exponential', delayMs: 2000, maxMs: 60_000 } },

@@ -1,0 +1,123 @@
+/**
+ * The cache server: serves cached copies over HTTP, with Range, conditional requests (ETag is the
+ * sha256), HEAD and the Content-Type the origin sent. Files are streamed by `send` (Express's static
+ * file sender). Binds 127.0.0.1 unless told otherwise.
+ *   GET /c/<id>            the file; an HLS or DASH entry redirects to its local playlist
+ *   GET /c/<id>/<name>     a part of an HLS or DASH entry (its playlist, segments, init segment)
+ *   GET /u?url=<url>       the copy of that URL, as /c/<id>
+ *   GET /healthz           200 ok
+ * Paths come from the index but only their last part is used, and only inside the store.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import send from 'send';
+import type { CacheEntry, CacheIndex } from './cache-index.js';
+import { playlistName } from './parts.js';
+import { inside } from './store.js';
+
+export interface CacheServerOptions {
+  index: CacheIndex;
+  storeDir: string;
+}
+
+const ID = /^[0-9a-f]{32}$/;
+const PART = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/** A request for the whole file or its start counts as a hit (a player's later ranges do not). */
+function isHit(req: IncomingMessage): boolean {
+  const range = req.headers.range;
+  return req.method === 'GET' && (range === undefined || /^bytes=0-/.test(range));
+}
+
+function serveFile(req: IncomingMessage, res: ServerResponse, path: string, headers: Record<string, string>): void {
+  for (const [k, v] of Object.entries(headers)) if (v) res.setHeader(k, v);
+  send(req, path, { etag: !headers.etag, lastModified: true, dotfiles: 'deny', index: false, maxAge: 0 })
+    .on('error', (err: { status?: number; code?: string; message: string }) => {
+      // ENOENT: evicted or removed since the index was read.
+      const status = err.code === 'ENOENT' ? 404 : (err.status ?? 500);
+      reply(res, status, { error: status === 404 ? 'not cached (any more)' : err.message });
+    })
+    .pipe(res);
+}
+
+export function createCacheServer(options: CacheServerOptions): Server {
+  const { index, storeDir } = options;
+
+  const serveEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, part?: string): void => {
+    if (isHit(req) && (part === undefined || part === playlistName(entry.kind))) void index.touch(entry.id).catch(() => undefined);
+    const stored = inside(storeDir, basename(entry.file));
+    if (entry.kind === 'progressive') {
+      if (part !== undefined) return reply(res, 404, { error: `${entry.id} is one file: no parts` });
+      return serveFile(req, res, stored, { etag: `"${entry.sha256}"`, 'content-type': entry.contentType });
+    }
+    if (part === undefined) {
+      res.writeHead(302, { location: `/c/${entry.id}/${playlistName(entry.kind)}`, 'content-length': 0 }).end();
+      return;
+    }
+    if (!PART.test(part)) return reply(res, 400, { error: `not a part name: ${JSON.stringify(part)}` });
+    serveFile(req, res, inside(stored, part), { 'cache-control': 'no-cache' });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return reply(res, 405, { error: `${req.method} is not allowed: the cache is read-only over HTTP` });
+    }
+    const url = new URL(req.url ?? '/', 'http://cache.invalid');
+    if (url.pathname === '/healthz') return reply(res, 200, { ok: true, entries: await index.count(), bytes: await index.totalBytes() });
+    if (url.pathname === '/u') {
+      const original = url.searchParams.get('url');
+      if (!original) return reply(res, 400, { error: 'give the original URL: /u?url=<url-encoded URL>' });
+      const entry = await index.byUrl(original);
+      return entry ? serveEntry(req, res, entry) : reply(res, 404, { error: `not cached: ${original.slice(0, 200)}` });
+    }
+    const m = /^\/c\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+    if (!m) return reply(res, 404, { error: `no such path: ${url.pathname.slice(0, 200)} (try /c/<id>, /u?url=<url>, /healthz)` });
+    const id = m[1] as string;
+    if (!ID.test(id)) return reply(res, 400, { error: `not a cache id: ${JSON.stringify(id.slice(0, 100))} (32 hex digits, as \`taskq cache ls\` shows)` });
+    const entry = await index.get(id);
+    if (!entry) return reply(res, 404, { error: `not cached: ${id}` });
+    let part: string | undefined;
+    if (m[2] !== undefined) {
+      try {
+        part = decodeURIComponent(m[2]);
+      } catch {
+        return reply(res, 400, { error: 'a part name that does not decode' });
+      }
+    }
+    serveEntry(req, res, entry, part);
+  };
+
+  return createServer((req, res) => {
+    route(req, res).catch((err: Error) => reply(res, 503, { error: `cache index unavailable: ${err.message}` }));
+  });
+}
+
+/** Starts a cache server; resolves with its URL once listening. */
+export async function listenCacheServer(options: CacheServerOptions & { host: string; port: number }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const server = createCacheServer(options);
+  server.listen(options.port, options.host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
