@@ -78,6 +78,10 @@ export const defaults = {
   /** The cache server's address (TASKQ_CACHE_HOST, TASKQ_CACHE_PORT): loopback unless told otherwise. */
   cacheHost: '127.0.0.1',
   cachePort: 8390,
+  /** A download's lease on its resource (ms, TASKQ_DOWNLOAD_LEASE_MS): a killed node's download is taken over within it. */
+  downloadLeaseMs: 10_000,
+  /** The longest URL a download accepts (characters). */
+  downloadMaxUrl: 8192,
 } as const;
 
 export type Defaults = typeof defaults;

@@ -6,7 +6,7 @@
  * once it answers getVersion with that secret.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -36,11 +36,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export class Aria2Daemon {
+/**
+ * Events: 'exit' (code, signal) when aria2c dies after it was ready, unless stop() asked it to. A
+ * restart (start() again) keeps the port and the secret, so a client reconnects by itself.
+ */
+export class Aria2Daemon extends EventEmitter {
   private child: ChildProcess | undefined;
+  private port: number | undefined;
+  private readonly secret = randomBytes(24).toString('hex');
+  private stopping = false;
   connection: Aria2Connection | undefined;
 
-  constructor(private readonly options: Aria2DaemonOptions) {}
+  constructor(private readonly options: Aria2DaemonOptions) {
+    super();
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -51,8 +60,9 @@ export class Aria2Daemon {
     const { stateDir, downloadDir } = this.options;
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     mkdirSync(downloadDir, { recursive: true });
-    const port = this.options.port ?? (await freePort());
-    const secret = randomBytes(24).toString('hex');
+    this.stopping = false;
+    const port = (this.port ??= this.options.port ?? (await freePort()));
+    const secret = this.secret;
     const conf = join(stateDir, 'aria2.conf');
     const session = join(stateDir, 'aria2.session');
     if (!existsSync(session)) writeFileSync(session, '', { mode: 0o600 });
@@ -71,7 +81,9 @@ export class Aria2Daemon {
       `--dir=${downloadDir}`,
       `--input-file=${session}`,
       `--save-session=${session}`,
-      '--save-session-interval=5',
+      '--save-session-interval=1',
+      // Control files (.aria2) current to the second: a download killed -9 continues, not restarts.
+      '--auto-save-interval=1',
       '--continue=true',
       '--auto-file-renaming=false',
       '--allow-overwrite=true',
@@ -89,6 +101,9 @@ export class Aria2Daemon {
     const connection: Aria2Connection = { port, secret };
     await Promise.race([this.ready(connection), failed]);
     child.removeAllListeners('exit');
+    child.once('exit', (code, signal) => {
+      if (!this.stopping) this.emit('exit', code, signal);
+    });
     this.connection = connection;
     return connection;
   }
@@ -109,17 +124,20 @@ export class Aria2Daemon {
 
   /** SIGTERM now, without waiting (a process exiting: aria2c saves its session on TERM). */
   signalStop(): void {
+    this.stopping = true;
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   }
 
-  /** Stops it: the session is saved first (RPC shutdown), SIGKILL if it lingers. */
+  /** Stops it: the session is saved first (SIGTERM), SIGKILL if it lingers. */
   async stop(): Promise<void> {
+    this.stopping = true;
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
-    // forceShutdown still saves the session; plain shutdown waits seconds for peers to be told.
-    if (this.connection) await new Aria2Client({ ...this.connection, timeoutMs: 2000 }).call('forceShutdown').catch(() => child.kill('SIGTERM'));
+    // TERM: aria2c saves its session and exits within a second (an RPC shutdown would wait for its
+    // own HTTP connection to close, seconds later).
+    child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);

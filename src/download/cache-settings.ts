@@ -12,6 +12,10 @@ export interface CacheSettings {
   maxBytes: number;
   host: string;
   port: number;
+  /** A download's lease on its resource (ms). */
+  leaseMs: number;
+  /** A configured aria2 (TASKQ_ARIA2_URL + TASKQ_ARIA2_SECRET) instead of the node's own aria2c. */
+  aria2?: { host: string; port: number; secret: string };
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -37,5 +41,24 @@ export function cacheSettings(env: NodeJS.ProcessEnv = process.env, cwd = proces
     port = Number(env.TASKQ_CACHE_PORT);
     if (!/^\d+$/.test(env.TASKQ_CACHE_PORT) || port > 65535) throw new ConfigError('TASKQ_CONFIG_INVALID', `TASKQ_CACHE_PORT=${JSON.stringify(env.TASKQ_CACHE_PORT)}: expected a TCP port, 0 to 65535 (0: any free port)`);
   }
-  return { dir: isAbsolute(dir) ? dir : join(cwd, dir), maxBytes, host: env.TASKQ_CACHE_HOST || defaults.cacheHost, port };
+  let leaseMs: number = defaults.downloadLeaseMs;
+  if (env.TASKQ_DOWNLOAD_LEASE_MS) {
+    leaseMs = Number(env.TASKQ_DOWNLOAD_LEASE_MS);
+    if (!/^\d+$/.test(env.TASKQ_DOWNLOAD_LEASE_MS) || leaseMs < 1000) throw new ConfigError('TASKQ_CONFIG_INVALID', `TASKQ_DOWNLOAD_LEASE_MS=${JSON.stringify(env.TASKQ_DOWNLOAD_LEASE_MS)}: expected ms, at least 1000`);
+  }
+  return { dir: isAbsolute(dir) ? dir : join(cwd, dir), maxBytes, host: env.TASKQ_CACHE_HOST || defaults.cacheHost, port, leaseMs, ...(env.TASKQ_ARIA2_URL ? { aria2: aria2Setting(env) } : {}) };
+}
+
+function aria2Setting(env: NodeJS.ProcessEnv): { host: string; port: number; secret: string } {
+  const raw = env.TASKQ_ARIA2_URL as string;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('TASKQ_CONFIG_INVALID', `TASKQ_ARIA2_URL=${JSON.stringify(raw)}: not a URL; expected e.g. http://127.0.0.1:6800/jsonrpc`);
+  }
+  if (!['http:', 'ws:'].includes(url.protocol) || url.pathname !== '/jsonrpc') throw new ConfigError('TASKQ_CONFIG_INVALID', `TASKQ_ARIA2_URL=${JSON.stringify(raw)}: expected http://<host>:<port>/jsonrpc (or ws://)`);
+  // aria2's RPC without a secret lets anyone who reaches it write any file as its user.
+  if (!env.TASKQ_ARIA2_SECRET) throw new ConfigError('TASKQ_CONFIG_INVALID', 'TASKQ_ARIA2_URL is set but TASKQ_ARIA2_SECRET is not: taskq only talks to an aria2 that has --rpc-secret; set TASKQ_ARIA2_SECRET to it');
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80), secret: env.TASKQ_ARIA2_SECRET };
 }

@@ -65,9 +65,6 @@ describe('download.fetch', () => {
     const aria2Pids = execFileSync('pgrep', ['-f', '--', `--dir=${cache}/incoming`], { encoding: 'utf8' }).trim().split('\n').map(Number);
     expect(aria2Pids).toHaveLength(1);
 
-    const hls = await (await app.send('download.fetch', [{ ...request, id: resourceId(`${url}.m3u8`), kind: 'hls' }], { queue: 'q_download' })).get({ timeout: 10_000, propagate: false });
-    expect(hls).toMatchObject({ remoteName: 'UnrecoverableError', message: expect.stringContaining('hls downloads (segments as one unit) are not implemented yet') });
-
     const rm = await runTaskq(['cache', 'rm', url, 'http://not.cached/x.mp4'], env);
     expect([rm.code, rm.stdout, rm.stderr]).toEqual([1, `removed ${id} (1.9 MiB, ${url})\n`, 'not cached: http://not.cached/x.mp4 (`taskq cache ls` lists the ids and URLs)\n']);
     expect(readdirSync(`${cache}/store`)).toEqual([]);

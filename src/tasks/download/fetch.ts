@@ -1,96 +1,98 @@
 /**
- * `download.fetch` (q_download): fetches one resource through the node's aria2c into the cache,
- * verifies it (size, sha256), moves it into the store and indexes it. Idempotent: aria2's gid is
- * derived from the resource id, so a second job (or a re-delivery after a crash) finds the same
- * download instead of starting another; a resource already cached is a no-op. Progressive files only
- * for now: an HLS or DASH resource fails for good with that reason (it stays in the dead letters, to
- * be retried with `taskq dead retry` once segment downloads land).
+ * `download.fetch` (q_download): fetches one resource through aria2 into the cache, verifies it (size,
+ * sha256), moves it into the store and indexes it. Idempotent three ways: a resource already cached is
+ * a no-op; one lease per resource across nodes (download/resource-lock.ts) lets a single node download
+ * it while others wait for the entry; aria2's gid comes from the resource id, so a re-delivery follows
+ * or continues the same download and file. HLS and DASH resources download their parts as one unit
+ * (tasks/download/parts.ts).
  */
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { App } from '../../core/app.js';
 import type { TaskContext } from '../../core/context.js';
+import { defaults } from '../../defaults.js';
 import { UnrecoverableError } from '../../errors.js';
-import { Aria2Client } from '../../download/aria2-client.js';
-import { Aria2Daemon } from '../../download/aria2-daemon.js';
-import { cacheDirs, fileNameOf, inside, sha256Of } from '../../download/store.js';
 import { CacheIndex } from '../../download/cache-index.js';
-import { cacheSettings } from '../../download/cache-settings.js';
+import { cacheSettings, type CacheSettings } from '../../download/cache-settings.js';
 import { evict } from '../../download/eviction.js';
+import { acquireResource } from '../../download/resource-lock.js';
+import { cacheDirs, fileNameOf, inside, sha256Of } from '../../download/store.js';
 import type { DownloadRequest } from '../analyze/observations.js';
+import { fetchParts } from './parts.js';
+import { downloaderFor, progressReporter } from './node-downloader.js';
 
-/** The cache folder: TASKQ_CACHE_DIR, else .state/cache under the working directory. */
-export function cacheDir(): string {
-  return cacheSettings().dir;
-}
-
-let aria2: Promise<{ client: Aria2Client; daemon: Aria2Daemon }> | undefined;
-
-/** This process's aria2c, started on first use and stopped when the process exits. */
-function ensureAria2(): Promise<{ client: Aria2Client; daemon: Aria2Daemon }> {
-  aria2 ??= (async () => {
-    const dirs = cacheDirs(cacheDir());
-    const daemon = new Aria2Daemon({ stateDir: join(cacheDir(), '..', 'aria2'), downloadDir: dirs.incoming });
-    const conn = await daemon.start();
-    // An exit handler cannot wait: TERM it (aria2c saves its session on TERM).
-    process.once('exit', () => daemon.signalStop());
-    const client = new Aria2Client(conn);
-    await client.open();
-    return { client, daemon };
-  })().catch((err: unknown) => {
-    aria2 = undefined;
-    throw err;
-  });
-  return aria2;
-}
-
-async function waitForDownload(client: Aria2Client, gid: string, ctx: TaskContext): Promise<{ totalLength: number }> {
-  for (;;) {
-    const s = await client.tellStatus(gid, ['status', 'totalLength', 'completedLength', 'downloadSpeed', 'errorMessage', 'errorCode']);
-    if (s.status === 'complete') return { totalLength: Number(s.totalLength) };
-    if (s.status === 'error' || s.status === 'removed') throw new Error(`aria2 download ${gid} ${s.status}: ${s.errorMessage ?? ''} (code ${s.errorCode ?? '?'})`);
-    await ctx.progress({ completed: Number(s.completedLength), total: Number(s.totalLength), speed: Number(s.downloadSpeed) }).catch(() => undefined);
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    await new Promise((r) => setTimeout(r, 250));
+async function fetchProgressive(ctx: TaskContext, request: DownloadRequest, settings: CacheSettings, index: CacheIndex): Promise<Record<string, unknown>> {
+  const dirs = cacheDirs(settings.dir);
+  const name = fileNameOf(request.id, request.url);
+  const d = await downloaderFor(ctx, settings);
+  const report = progressReporter(ctx);
+  const total = await d.download(
+    { gid: request.id.slice(0, 16), uri: request.url, dir: dirs.incoming, out: name, ...(request.referer ? { referer: request.referer } : {}) },
+    (p) => report({ bytes: p.completed, total: p.total, speed: p.speed, ...(p.eta !== undefined ? { eta: p.eta } : {}) }),
+    ctx.signal,
+  );
+  const tmp = inside(dirs.incoming, name);
+  await d.aria2.removeDownloadResult(request.id.slice(0, 16)).catch(() => undefined);
+  const size = statSync(tmp).size;
+  if (size !== total || (request.size !== undefined && size !== request.size)) {
+    rmSync(tmp, { force: true });
+    throw new Error(`download of ${request.url} has ${size} bytes, expected ${request.size ?? total}: removed, to be fetched again`);
   }
+  if (size > settings.maxBytes) {
+    rmSync(tmp, { force: true });
+    throw tooBig(request.url, size, settings);
+  }
+  const sha256 = await sha256Of(tmp);
+  const file = inside(dirs.store, name);
+  await evict(index, dirs.store, settings.maxBytes, { room: size });
+  renameSync(tmp, file);
+  await index.put({ id: request.id, url: request.url, kind: 'progressive', file, size, contentType: request.contentType ?? '', sha256 });
+  return { id: request.id, file, size, sha256 };
+}
+
+/** Only http(s) URLs of a sane length reach aria2. */
+function refuseUrl(url: string): void {
+  if (url.length > defaults.downloadMaxUrl) throw new UnrecoverableError(`a URL of ${url.length} characters (at most ${defaults.downloadMaxUrl}): not downloaded`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UnrecoverableError(`not a URL: ${JSON.stringify(url.slice(0, 200))}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UnrecoverableError(`${parsed.protocol} URLs are not downloaded (http and https only): ${url.slice(0, 200)}`);
+  if (parsed.username || parsed.password) throw new UnrecoverableError(`a URL with credentials is not downloaded: ${parsed.host}`);
+}
+
+function tooBig(url: string, size: number, settings: CacheSettings): UnrecoverableError {
+  return new UnrecoverableError(`${url} has ${size} bytes, more than the whole cache may hold (TASKQ_CACHE_MAX_BYTES=${settings.maxBytes})`);
 }
 
 export function registerDownload(app: App): void {
   app.task(
     'download.fetch',
     async (ctx: TaskContext, request: DownloadRequest) => {
-      if (request?.kind !== 'progressive') throw new UnrecoverableError(`${request?.kind} downloads (segments as one unit) are not implemented yet; this job waits in the dead letters`);
-      const settings = cacheSettings();
-      const index = new CacheIndex(await app.client(), app.keys.prefix);
-      if (await index.has(request.id)) return { id: request.id, cached: true };
-      const tooBig = (size: number): UnrecoverableError => new UnrecoverableError(`${request.url} has ${size} bytes, more than the whole cache may hold (TASKQ_CACHE_MAX_BYTES=${settings.maxBytes})`);
-      if (request.size !== undefined && request.size > settings.maxBytes) throw tooBig(request.size);
-      const dirs = cacheDirs(settings.dir);
-      await evict(index, dirs.store, settings.maxBytes, { room: request.size ?? 0 });
-      mkdirSync(dirs.store, { recursive: true });
-      const name = fileNameOf(request.id, request.url);
-      const { client } = await ensureAria2();
-      const gid = request.id.slice(0, 16);
-      // Only options computed here reach aria2: the folder, a bare file name, the gid.
-      await client.addUri([request.url], { dir: dirs.incoming, out: name, gid, 'allow-overwrite': 'true' }).catch((err: Error) => {
-        if (!/not unique|already/i.test(err.message)) throw err; // already added: follow that download
-      });
-      const { totalLength } = await waitForDownload(client, gid, ctx);
-      const tmp = inside(dirs.incoming, name);
-      const size = statSync(tmp).size;
-      if (size !== totalLength || (request.size !== undefined && size !== request.size)) throw new Error(`download of ${request.url} has ${size} bytes, expected ${request.size ?? totalLength}`);
-      if (size > settings.maxBytes) {
-        rmSync(tmp, { force: true });
-        throw tooBig(size);
+      if (!request || typeof request.id !== 'string' || typeof request.url !== 'string' || !['progressive', 'hls', 'dash'].includes(request.kind)) {
+        throw new UnrecoverableError(`download.fetch takes one resource {id, url, kind: progressive|hls|dash, …} (as analyze sends it); got ${JSON.stringify(request)?.slice(0, 200)}`);
       }
-      const sha256 = await sha256Of(tmp);
-      const file = inside(dirs.store, name);
-      await evict(index, dirs.store, settings.maxBytes, { room: size });
-      renameSync(tmp, file);
-      await client.removeDownloadResult(gid).catch(() => undefined);
-      await index.put({ id: request.id, url: request.url, kind: 'progressive', file, size, contentType: request.contentType ?? '', sha256 });
-      return { id: request.id, file, size, sha256 };
+      fileNameOf(request.id, request.url); // a resource id, or a clear refusal
+      refuseUrl(request.url);
+      const settings = cacheSettings();
+      const redis = await app.client();
+      const index = new CacheIndex(redis, app.keys.prefix);
+      if (await index.has(request.id)) return { id: request.id, cached: true };
+      if (request.size !== undefined && request.size > settings.maxBytes) throw tooBig(request.url, request.size, settings);
+      const dirs = cacheDirs(settings.dir);
+      mkdirSync(dirs.store, { recursive: true });
+      mkdirSync(dirs.incoming, { recursive: true });
+      const lease = await acquireResource(redis, `${app.keys.prefix}:cache:lock:${request.id}`, `${ctx.node}:${ctx.id}`, { ttlMs: settings.leaseMs, signal: ctx.signal, done: () => index.has(request.id) });
+      if (!lease) return { id: request.id, cached: true };
+      try {
+        if (await index.has(request.id)) return { id: request.id, cached: true };
+        await evict(index, dirs.store, settings.maxBytes, { room: request.size ?? 0 });
+        return request.kind === 'progressive' ? await fetchProgressive(ctx, request, settings, index) : await fetchParts(ctx, request as DownloadRequest & { kind: 'hls' | 'dash' }, settings, index);
+      } finally {
+        await lease.release();
+      }
     },
-    { bind: true, retries: 3, backoff: { type: 'exponential', delayMs: 2000, maxMs: 60_000 } },
+    { bind: true, retries: 5, backoff: { type: 'exponential', delayMs: 2000, maxMs: 60_000 } },
   );
 }

@@ -9,12 +9,20 @@ describe('cache settings', () => {
   });
 
   it('defaults to loopback, the default port and a folder under the working directory', () => {
-    expect(cacheSettings({}, '/srv/app')).toEqual({ dir: `/srv/app/${defaults.cacheDir}`, maxBytes: defaults.cacheMaxBytes, host: '127.0.0.1', port: defaults.cachePort });
+    expect(cacheSettings({}, '/srv/app')).toEqual({ dir: `/srv/app/${defaults.cacheDir}`, maxBytes: defaults.cacheMaxBytes, host: '127.0.0.1', port: defaults.cachePort, leaseMs: defaults.downloadLeaseMs });
     expect(cacheSettings({ TASKQ_CACHE_DIR: '/var/cache/taskq', TASKQ_CACHE_MAX_BYTES: '2G', TASKQ_CACHE_PORT: '0' }, '/srv')).toMatchObject({ dir: '/var/cache/taskq', maxBytes: 2 * 1024 ** 3, port: 0 });
   });
 
   it('names the variable and what it expected', () => {
     expect(() => cacheSettings({ TASKQ_CACHE_MAX_BYTES: 'lots' })).toThrow('TASKQ_CACHE_MAX_BYTES="lots": expected a size in bytes, or with K, M, G or T (e.g. 500M, 10G)');
     expect(() => cacheSettings({ TASKQ_CACHE_PORT: '70000' })).toThrow('TASKQ_CACHE_PORT="70000": expected a TCP port');
+  });
+});
+
+describe('a configured aria2', () => {
+  it('is read from TASKQ_ARIA2_URL and must have a secret', () => {
+    expect(cacheSettings({ TASKQ_ARIA2_URL: 'http://127.0.0.1:6800/jsonrpc', TASKQ_ARIA2_SECRET: 's3' }).aria2).toEqual({ host: '127.0.0.1', port: 6800, secret: 's3' });
+    expect(() => cacheSettings({ TASKQ_ARIA2_URL: 'http://127.0.0.1:6800/jsonrpc' })).toThrow('TASKQ_ARIA2_URL is set but TASKQ_ARIA2_SECRET is not');
+    expect(() => cacheSettings({ TASKQ_ARIA2_URL: 'https://h/x', TASKQ_ARIA2_SECRET: 's' })).toThrow('expected http://<host>:<port>/jsonrpc');
   });
 });
