@@ -11,6 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface OriginFile {
   body: Buffer;
   type: string;
+  /** More response headers (e.g. a Content-Disposition). */
+  headers?: Record<string, string>;
 }
 
 export interface OriginRequest {
@@ -68,6 +70,7 @@ function answer(req: IncomingMessage, res: ServerResponse, file: OriginFile, rat
     'content-type': file.type,
     'content-length': end - start + 1,
     'accept-ranges': 'bytes',
+    ...file.headers,
     ...(status === 206 ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
   });
   if (req.method === 'HEAD') {
@@ -81,7 +84,7 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
   const requests: OriginRequest[] = [];
   let rate = options.rate;
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://origin.invalid').pathname;
+    const path = (req.url ?? '/').split('?')[0] as string; // as sent: hostile paths are served as written
     requests.push({ method: req.method ?? 'GET', path, range: req.headers.range });
     const to = options.redirects?.[path];
     if (to) {

@@ -78,7 +78,7 @@ describe('download nodes', () => {
   });
 
   it('a download node killed -9 mid-download: its job is re-delivered, the file continued by another node, one copy', async () => {
-    const { origin, cache, app, node, fetch } = await pipeline({ TASKQ_STALL_INTERVAL_MS: '1000', TASKQ_DOWNLOAD_LEASE_MS: '2000' });
+    const { origin, cache, node, fetch } = await pipeline({ TASKQ_STALL_INTERVAL_MS: '1000', TASKQ_DOWNLOAD_LEASE_MS: '2000' });
     origin.setRate(400_000);
     const first = await node('dl1');
     const slow = `${origin.url}/vod/slow.mp4`;

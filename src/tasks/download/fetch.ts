@@ -20,13 +20,13 @@ import type { DownloadRequest } from '../analyze/observations.js';
 import { fetchParts } from './parts.js';
 import { downloaderFor, progressReporter } from './node-downloader.js';
 
-async function fetchProgressive(ctx: TaskContext, request: DownloadRequest, settings: CacheSettings, index: CacheIndex): Promise<Record<string, unknown>> {
+async function fetchProgressive(ctx: TaskContext, request: DownloadRequest, href: string, settings: CacheSettings, index: CacheIndex): Promise<Record<string, unknown>> {
   const dirs = cacheDirs(settings.dir);
   const name = fileNameOf(request.id, request.url);
   const d = await downloaderFor(ctx, settings);
   const report = progressReporter(ctx);
   const total = await d.download(
-    { gid: request.id.slice(0, 16), uri: request.url, dir: dirs.incoming, out: name, ...(request.referer ? { referer: request.referer } : {}) },
+    { gid: request.id.slice(0, 16), uri: href, dir: dirs.incoming, out: name, ...(request.referer ? { referer: request.referer } : {}) },
     (p) => report({ bytes: p.completed, total: p.total, speed: p.speed, ...(p.eta !== undefined ? { eta: p.eta } : {}) }),
     ctx.signal,
   );
@@ -49,8 +49,11 @@ async function fetchProgressive(ctx: TaskContext, request: DownloadRequest, sett
   return { id: request.id, file, size, sha256 };
 }
 
-/** Only http(s) URLs of a sane length reach aria2. */
-function refuseUrl(url: string): void {
+/**
+ * Only http(s) URLs of a sane length reach aria2, and only as the URL parser writes them back: no
+ * raw newline or tab (aria2's session file is line-based: a newline would smuggle options into it).
+ */
+function refuseUrl(url: string): string {
   if (url.length > defaults.downloadMaxUrl) throw new UnrecoverableError(`a URL of ${url.length} characters (at most ${defaults.downloadMaxUrl}): not downloaded`);
   let parsed: URL;
   try {
@@ -60,6 +63,7 @@ function refuseUrl(url: string): void {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UnrecoverableError(`${parsed.protocol} URLs are not downloaded (http and https only): ${url.slice(0, 200)}`);
   if (parsed.username || parsed.password) throw new UnrecoverableError(`a URL with credentials is not downloaded: ${parsed.host}`);
+  return parsed.href;
 }
 
 function tooBig(url: string, size: number, settings: CacheSettings): UnrecoverableError {
@@ -74,7 +78,7 @@ export function registerDownload(app: App): void {
         throw new UnrecoverableError(`download.fetch takes one resource {id, url, kind: progressive|hls|dash, …} (as analyze sends it); got ${JSON.stringify(request)?.slice(0, 200)}`);
       }
       fileNameOf(request.id, request.url); // a resource id, or a clear refusal
-      refuseUrl(request.url);
+      const href = refuseUrl(request.url);
       const settings = cacheSettings();
       const redis = await app.client();
       const index = new CacheIndex(redis, app.keys.prefix);
@@ -88,7 +92,7 @@ export function registerDownload(app: App): void {
       try {
         if (await index.has(request.id)) return { id: request.id, cached: true };
         await evict(index, dirs.store, settings.maxBytes, { room: request.size ?? 0 });
-        return request.kind === 'progressive' ? await fetchProgressive(ctx, request, settings, index) : await fetchParts(ctx, request as DownloadRequest & { kind: 'hls' | 'dash' }, settings, index);
+        return request.kind === 'progressive' ? await fetchProgressive(ctx, request, href, settings, index) : await fetchParts(ctx, request as DownloadRequest & { kind: 'hls' | 'dash' }, settings, index);
       } finally {
         await lease.release();
       }
