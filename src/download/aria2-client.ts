@@ -90,7 +90,11 @@ export class Aria2Client extends EventEmitter {
   /** Opens the WebSocket (notifications; calls go over it too). Without it, calls use HTTP. */
   async open(): Promise<void> {
     this.closing = false;
-    await this.withTimeout(this.lib.open(), 'opening the WebSocket');
+    try {
+      await this.withTimeout(this.lib.open(), 'opening the WebSocket');
+    } catch (err) {
+      throw asAria2Error(err); // the library rejects with the socket's error event, not an Error
+    }
     this.reconnects = 0;
     this.emit('connected');
   }
@@ -174,11 +178,11 @@ export class Aria2Client extends EventEmitter {
 
 function asAria2Error(err: unknown): Aria2Error {
   if (err instanceof Aria2Error) return err;
-  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown }; error?: { code?: unknown } };
   const message = String(e?.message ?? err);
   if (/Unauthorized/i.test(message)) return new Aria2Error('aria2 refused the RPC secret (Unauthorized): the secret does not match aria2c\'s --rpc-secret', Number(e.code));
   // Node's fetch says "fetch failed" and puts the reason in `cause`.
-  const reason = `${message} ${String(e?.cause?.code ?? '')} ${String(e?.cause?.message ?? '')}`;
+  const reason = `${message} ${String(e?.cause?.code ?? e?.error?.code ?? '')} ${String(e?.cause?.message ?? '')}`;
   if (/ECONNREFUSED|ECONNRESET/.test(reason)) return new Aria2Error(`aria2 is not listening (${reason.trim()}): start aria2c with --enable-rpc, or let the download node start it`);
   return new Aria2Error(`aria2: ${message}`, typeof e.code === 'number' ? e.code : undefined);
 }
