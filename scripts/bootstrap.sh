@@ -15,6 +15,7 @@ die() { say "error: $*"; exit 1; }
 want=(
   "cmd:redis-server redis-server"
   "cmd:aria2c aria2"
+  "cmd:ffmpeg ffmpeg"
   "pkg:libpcap-dev libpcap-dev"
   "cmd:make make"
   "cmd:g++ g++"

@@ -12,6 +12,7 @@ import { registerCapture } from './tasks/capture/run.js';
 import { registerAnalyze } from './tasks/analyze/observations.js';
 import { registerDownload } from './tasks/download/fetch.js';
 import { registerEvictCache } from './tasks/schedule/evict-cache.js';
+import { registerThumbnail } from './tasks/download/thumbnail.js';
 
 export const QUEUES = ['q_pcap', 'q_analyze', 'q_download', 'q_schedule'];
 
@@ -31,6 +32,7 @@ registerCapture(app);
 registerAnalyze(app);
 registerDownload(app);
 registerEvictCache(app);
+registerThumbnail(app);
 
 /** Liveness probe of the whole pipeline: `taskq call schedule.ping --wait`. */
 export const ping = app.task('schedule.ping', (note?: string) => ({ pong: true, note: note ?? null, at: new Date().toISOString(), pid: process.pid }));

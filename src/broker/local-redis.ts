@@ -30,6 +30,8 @@ export interface LocalRedisOptions {
    * does not stop it before the workers that still need it have drained; its owner stops it last.
    */
   ownProcessGroup?: boolean;
+  /** It stops (SIGTERM) when the process that started it dies, even by kill -9. */
+  dieWithParent?: boolean;
 }
 
 export class LocalRedis {
@@ -68,7 +70,9 @@ export class LocalRedis {
     ];
     if (!o.port) args.push('--unixsocket', this.socket, '--unixsocketperm', '700');
     this.output = '';
-    const child = spawn(o.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: o.ownProcessGroup ?? false });
+    // setpriv --pdeathsig (util-linux): SIGTERM when its starter dies, even by kill -9 (it saves and exits).
+    const [file, argv] = o.dieWithParent ? ['setpriv', ['--pdeathsig', 'SIGTERM', '--', o.binary ?? 'redis-server', ...args]] : [o.binary ?? 'redis-server', args];
+    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: o.ownProcessGroup ?? false });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer): void => {

@@ -106,12 +106,23 @@ export interface UpInfo {
   /** taskq commands to suggest (without `taskq`). */
   tries?: string[];
   beat?: { pid: number; log: string };
+  services?: Array<{ name: string; pid: number; url?: string }>;
+  /** The layout's start commands, as they ended. */
+  started?: Array<{ command: string; code: number; output: string }>;
 }
 
 export function upText(info: UpInfo): string {
   let out = `taskq is up\n  broker  ${info.broker}${info.redisDir ? `  (private redis-server, data in ${info.redisDir})` : ''}\n\n`;
   out += table(['NODE', 'PID', 'QUEUES', 'CONCURRENCY', 'LOG'], info.nodes.map((n) => [n.node, n.pid, n.queues.join(','), n.concurrency, n.log]));
   if (info.beat) out += `\nbeat (periodic tasks): pid ${info.beat.pid}, log ${info.beat.log}  (taskq beat ls -A <app> lists its entries)\n`;
+  for (const s of info.services ?? []) out += `${s.name}: pid ${s.pid}${s.url ? `, ${s.url}` : ''}\n`;
+  for (const s of info.started ?? []) out += `${s.code === 0 ? 'ran' : `FAILED (exit ${s.code})`}: taskq ${s.command}${s.code === 0 ? '' : `\n  ${s.output.split('\n').join('\n  ')}`}\n`;
+  const demo = info.services?.find((s) => s.name === 'demo')?.url;
+  const cache = info.services?.find((s) => s.name === 'cache')?.url;
+  if (demo && cache) {
+    out += `\nsee it cache a video: fetch one from the demo origin (the capture on lo sees it), then get the cached copy:\n`;
+    out += `  curl -s ${demo}/demo.mp4 | sha256sum\n  curl -s '${cache}/u?url=${encodeURIComponent(`${demo}/demo.mp4`)}' | sha256sum   # a few seconds later: the same sum\n`;
+  }
   const tries = [...(info.tries ?? []), 'status'];
   out += `\ntry it (another terminal):\n${tries.map((t) => `  TASKQ_BROKER_URL=${info.broker} ./bin/taskq ${t}\n`).join('')}\nCtrl-C stops everything.\n`;
   return out;

@@ -17,6 +17,7 @@ import { celeryOnlyCommands } from './celery-compat.js';
 import { beatCommand } from './commands/beat.js';
 import { captureCommand } from './commands/capture.js';
 import { cacheCommand } from './commands/cache.js';
+import { demoCommand } from './commands/demo.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -44,6 +45,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     beatCommand(io, exit),
     captureCommand(io, exit),
     cacheCommand(io, exit),
+    demoCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }

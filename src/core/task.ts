@@ -30,6 +30,12 @@ export interface TaskOptions {
   rateLimit?: RateLimit;
   /** `high` jobs of a queue are taken before `normal` (default) ones, `low` last. */
   priority?: Priority;
+  /**
+   * The task runs until it is stopped (a capture, a stream reader): a node's warm shutdown aborts it
+   * at once (`ctx.signal`, WorkerShutdown; it goes back to its queue for the next node) instead of
+   * waiting the shutdown timeout for an end that never comes.
+   */
+  untilStopped?: boolean;
 }
 
 /** Priority levels of a queue, served high → normal → low. Wire values: never rename. */
@@ -85,6 +91,7 @@ export interface TaskDefinition {
   /** Interval between two starts (ms) from `rateLimit`, cluster-wide. */
   rateIntervalMs: number | undefined;
   priority: Priority | undefined;
+  untilStopped: boolean;
   handler: (...args: unknown[]) => unknown;
 }
 
@@ -129,6 +136,7 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
     softTimeLimitMs: normalizeTimeLimit(options.softTimeLimitMs, `${where} softTimeLimitMs`),
     rateIntervalMs: parseRateLimit(options.rateLimit, where),
     priority: normalizePriority(options.priority, `${where} priority`),
+    untilStopped: options.untilStopped ?? false,
     handler: handler as (...args: unknown[]) => unknown,
   };
 }

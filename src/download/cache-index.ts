@@ -2,7 +2,7 @@
  * The cache's index in Redis: what is cached, where, how big, how often served. Each change is one
  * Lua script, so the entry, the LRU order, the total size and the URL lookup never disagree (a
  * half-written entry cannot exist: an entry is added whole, after its file is in the store).
- *   <prefix>:cache:<id>     HASH  id, url, kind, file, size, contentType, sha256, hits, lastAccess, cachedAt
+ *   <prefix>:cache:<id>     HASH  id, url, kind, file, size, contentType, sha256, hits, lastAccess, cachedAt, thumbnail
  *   <prefix>:cache:index    ZSET  id by last access (ms): eviction takes the lowest
  *   <prefix>:cache:bytes    STRING the sum of the entries' sizes
  *   <prefix>:cache:urls     HASH  original URL → id
@@ -23,6 +23,8 @@ export interface CacheEntry {
   hits: number;
   lastAccess: number;
   cachedAt: number;
+  /** A thumbnail exists (`<cache>/thumbs/<id>.jpg`, served at /t/<id>.jpg). */
+  thumbnail?: boolean;
 }
 
 const PUT = `
@@ -50,6 +52,8 @@ redis.call('HSET', KEYS[1], 'lastAccess', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 1`;
 
+const THUMB = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'thumbnail', '1') end return 0`;
+
 function parse(h: Record<string, string>): CacheEntry | undefined {
   if (!h.id || !h.file) return undefined;
   return {
@@ -63,6 +67,7 @@ function parse(h: Record<string, string>): CacheEntry | undefined {
     hits: Number(h.hits ?? 0),
     lastAccess: Number(h.lastAccess ?? 0),
     cachedAt: Number(h.cachedAt ?? 0),
+    ...(h.thumbnail === '1' ? { thumbnail: true } : {}),
   };
 }
 
@@ -105,6 +110,11 @@ export class CacheIndex {
   /** Counts a hit and moves the entry to the young end of the LRU order. */
   async touch(id: string, now = Date.now()): Promise<void> {
     await this.redis.eval(TOUCH, 2, this.key(id), this.shared[0], id, now);
+  }
+
+  /** Marks that the entry has a thumbnail (nothing when it was removed meanwhile). */
+  async setThumbnail(id: string): Promise<void> {
+    await this.redis.eval(THUMB, 1, this.key(id));
   }
 
   /** Removes an entry from the index; its size if it was there. The caller deletes the file after. */

@@ -5,13 +5,14 @@
  *   GET /c/<id>            the file; an HLS or DASH entry redirects to its local playlist
  *   GET /c/<id>/<name>     a part of an HLS or DASH entry (its playlist, segments, init segment)
  *   GET /u?url=<url>       the copy of that URL, as /c/<id>
+ *   GET /t/<id>.jpg        its thumbnail, once made
  *   GET /healthz           200 ok
  * Paths come from the index but only their last part is used, and only inside the store.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import send from 'send';
 import type { CacheEntry, CacheIndex } from './cache-index.js';
 import { playlistName } from './parts.js';
@@ -43,7 +44,9 @@ function isHit(req: IncomingMessage): boolean {
 
 function serveFile(req: IncomingMessage, res: ServerResponse, path: string, headers: Record<string, string>): void {
   for (const [k, v] of Object.entries(headers)) if (v) res.setHeader(k, v);
-  send(req, path, { etag: !headers.etag, lastModified: true, dotfiles: 'deny', index: false, maxAge: 0 })
+  // `root` is the file's folder: send's dot-file rule then reads only the file's own name, not the
+  // folders above it (npm start's cache lives under .state/).
+  send(req, `/${basename(path)}`, { root: dirname(path), etag: !headers.etag, lastModified: true, dotfiles: 'deny', index: false, maxAge: 0 })
     .on('error', (err: { status?: number; code?: string; message: string }) => {
       // ENOENT: evicted or removed since the index was read.
       const status = err.code === 'ENOENT' ? 404 : (err.status ?? 500);
@@ -83,6 +86,8 @@ export function createCacheServer(options: CacheServerOptions): Server {
       const entry = await index.byUrl(original);
       return entry ? serveEntry(req, res, entry) : reply(res, 404, { error: `not cached: ${original.slice(0, 200)}` });
     }
+    const thumb = /^\/t\/([0-9a-f]{32})\.jpg$/.exec(url.pathname);
+    if (thumb) return serveFile(req, res, inside(join(dirname(storeDir), 'thumbs'), `${thumb[1] as string}.jpg`), { 'content-type': 'image/jpeg' });
     const m = /^\/c\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) return reply(res, 404, { error: `no such path: ${url.pathname.slice(0, 200)} (try /c/<id>, /u?url=<url>, /healthz)` });
     const id = m[1] as string;

@@ -4,7 +4,7 @@
  * is within its limit (or within it with room for a download about to arrive).
  */
 import { rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CacheEntry, CacheIndex } from './cache-index.js';
 import { inside } from './store.js';
 
@@ -21,6 +21,7 @@ export async function removeEntry(index: CacheIndex, storeDir: string, entry: Ca
   if (size === undefined) return false;
   // The path comes from the index; only its last part is trusted, and only inside the store.
   await rm(inside(storeDir, basename(entry.file)), { recursive: true, force: true });
+  await rm(inside(join(dirname(storeDir), 'thumbs'), `${entry.id}.jpg`), { force: true });
   return true;
 }
 

@@ -20,6 +20,8 @@ export const taskqBin = fileURLToPath(new URL('../../bin/taskq', import.meta.url
 
 /** Set in a daemonized node's environment: it reports start failures to its starter over IPC. */
 export const DETACHED_ENV = 'TASKQ_DETACHED';
+/** Set for an attached node (taskq up): the pid whose death should SIGTERM it (cli/bin.ts). */
+export const PARENT_DEATH_ENV = 'TASKQ_PARENT_DEATH';
 
 export interface NodeProcessSpec {
   /** `taskq worker` arguments (without --detach). */
@@ -34,8 +36,8 @@ export interface NodeProcessSpec {
   readyTimeoutMs?: number;
   /** A daemon (default) or a child of this process. */
   detached?: boolean;
-  /** What it runs: a worker node (default) or a beat. */
-  command?: 'worker' | 'beat';
+  /** What it runs: a worker node (default), a beat, or a service (`cache`, `demo`; up-layout.ts). */
+  command?: string;
 }
 
 export interface StartedNode {
@@ -44,6 +46,8 @@ export interface StartedNode {
   child: ChildProcess;
   /** What an attached node printed on stderr (banner, early errors; first 64 KiB). */
   output: () => string;
+  /** The URL a service said it serves on. */
+  url?: string;
 }
 
 /** Opens the node's log for appending (creating its folder), or throws TASKQ_CANT_CREATE naming it. */
@@ -81,7 +85,7 @@ export function startNodeProcess(spec: NodeProcessSpec): Promise<StartedNode> {
   const child = spawn(process.execPath, [taskqBin, spec.command ?? 'worker', ...spec.argv], {
     detached,
     cwd: spec.cwd,
-    env: { ...process.env, ...spec.env, [DETACHED_ENV]: '1' },
+    env: { ...process.env, ...spec.env, [DETACHED_ENV]: '1', ...(detached ? {} : { [PARENT_DEATH_ENV]: String(process.pid) }) },
     stdio: ['ignore', log, detached ? log : 'pipe', 'ipc'],
   });
   if (typeof log === 'number') closeSync(log);
@@ -103,7 +107,7 @@ export function startNodeProcess(spec: NodeProcessSpec): Promise<StartedNode> {
       fail(`did not report that it consumes within ${timeoutMs / 1000} s (killed)`);
     }, timeoutMs);
     child.once('error', (err) => fail(`could not be started: ${err.message}`));
-    child.on('message', (msg: { type?: string; message?: string; node?: string }) => {
+    child.on('message', (msg: { type?: string; message?: string; node?: string; url?: string }) => {
       if (msg?.type === 'failed') reason += msg.message ?? '';
       if (msg?.type !== 'ready') return;
       clearTimeout(timer);
@@ -111,7 +115,7 @@ export function startNodeProcess(spec: NodeProcessSpec): Promise<StartedNode> {
       // Nothing else goes over the channel; an open one would keep both event loops busy.
       child.disconnect();
       if (detached) child.unref();
-      resolve({ pid: child.pid as number, node: msg.node ?? '', child, output: () => output });
+      resolve({ pid: child.pid as number, node: msg.node ?? '', child, output: () => output, ...(msg.url ? { url: msg.url } : {}) });
     });
     child.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`}) before it consumed`));
   });

@@ -25,6 +25,8 @@ export interface RunningNode {
   child: ChildProcess;
   /** What the node printed on stderr (banner, early errors). */
   output: () => string;
+  /** The URL a service said it serves on. */
+  url?: string;
 }
 
 /** Emits 'exit' (node, code, signal) when a node ends on its own. */
@@ -32,9 +34,9 @@ export class Supervisor extends EventEmitter {
   readonly nodes: RunningNode[] = [];
   private stopping = false;
 
-  async start(spec: MultiNode, env?: NodeJS.ProcessEnv, command: 'worker' | 'beat' = 'worker'): Promise<RunningNode> {
+  async start(spec: MultiNode, env?: NodeJS.ProcessEnv, command = 'worker'): Promise<RunningNode> {
     const started = await startNodeProcess({ argv: spec.argv, logfile: spec.logfile, cwd: spec.cwd, env, detached: false, command });
-    const node: RunningNode = { name: spec.name, pid: started.pid, child: started.child, output: started.output };
+    const node: RunningNode = { name: spec.name, pid: started.pid, child: started.child, output: started.output, ...(started.url ? { url: started.url } : {}) };
     node.child.once('exit', (code, signal) => {
       if (!this.stopping) this.emit('exit', node, code, signal);
     });

@@ -1,6 +1,7 @@
 /**
  * The nodes `taskq up` runs, as configuration: `--node name=q1,q2:concurrency` options, or a JSON file
- * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "beat": true, "try": [commands]}`). Pure:
+ * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "beat": true, "services": {name: command},
+ * "start": [commands], "try": [commands]}`). Pure:
  * parsing and validation only; reading the file is the caller's.
  */
 import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
@@ -22,7 +23,14 @@ export interface UpLayout {
   tries?: string[];
   /** Run one `taskq beat` beside the nodes (the app's beatSchedule). */
   beat?: boolean;
+  /** Long-running taskq commands run and watched beside the nodes (e.g. `cache serve`, `demo origin`). */
+  services?: Array<{ name: string; command: string; args: string[] }>;
+  /** taskq commands run once everything is up (e.g. `capture start -A dist/app.js`). */
+  start?: string[][];
 }
+
+/** The taskq commands a layout may run as services: each reports ready and runs until SIGTERM. */
+export const SERVICE_COMMANDS = ['cache', 'demo'];
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -83,7 +91,34 @@ export function parseLayoutFile(text: string, file: string): UpLayout {
   if (beat !== undefined && typeof beat !== 'boolean') throw bad(file, '"beat" must be true or false (run one taskq beat beside the nodes)');
   const tries = (o as { try?: unknown }).try;
   if (tries !== undefined && (!Array.isArray(tries) || !tries.every((t) => typeof t === 'string'))) throw bad(file, '"try" must be a list of taskq commands (strings)');
-  return { app: o.app, nodes: checkUnique(nodes, file), ...(tries ? { tries: tries as string[] } : {}), ...(beat ? { beat } : {}) };
+  const services = parseServices((o as { services?: unknown }).services, file);
+  const start = (o as { start?: unknown }).start;
+  if (start !== undefined && (!Array.isArray(start) || !start.every((t) => typeof t === 'string' && t.trim()))) throw bad(file, '"start" must be a list of taskq commands (strings) run once everything is up');
+  return {
+    app: o.app,
+    nodes: checkUnique(nodes, file),
+    ...(tries ? { tries: tries as string[] } : {}),
+    ...(beat ? { beat } : {}),
+    ...(services.length ? { services } : {}),
+    ...(start?.length ? { start: (start as string[]).map(words) } : {}),
+  };
+}
+
+/** A command line split on spaces (layout commands take no quoting). */
+function words(line: string): string[] {
+  return line.trim().split(/\s+/);
+}
+
+function parseServices(value: unknown, file: string): Array<{ name: string; command: string; args: string[] }> {
+  if (value === undefined) return [];
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw bad(file, '"services" must map a name to a taskq command, e.g. {"cache": "cache serve"}');
+  return Object.entries(value as Record<string, unknown>).map(([name, line]) => {
+    if (!NAME.test(name)) throw bad(file, `service name ${JSON.stringify(name)} must be 1–64 letters, digits, _ . -`);
+    if (typeof line !== 'string' || !line.trim()) throw bad(file, `services.${name} must be a taskq command line, e.g. "cache serve"`);
+    const [command, ...args] = words(line);
+    if (!SERVICE_COMMANDS.includes(command as string)) throw bad(file, `services.${name}: "${command}" cannot run as a service (one of: ${SERVICE_COMMANDS.join(', ')})`);
+    return { name, command: command as string, args };
+  });
 }
 
 /**

@@ -279,6 +279,23 @@ export class Dispatcher extends EventEmitter {
     await this.giveBack.all(this.held.drain());
   }
 
+  /** Shutdown, first step: jobs of tasks that run until stopped (`untilStopped`) are aborted now and go back to their queue. */
+  abortUntilStopped(): void {
+    const taskOf = (raw: string): string | undefined => {
+      try {
+        return (JSON.parse(raw) as { data?: { task?: string } }).data?.task;
+      } catch {
+        return undefined;
+      }
+    };
+    for (const r of this.running.values()) {
+      if (r.lingering || r.abandoned || !this.deps.app.tasks.get(taskOf(r.job.raw) ?? '')?.untilStopped) continue;
+      this.deps.log.info({ jobId: r.job.id }, 'stopping a task that runs until stopped; it goes back to its queue');
+      r.shutdown = true;
+      stopRunning(r, new WorkerShutdown(), false);
+    }
+  }
+
   /** Shutdown, after the timeout: running jobs are aborted (WorkerShutdown) and go back to their queue
    * when they end; those still running `graceMs` later are returned as they run (late outcome not theirs). */
   async abortRunning(graceMs: number, idle: () => Promise<void>): Promise<void> {

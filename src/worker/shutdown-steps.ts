@@ -16,6 +16,7 @@ export async function drain(dispatcher: Dispatcher, cold: AbortSignal, timeoutMs
     if (cold.aborted) r('timeout');
     else cold.addEventListener('abort', () => r('timeout'), { once: true });
   });
+  dispatcher.abortUntilStopped();
   const timer = sleep(timeoutMs, 'timeout' as const, { ref: false });
   if ((await Promise.race([idle().then(() => 'idle' as const), timer, coldStop])) !== 'timeout') return;
   await dispatcher.abortRunning(cold.aborted ? 0 : Math.min(defaults.shutdownGraceMs, timeoutMs), idle);

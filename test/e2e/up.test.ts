@@ -2,6 +2,8 @@
  * `taskq up`, the main job of `npm start`: a private Redis under the state folder, the flagship
  * app's nodes, a ping through q_schedule, and Ctrl-C stopping every process it started.
  */
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,11 +31,26 @@ describe('taskq up (npm start)', () => {
     const beatPid = Number(/beat \(periodic tasks\): pid (\d+)/.exec(out)?.[1]);
     expect(alive(beatPid)).toBe(true);
     const ls = JSON.parse((await runTaskq(['beat', 'ls', '-A', `${root}dist/app.js`, '--json'], { TASKQ_BROKER_URL: broker })).stdout) as Array<{ name: string; enabled: boolean }>;
-    expect(ls.map((e) => e.name)).toEqual(['stats-snapshot']);
+    expect(ls.map((e) => e.name)).toEqual(['evict-cache', 'stats-snapshot']);
     const runNow = await runTaskq(['beat', 'run-now', 'stats-snapshot', '-A', `${root}dist/app.js`], { TASKQ_BROKER_URL: broker });
     const id = /^sent (\S+)/.exec(runNow.stdout)?.[1] as string;
     const stats = await runTaskq(['result', id, '--wait', '--timeout', '10', '--json'], { TASKQ_BROKER_URL: broker });
     expect(JSON.parse(stats.stdout)).toMatchObject({ state: 'SUCCESS', task: 'schedule.stats', result: { queues: expect.arrayContaining([expect.objectContaining({ queue: 'q_schedule' })]) } });
+
+    // The README's one-minute demo: a video fetched from the demo origin is seen by the capture on lo,
+    // cached through aria2, and served by the cache server with the origin's sha256, and a thumbnail.
+    const demo = /^demo: pid \d+, (http:\/\/\S+)$/m.exec(out)?.[1] as string;
+    const cache = /^cache: pid \d+, (http:\/\/\S+)$/m.exec(out)?.[1] as string;
+    expect(out).toContain('ran: taskq capture start -A dist/app.js --device lo');
+    const video = Buffer.from(await (await fetch(`${demo}/demo.mp4`)).arrayBuffer());
+    const cached = `${cache}/u?url=${encodeURIComponent(`${demo}/demo.mp4`)}`;
+    await waitFor('the cached copy', async () => (await fetch(cached, { method: 'HEAD' })).status, (status) => status === 200, { timeoutMs: 30_000 });
+    const copy = Buffer.from(await (await fetch(cached)).arrayBuffer());
+    expect(createHash('sha256').update(copy).digest('hex')).toBe(createHash('sha256').update(video).digest('hex'));
+    const entry = JSON.parse((await runTaskq(['cache', 'ls', '--json'], { TASKQ_BROKER_URL: broker })).stdout) as { id: string; file: string };
+    expect(entry.file).toBe(`${state}/cache/store/${entry.id}.mp4`);
+    const thumb = await waitFor('the thumbnail', () => fetch(`${cache}/t/${entry.id}.jpg`), (r) => r.status === 200, { timeoutMs: 30_000 });
+    expect(thumb.headers.get('content-type')).toBe('image/jpeg');
 
     up.signal('SIGINT');
     expect(await up.exited).toBe(0);
@@ -63,5 +80,23 @@ describe('taskq up (npm start)', () => {
     expect(out).toContain('stopped\n');
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(existsSync(`${state}/redis/redis.sock`)).toBe(false);
+  });
+
+  it('killed -9, it leaves no orphan: nodes, beat, services and Redis stop, and it starts again on the same state', async () => {
+    const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
+    const env = { TASKQ_BROKER_URL: '' };
+    const up = await spawnTaskq(['up', '--state-dir', state], { env, waitReady: false });
+    const out = await waitFor('the summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
+    const pids = [...out.matchAll(/^\w+@\S+\s+(\d+)\s+q_|^(?:beat \(periodic tasks\)|cache|demo): pid (\d+)/gm)].map((m) => Number(m[1] ?? m[2]));
+    expect(pids).toHaveLength(7);
+    const redisPid = Number(execFileSync('pgrep', ['-f', `unixsocket:${state}/redis/redis.sock`], { encoding: 'utf8' }).trim());
+    up.signal('SIGKILL');
+    await up.exited;
+    await waitFor('every process it started to stop', () => [...pids, redisPid].filter(alive), (left) => left.length === 0, { timeoutMs: 60_000 });
+
+    const again = await spawnTaskq(['up', '--state-dir', state], { env, waitReady: false });
+    await waitFor('the summary, again', () => again.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
+    again.signal('SIGINT');
+    expect(await again.exited).toBe(0);
   });
 });

@@ -5,6 +5,8 @@
  * where; Ctrl-C stops everything cleanly.
  */
 import { Command, Option } from 'commander';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
@@ -15,6 +17,7 @@ import { Supervisor, type RunningNode } from '../../multi/supervisor.js';
 import { parseMultiArgv } from '../../multi/multi-argv.js';
 import { buildNodes, type MultiNode } from '../../multi/node-spec.js';
 import { preflight } from '../../multi/cluster.js';
+import { taskqBin } from '../../multi/node-process.js';
 import { expandIndex } from '../../worker/pool/log-file.js';
 import { checkNodeArgv, workerOptionTable } from '../node-args.js';
 import type { CliIo } from '../context.js';
@@ -61,6 +64,16 @@ function summary(plan: UpLayout, nodes: MultiNode[], supervisor: Supervisor, bro
   };
 }
 
+/** Runs `taskq <argv>` to its end (a layout's "start" commands); its exit code and output. */
+async function runOnce(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; output: string }> {
+  const child = spawn(process.execPath, [taskqBin, ...argv], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code: code ?? ExitCode.software, output: output.trim() };
+}
+
 /** Runs the layout until Ctrl-C (or a node dies); returns the exit code. */
 async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   const plan = layout(options, io);
@@ -73,7 +86,7 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   let redis: LocalRedis | undefined;
   let broker = io.env.TASKQ_BROKER_URL;
   if (!broker) {
-    redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true, appendfsync: options.appendfsync });
+    redis = new LocalRedis({ dir: join(state, 'redis'), ownProcessGroup: true, dieWithParent: true, appendfsync: options.appendfsync });
     await redis.start();
     broker = redis.url;
   }
@@ -89,13 +102,20 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   });
   let code: number = ExitCode.ok;
   try {
-    for (const node of nodes) await supervisor.start(node, { TASKQ_BROKER_URL: broker });
+    // Everything up starts keeps its files under the state folder: the cache, the demo's videos.
+    const env = { TASKQ_BROKER_URL: broker, TASKQ_CACHE_DIR: io.env.TASKQ_CACHE_DIR || join(state, 'cache'), TASKQ_DEMO_DIR: io.env.TASKQ_DEMO_DIR || join(state, 'demo') };
+    for (const node of nodes) await supervisor.start(node, env);
     const info = summary(plan, nodes, supervisor, broker, redis ? join(state, 'redis') : undefined);
     if (plan.beat) {
       const log = join(state, 'logs', 'beat.log');
-      const beat = await supervisor.start({ name: 'beat', short: 'beat', argv: ['-A', appModule, '-n', 'beat@%h', '--logfile', log, '--pidfile', join(state, 'run', 'beat.pid')], pidfile: join(state, 'run', 'beat.pid'), logfile: log }, { TASKQ_BROKER_URL: broker }, 'beat');
+      const beat = await supervisor.start({ name: 'beat', short: 'beat', argv: ['-A', appModule, '-n', 'beat@%h', '--logfile', log, '--pidfile', join(state, 'run', 'beat.pid')], pidfile: join(state, 'run', 'beat.pid'), logfile: log }, env, 'beat');
       info.beat = { pid: beat.pid, log };
     }
+    for (const svc of plan.services ?? []) {
+      const running = await supervisor.start({ name: svc.name, short: svc.name, argv: svc.args, pidfile: '', logfile: '' }, env, svc.command);
+      (info.services ??= []).push({ name: svc.name, pid: running.pid, ...(running.url ? { url: running.url } : {}) });
+    }
+    for (const argv of plan.start ?? []) (info.started ??= []).push({ command: argv.join(' '), ...(await runOnce(argv, { ...io.env, ...env }, io.cwd)) });
     io.stdout(upText(info));
     code = await stopped;
     io.stdout('stopping…\n');

@@ -61,6 +61,6 @@ export function registerCapture(app: App): void {
       // Revoked: REVOKED. The node stopping: WorkerShutdown, so the job goes back for the next capture node.
       throw ctx.signal.reason;
     },
-    { bind: true },
+    { bind: true, untilStopped: true },
   );
 }

@@ -92,7 +92,12 @@ export function registerDownload(app: App): void {
       try {
         if (await index.has(request.id)) return { id: request.id, cached: true };
         await evict(index, dirs.store, settings.maxBytes, { room: request.size ?? 0 });
-        return request.kind === 'progressive' ? await fetchProgressive(ctx, request, href, settings, index) : await fetchParts(ctx, request as DownloadRequest & { kind: 'hls' | 'dash' }, settings, index);
+        const result = request.kind === 'progressive' ? await fetchProgressive(ctx, request, href, settings, index) : await fetchParts(ctx, request as DownloadRequest & { kind: 'hls' | 'dash' }, settings, index);
+        // The thumbnail is its own task: ffmpeg failing on this video never fails its download.
+        if (request.kind !== 'progressive' || /^video\//.test(request.contentType ?? 'video/')) {
+          await app.send('download.thumbnail', [request.id]).catch((err: Error) => ctx.log.warn({ err: err.message }, 'thumbnail not sent'));
+        }
+        return result;
       } finally {
         await lease.release();
       }

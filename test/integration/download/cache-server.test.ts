@@ -41,12 +41,14 @@ async function serve(): Promise<{ base: string; index: CacheIndex; outside: stri
   const app = testApp();
   const index = new CacheIndex(await app.client(), app.keys.prefix);
   const root = mkdtempSync(`${tmpdir()}/taskq-serve-`);
-  const store = `${root}/store`;
+  // Under a dot folder, as npm start's .state/cache/store.
+  const store = `${root}/.state/store`;
   mkdirSync(`${store}/${HLS}`, { recursive: true });
   writeFileSync(`${store}/${VID}.mp4`, BODY);
   writeFileSync(`${store}/${HLS}/index.m3u8`, '#EXTM3U\n#EXTINF:1,\n0000.ts\n#EXT-X-ENDLIST\n');
   writeFileSync(`${store}/${HLS}/0000.ts`, BODY.subarray(0, 188 * 10));
   writeFileSync(`${root}/secret.txt`, 'outside the store');
+  writeFileSync(`${store}/.hidden`, 'a dot file in the store');
   await index.put({ id: VID, url: 'http://origin.test/v.mp4?x=1', kind: 'progressive', file: `${store}/${VID}.mp4`, size: BODY.length, contentType: 'video/mp4', sha256: SHA });
   await index.put({ id: HLS, url: 'http://origin.test/live/index.m3u8', kind: 'hls', file: `${store}/${HLS}`, size: 1880, contentType: 'application/vnd.apple.mpegurl', sha256: 'c'.repeat(64) });
   const server = await listenCacheServer({ index, storeDir: store, host: '127.0.0.1', port: 0 });

@@ -46,6 +46,32 @@ describe('warm shutdown past its timeout', () => {
     expect(nodes).toEqual(['first@test', 'second@test', 'second@test']);
   });
 
+  it('a task that runs until stopped (untilStopped) is aborted at once and goes back; the others are still awaited', async () => {
+    const app = testApp();
+    const { passed: gateOpen, open: release } = gate();
+    const forever = app.task('forever', async (ctx) => {
+      await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
+    }, { bind: true, untilStopped: true });
+    const finite = app.task('finite', async () => {
+      await gateOpen;
+      return 'finished';
+    });
+    // A shutdown timeout far beyond the test's own: waiting it out would fail the test.
+    const node = await startWorker(app, { concurrency: 2, shutdownTimeoutMs: 600_000, prefetch: 0 });
+    const capture = await forever.delay();
+    const work = await finite.delay();
+    await waitFor('both to start', async () => [await capture.state(), await work.state()], (s) => s.every((x) => x === 'STARTED'));
+    const stopped = node.stop();
+    await waitFor('the endless one to go back', () => queued(app, 'waiting'), (q) => q.includes(capture.id));
+    expect(await work.state()).toBe('STARTED'); // still awaited
+    release();
+    await stopped;
+    expect(await work.get({ timeout: 5000 })).toBe('finished');
+    expect(await queued(app, 'waiting')).toEqual([capture.id]);
+    expect(await capture.state()).not.toBe('FAILURE');
+    expect(node.stats.failed).toBe(0);
+  });
+
   it('jobs held but not started (prefetched) go back at once; the running one finishes', async () => {
     const app = testApp();
     const { passed: gateOpen, open: release } = gate();
