@@ -3,6 +3,7 @@
  *   node bench/run.mjs [--n 20000] [--runs 3] [--quick] [--rate 500] [--latency-count 2500]
  *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only] [--skip-multi] [--multi-only]
  *                      [--skip-beat] [--beat-only] [--beat-seconds 30] [--skip-capture] [--capture-only]
+ *                      [--skip-cache] [--cache-only]
  * Progress goes to stderr; the table and target checks to stdout; every figure to
  * bench/results/latest.json.
  */
@@ -18,6 +19,7 @@ import { extrasText, measureExtras } from './extras.mjs';
 import { measureMulti, multiText } from './multi.mjs';
 import { beatText, measureBeat } from './beat.mjs';
 import { captureText, measureCapture } from './capture.mjs';
+import { cacheText, measureCache } from './cache.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -40,6 +42,8 @@ function options() {
       'beat-seconds': { type: 'string' },
       'skip-capture': { type: 'boolean', default: false },
       'capture-only': { type: 'boolean', default: false },
+      'skip-cache': { type: 'boolean', default: false },
+      'cache-only': { type: 'boolean', default: false },
     },
   });
   const int = (name, raw, fallback) => {
@@ -53,13 +57,17 @@ function options() {
     rate: int('rate', values.rate, 500),
     latencyCount: int('latency-count', values['latency-count'], values.quick ? 1000 : 2500),
     systems: values.systems.split(',').map((s) => s.trim()).filter(Boolean),
-    pools: (!values['skip-pools'] && !values['multi-only'] && !values['beat-only'] && !values['capture-only']) || values['pools-only'],
-    poolsOnly: values['pools-only'] || values['multi-only'] || values['beat-only'] || values['capture-only'],
-    multi: (!values['skip-multi'] && !values['pools-only'] && !values['beat-only'] && !values['capture-only']) || values['multi-only'],
-    beat: (!values['skip-beat'] && !values['pools-only'] && !values['multi-only'] && !values['capture-only']) || values['beat-only'],
-    capture: (!values['skip-capture'] && !values['pools-only'] && !values['multi-only'] && !values['beat-only']) || values['capture-only'],
+    ...sections(values),
     beatSeconds: int('beat-seconds', values['beat-seconds'], values.quick ? 10 : 30),
   };
+}
+
+/** Which sections run: every one but those skipped, or only those named with --<section>-only. */
+function sections(values) {
+  const names = ['pools', 'multi', 'beat', 'capture', 'cache'];
+  const only = names.filter((n) => values[`${n}-only`]);
+  const on = Object.fromEntries(names.map((n) => [n, only.length ? only.includes(n) : !values[`skip-${n}`]]));
+  return { ...on, poolsOnly: only.length > 0 };
 }
 
 const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -141,8 +149,10 @@ async function main() {
     if (beat) process.stdout.write(`\n${beatText(beat)}`);
     const capture = opts.capture ? await measureCapture({ log }) : undefined;
     if (capture) process.stdout.write(`\n${captureText(capture)}`);
+    const cache = opts.cache ? await measureCache(redis, { log, runs: opts.runs }) : undefined;
+    if (cache) process.stdout.write(`\n${cacheText(cache)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat, capture });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat, capture, cache });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();

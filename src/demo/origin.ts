@@ -19,6 +19,8 @@ export interface OriginRequest {
   method: string;
   path: string;
   range: string | undefined;
+  /** When it arrived (performance.now(), ms). */
+  at: number;
 }
 
 export interface OriginOptions {
@@ -41,7 +43,7 @@ export interface Origin {
 }
 
 async function write(res: ServerResponse, body: Buffer, rate: () => number | undefined): Promise<void> {
-  const chunk = 16 * 1024;
+  const chunk = rate() ? 16 * 1024 : 1024 * 1024; // small pieces only where a rate is kept
   for (let at = 0; at < body.length && !res.destroyed; at += chunk) {
     const piece = body.subarray(at, at + chunk);
     const limit = rate();
@@ -85,7 +87,7 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
   let rate = options.rate;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string; // as sent: hostile paths are served as written
-    requests.push({ method: req.method ?? 'GET', path, range: req.headers.range });
+    requests.push({ method: req.method ?? 'GET', path, range: req.headers.range, at: performance.now() });
     const to = options.redirects?.[path];
     if (to) {
       res.writeHead(302, { location: to, 'content-length': 0 }).end();

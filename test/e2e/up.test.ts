@@ -12,10 +12,14 @@ import { alive, root, runTaskq, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 
-describe('taskq up (npm start)', () => {
+// The demo's videos are made once for the three runs (ffmpeg), as a second npm start would find them.
+const demoDir = mkdtempSync(`${tmpdir()}/taskq-up-demo-`);
+
+// A whole fleet (Redis, four nodes, beat, two services) starting on a loaded 2-core machine.
+describe('taskq up (npm start)', { timeout: 90_000 }, () => {
   it('starts Redis and the nodes, says where, serves a ping, and stops everything on Ctrl-C', async () => {
     const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
-    const env = { TASKQ_BROKER_URL: '' };
+    const env = { TASKQ_BROKER_URL: '', TASKQ_DEMO_DIR: demoDir };
     const up = await spawnTaskq(['up', '--state-dir', state], { env, waitReady: false });
     const out = await waitFor('the "taskq is up" summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
     const broker = /broker\s+(unix:\/\/\S+)/.exec(out)?.[1];
@@ -65,7 +69,7 @@ describe('taskq up (npm start)', () => {
     const { spawn } = await import('node:child_process');
 
     // Its own process group, as a terminal's foreground job.
-    const up = spawn(process.execPath, [`${root}bin/taskq`, 'up', '--state-dir', state], { env: { ...process.env, TASKQ_BROKER_URL: '' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const up = spawn(process.execPath, [`${root}bin/taskq`, 'up', '--state-dir', state], { env: { ...process.env, TASKQ_BROKER_URL: '', TASKQ_DEMO_DIR: demoDir }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     up.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     up.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -84,7 +88,7 @@ describe('taskq up (npm start)', () => {
 
   it('killed -9, it leaves no orphan: nodes, beat, services and Redis stop, and it starts again on the same state', async () => {
     const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
-    const env = { TASKQ_BROKER_URL: '' };
+    const env = { TASKQ_BROKER_URL: '', TASKQ_DEMO_DIR: demoDir };
     const up = await spawnTaskq(['up', '--state-dir', state], { env, waitReady: false });
     const out = await waitFor('the summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
     const pids = [...out.matchAll(/^\w+@\S+\s+(\d+)\s+q_|^(?:beat \(periodic tasks\)|cache|demo): pid (\d+)/gm)].map((m) => Number(m[1] ?? m[2]));
