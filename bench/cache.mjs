@@ -39,6 +39,9 @@ async function curl(url, out = '/dev/null') {
   return { s: (performance.now() - t) / 1000, bytesPerSec: Number(stdout) };
 }
 
+const workers = new Set();
+
+/** A worker node process; stopped by stopWorkers() whatever happens (no bench leaves one behind). */
 async function worker(args, env) {
   const child = spawn(process.execPath, [`${ROOT}bin/taskq`, 'worker', '-A', `${ROOT}dist/app.js`, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
@@ -48,7 +51,18 @@ async function worker(args, env) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`worker ${args.join(' ')} did not start:\n${out}`);
     await sleep(20);
   }
-  return { stop: async () => (child.kill('SIGTERM'), await once(child, 'exit')) };
+  workers.add(child);
+  return { stop: () => stopWorker(child) };
+}
+
+async function stopWorker(child) {
+  workers.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function plainFileServer(file) {
@@ -141,6 +155,7 @@ export async function measureCache(redis, { log, runs = 3 }) {
     await analyze.stop();
     await download.stop();
   } finally {
+    await Promise.all([...workers].map(stopWorker));
     await app.close();
     await origin.close();
     rmSync(dir, { recursive: true, force: true });

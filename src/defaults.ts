@@ -43,6 +43,8 @@ export const defaults = {
   shutdownTimeoutMs: 30_000,
   /** After the shutdown timeout aborts jobs, how long they get to end before they are requeued as they run (ms). */
   shutdownGraceMs: 5000,
+  /** The longest a node's shutdown waits for one step that needs Redis (ms): it stops even with Redis gone. */
+  shutdownStepMs: 5000,
   /** A node whose outcome writes keep failing this long stops taking work until they succeed (ms). */
   outcomeTroubleMs: 30_000,
   /** Revoked ids kept (newest first) so that nodes starting later honour them (Celery keeps 50,000). */

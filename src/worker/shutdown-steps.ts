@@ -23,11 +23,17 @@ export async function drain(dispatcher: Dispatcher, cold: AbortSignal, timeoutMs
   await Promise.race([idle(), sleep(defaults.shutdownGraceMs, undefined, { ref: false })]);
 }
 
-/** Runs each step in order; one that fails is logged and the next still runs. */
-export async function runSteps(steps: Array<[what: string, step: () => Promise<unknown>]>, log: Logger): Promise<void> {
-  for (const [what, step] of steps) {
+/**
+ * Runs each step in order; one that fails is logged and the next still runs. A step that has not
+ * ended within its limit (default defaults.shutdownStepMs) is left behind, logged, and the next runs:
+ * with Redis unreachable, commands wait for a reconnect that may never come, and a node told to stop
+ * must still stop. What it could not write stays in Redis (`active`), where a stall check finds it.
+ */
+export async function runSteps(steps: Array<[what: string, step: () => Promise<unknown>, limitMs?: number]>, log: Logger): Promise<void> {
+  for (const [what, step, limitMs = defaults.shutdownStepMs] of steps) {
     try {
-      await step();
+      const ended = await Promise.race([step().then(() => true), sleep(limitMs, false, { ref: false })]);
+      if (!ended) log.warn({ step: what }, `shutdown step "${what}" did not end within ${Math.round(limitMs / 1000)} s (is Redis reachable?); going on without it`);
     } catch (err) {
       log.error({ err }, `shutdown step "${what}" failed`);
     }

@@ -268,10 +268,12 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
       () => true,
       () => false,
     );
-    const steps: Array<[string, () => Promise<unknown>]> = [
+    // The drain bounds itself (timeout, then grace); this only cuts a wait on an unreachable Redis.
+    const drainLimitMs = timeoutMs + 2 * defaults.shutdownGraceMs + defaults.shutdownStepMs;
+    const steps: Array<[string, () => Promise<unknown>, number?]> = [
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['return held jobs', async () => started && this.dispatcher.returnHeld()],
-      ['drain', async () => started && drain(this.dispatcher, this.cold.signal, timeoutMs)],
+      ['drain', async () => started && drain(this.dispatcher, this.cold.signal, timeoutMs), drainLimitMs],
       // Their jobs stay in `active`: the stall check re-delivers them once this node is gone.
       ['give up unwritable outcomes', async () => started && this.dispatcher.recorder.abandon()],
       ['stop timers', async () => {
@@ -284,7 +286,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
         return Promise.all(this.consumers.map((c) => c.close()));
       }],
       ['close control', async () => this.control?.close()],
-      ['close pool', () => this.executor.close()],
+      ['close pool', () => this.executor.close(), drainLimitMs],
       ['announce offline', async () => {
         // A node that never came up (Redis down, bad app) announced nothing and has nothing to withdraw.
         if (started) await this.presence.offline({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats });

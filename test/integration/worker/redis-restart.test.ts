@@ -36,4 +36,26 @@ describe('Redis restart mid-run', () => {
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
   });
+
+  it('a worker told to stop while Redis is down still stops, and its jobs come back once Redis does', async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'down', stallIntervalMs: 1000 });
+    onTestFinished(() => app.close());
+    const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'down', TEST_STALL_MS: '1000' };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '2', '--shutdown-timeout', '1', '-n', 'w1@x'], { env });
+    const running = await app.send('nap', [3000]);
+    await waitFor('it to start', () => running.state(), (s) => s === 'STARTED');
+    await redis.stop();
+    worker.signal('SIGTERM');
+    // Each shutdown step that needs Redis gives up after a bounded wait instead of waiting forever.
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/shutdown step \\"[\w ]+\\" did not end within \d+ s/); // JSON-escaped quotes
+    await redis.start();
+    // The job it held is still in `active`: another node's stall check re-delivers it.
+    const again = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '2', '-n', 'w2@x'], { env });
+    expect(await running.get({ timeout: 20_000 })).toBe('napped');
+    expect((await running.info())?.node).toBe('w2@x');
+    again.signal('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
 });
