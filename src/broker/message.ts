@@ -78,6 +78,16 @@ function invalid(id: string, queue: string, why: string, cause?: unknown): Taskq
   );
 }
 
+/** The task name of a stored record, without validating the rest; undefined if it has none. */
+export function taskNameOf(raw: string): string | undefined {
+  try {
+    const name = (JSON.parse(raw) as { data?: { task?: unknown } }).data?.task;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decodes and validates a stored job record; throws TASKQ_MESSAGE_INVALID naming the defect. */
 export function decodeJobRecord(raw: string, id: string, queue: string): JobRecord {
   let parsed: unknown;

@@ -15,6 +15,12 @@ export function concurrency(value: string): number {
   return n;
 }
 
+/** A TCP port to listen on: 0 (any free one) to 65535. */
+export function tcpPort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`expected a TCP port, 0 to 65535 (0: any free port), got "${value}"`);
+  return Number(value);
+}
+
 export function nonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
   return Number(value);

@@ -3,47 +3,20 @@
  * is started, run, recorded, or given back at shutdown. Queue consumers claim room here.
  */
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
 import { deliveryEntry } from '../broker/delivery.js';
-import type { Redis } from '../broker/redis-factory.js';
-import type { App } from '../core/app.js';
 import { Revoked, toError, WorkerShutdown } from '../errors.js';
-import type { ControlListener } from './control-listener.js';
 import { startHeld, stopRunning } from './held-start.js';
-import type { RedisClock } from './redis-clock.js';
-import type { Executor } from './executor.js';
+import { taskNameOf } from '../broker/message.js';
 import { internalFailure, poolUnavailable, runJob, unrunAttempt } from './job-runner.js';
 import { OutcomeLedger } from './outcome-ledger.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { GiveBack, HeldJobs } from './held-jobs.js';
 import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consumer.js';
-import type { RateTable } from './rate-table.js';
-import type { JobsSnapshot, Running, WorkerNodeOptions, WorkerStats } from './worker-types.js';
+import type { DispatcherDeps, JobsSnapshot, Running } from './worker-types.js';
 import { jobInfo } from './job-info.js';
 
 /** Most jobs one take script call hands over. */
 const TAKE_BATCH = 100;
-
-export interface DispatcherDeps {
-  app: App;
-  client: Redis;
-  executor: Executor;
-  rates: RateTable;
-  nodeName: string;
-  log: Logger;
-  options: WorkerNodeOptions;
-  stats: WorkerStats;
-  /** The node's slots now (autoscale changes it). */
-  concurrency: () => number;
-  consumers: () => readonly QueueConsumer[];
-  /** Redis's time as this node reads it. */
-  clock: RedisClock;
-  /** Per-task time limits set by remote control. */
-  limitOverrides: ReadonlyMap<string, Pick<WorkerNodeOptions, 'timeLimitMs' | 'softTimeLimitMs'>>;
-  /** The control subscription (revokes), once listening. */
-  control: () => ControlListener | undefined;
-}
 
 /** Events: 'job-finished' (id, outcome kind, 'dropped' or 'requeued'), 'idle', 'trouble' (problem or undefined). */
 export class Dispatcher extends EventEmitter {
@@ -279,37 +252,27 @@ export class Dispatcher extends EventEmitter {
     await this.giveBack.all(this.held.drain());
   }
 
-  /** Shutdown, first step: jobs of tasks that run until stopped (`untilStopped`) are aborted now and go back to their queue. */
-  abortUntilStopped(): void {
-    const taskOf = (raw: string): string | undefined => {
-      try {
-        return (JSON.parse(raw) as { data?: { task?: string } }).data?.task;
-      } catch {
-        return undefined;
-      }
-    };
-    for (const r of this.running.values()) {
-      if (r.lingering || r.abandoned || !this.deps.app.tasks.get(taskOf(r.job.raw) ?? '')?.untilStopped) continue;
-      this.deps.log.info({ jobId: r.job.id }, 'stopping a task that runs until stopped; it goes back to its queue');
-      r.shutdown = true;
-      stopRunning(r, new WorkerShutdown(), false);
-    }
+  /** Running jobs this node still owns and can stop (not lingering past a hard limit, not given up). */
+  live(): Running[] {
+    return [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);
   }
 
-  /** Shutdown, after the timeout: running jobs are aborted (WorkerShutdown) and go back to their queue
-   * when they end; those still running `graceMs` later are returned as they run (late outcome not theirs). */
-  async abortRunning(graceMs: number, idle: () => Promise<void>): Promise<void> {
-    const live = (): Running[] => [...this.running.values()].filter((r) => !r.lingering && !r.abandoned);
-    const running = live();
-    this.deps.log.warn({ running: running.length }, 'shutdown timeout: aborting running jobs; they go back to their queues');
-    for (const r of running) {
+  /**
+   * Shutdown: aborts running jobs with WorkerShutdown (each goes back to its queue when it ends) —
+   * all of them, or only those of tasks that run until stopped (`untilStopped`). Returns them.
+   */
+  abortForShutdown(only: 'all' | 'untilStopped'): Running[] {
+    const aborted = this.live().filter((r) => only === 'all' || this.deps.app.tasks.get(taskNameOf(r.job.raw) ?? '')?.untilStopped);
+    for (const r of aborted) {
       r.shutdown = true;
       stopRunning(r, new WorkerShutdown(), false);
     }
-    if (graceMs > 0 && (await Promise.race([idle().then(() => 'idle'), sleep(graceMs, 'timeout', { ref: false })])) === 'idle') return;
-    const stuck = live();
-    for (const r of stuck) r.abandoned = true;
-    await this.giveBack.all(stuck);
-    if (stuck.length) this.deps.log.warn({ jobs: stuck.map((r) => r.job.id) }, 'jobs still running at shutdown were returned to their queues');
+    return aborted;
+  }
+
+  /** Shutdown, last resort: running jobs are given back as they run (their late outcome is not theirs). */
+  async giveBackRunning(entries: Running[]): Promise<void> {
+    for (const r of entries) r.abandoned = true;
+    await this.giveBack.all(entries);
   }
 }

@@ -268,19 +268,15 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
       () => true,
       () => false,
     );
-    // The drain bounds itself (timeout, then grace); this only cuts a wait on an unreachable Redis.
     const drainLimitMs = timeoutMs + 2 * defaults.shutdownGraceMs + defaults.shutdownStepMs;
     const steps: Array<[string, () => Promise<unknown>, number?]> = [
       ['stop fetching', () => Promise.all(this.consumers.map((c) => c.stopFetching()))],
       ['return held jobs', async () => started && this.dispatcher.returnHeld()],
-      ['drain', async () => started && drain(this.dispatcher, this.cold.signal, timeoutMs), drainLimitMs],
+      // The drain bounds itself (timeout, then grace); its limit only cuts a wait on an unreachable Redis.
+      ['drain', async () => started && drain(this.dispatcher, this.cold.signal, timeoutMs, this.log), drainLimitMs],
       // Their jobs stay in `active`: the stall check re-delivers them once this node is gone.
       ['give up unwritable outcomes', async () => started && this.dispatcher.recorder.abandon()],
-      ['stop timers', async () => {
-        this.autoscaler?.stop();
-        clearInterval(this.heartbeatTimer);
-        clearInterval(this.keepaliveTimer);
-      }],
+      ['stop timers', async () => [this.autoscaler?.stop(), clearInterval(this.heartbeatTimer), clearInterval(this.keepaliveTimer)]],
       ['close queues', () => {
         this.app.redis.off('connection', this.onConnection);
         return Promise.all(this.consumers.map((c) => c.close()));

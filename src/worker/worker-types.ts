@@ -1,6 +1,11 @@
 /** The shapes a worker node is configured and reported with. */
 import type { Logger } from 'pino';
-import type { PoolKind } from './executor.js';
+import type { Executor, PoolKind } from './executor.js';
+import type { App } from '../core/app.js';
+import type { Redis } from '../broker/redis-factory.js';
+import type { RateTable } from './rate-table.js';
+import type { RedisClock } from './redis-clock.js';
+import type { ControlListener } from './control-listener.js';
 import type { TaskInfo } from '../core/control-protocol.js';
 import type { QueueConsumer, TakenJob } from './queue-consumer.js';
 
@@ -82,4 +87,25 @@ export interface JobsSnapshot {
   reserved: JobInfo[];
   /** Waiting for their rate-limit slot. */
   scheduled: JobInfo[];
+}
+
+/** What a Dispatcher works with (worker/dispatcher.ts). */
+export interface DispatcherDeps {
+  app: App;
+  client: Redis;
+  executor: Executor;
+  rates: RateTable;
+  nodeName: string;
+  log: Logger;
+  options: WorkerNodeOptions;
+  stats: WorkerStats;
+  /** The node's slots now (autoscale changes it). */
+  concurrency: () => number;
+  consumers: () => readonly QueueConsumer[];
+  /** Redis's time as this node reads it. */
+  clock: RedisClock;
+  /** Per-task time limits set by remote control. */
+  limitOverrides: ReadonlyMap<string, Pick<WorkerNodeOptions, 'timeLimitMs' | 'softTimeLimitMs'>>;
+  /** The control subscription (revokes), once listening. */
+  control: () => ControlListener | undefined;
 }

@@ -96,4 +96,30 @@ describe('download nodes', () => {
     expect(Math.max(...resumedAt)).toBeGreaterThan(300_000);
     expect((await job.info())?.node).toBe('dl2@box');
   });
+
+  it('a full cache evicts the least recently served; a file bigger than the cache, or not the size announced, is refused and nothing is indexed', async () => {
+    const { origin, cache, app, node, fetch } = await pipeline({ TASKQ_CACHE_MAX_BYTES: '4M' });
+    await node('dl1');
+    const index = new CacheIndex(await app.client(), app.keys.prefix);
+    const movie = `${origin.url}/vod/movie.mp4`; // 2.5 MB
+    const slow = `${origin.url}/vod/slow.mp4`; // 3 MB
+    await (await fetch(movie, 'progressive', 2_500_000)).get({ timeout: 30_000 });
+    await (await fetch(slow, 'progressive', 3_000_000)).get({ timeout: 30_000 });
+    // Both do not fit in 4 MB: the first, served least recently, made room for the second.
+    expect((await index.list()).map((e) => e.url)).toEqual([slow]);
+    expect(readdirSync(`${cache}/store`)).toEqual([`${resourceId(slow)}.mp4`]);
+
+    const big = await (await app.send('download.fetch', [{ id: resourceId(`${movie}?big`), url: `${movie}?big`, kind: 'progressive', size: 5_000_000, seenAt: Date.now() }], { queue: 'q_download' })).get({ timeout: 30_000, propagate: false });
+    expect((big as Error).message).toContain('has 5000000 bytes, more than the whole cache may hold (TASKQ_CACHE_MAX_BYTES=4194304)');
+
+    // The wire said one size, the origin sends another (a truncated or changed file): removed, retried, never indexed.
+    const wrong = await (await app.send('download.fetch', [{ id: resourceId(`${movie}?wrong`), url: `${movie}?wrong`, kind: 'progressive', size: 2_400_000, seenAt: Date.now() }], { queue: 'q_download', retries: 1, backoff: 100 })).get({ timeout: 30_000, propagate: false });
+    expect((wrong as Error).message).toMatch(/has 2500000 bytes, expected 2400000: removed, to be fetched again/);
+    expect(origin.requests.filter((r) => r.path === '/vod/movie.mp4' && r.method === 'GET' && !r.range).length).toBeGreaterThanOrEqual(3); // first fetch + 2 attempts
+    expect(await index.has(resourceId(`${movie}?wrong`))).toBe(false);
+    // (Room for its announced 2.4 MB was made first: the older entry went.)
+    expect(readdirSync(`${cache}/store`)).toEqual([]);
+    expect(await index.totalBytes()).toBe(0);
+    expect(readdirSync(`${cache}/incoming`).filter((f) => !f.endsWith('.aria2'))).toEqual([]);
+  });
 });

@@ -11,18 +11,14 @@ import { evict, removeEntry } from '../../download/eviction.js';
 import { cacheDirs } from '../../download/store.js';
 import { ExitCode, OptionError } from '../../errors.js';
 import { brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
-import { positiveInt } from '../parse.js';
+import { positiveInt, tcpPort } from '../parse.js';
+import { runService } from '../service.js';
 import { json } from '../presenter.js';
 import { bytesText, cacheListText } from '../presenter-cache.js';
 
 async function withIndex<T>(o: BrokerOptions, io: CliIo, fn: (index: CacheIndex, store: string) => Promise<T>): Promise<T> {
   const settings = cacheSettings(io.env, io.cwd);
   return withApp(o, io, async (app) => fn(new CacheIndex(await app.client(), app.keys.prefix), cacheDirs(settings.dir).store));
-}
-
-function port(raw: string): number {
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new OptionError(`--port ${JSON.stringify(raw)}: expected a TCP port, 0 to 65535 (0: any free port)`);
-  return Number(raw);
 }
 
 function size(raw: string): number {
@@ -84,18 +80,12 @@ export function cacheCommand(io: CliIo, exit: (code: number) => void): Command {
     brokerOptions(new Command('serve'))
       .description('serve cached copies over HTTP: /c/<id>, /u?url=<url> (Range, ETag, HEAD)')
       .option('--host <addr>', 'address to bind (default TASKQ_CACHE_HOST or 127.0.0.1)')
-      .option('--port <n>', 'port (default TASKQ_CACHE_PORT or 8390; 0: any free port)', port)
+      .option('--port <n>', 'port (default TASKQ_CACHE_PORT or 8390; 0: any free port)', tcpPort)
       .action(async (o: BrokerOptions & { host?: string; port?: number }) => {
         const settings = cacheSettings(io.env, io.cwd);
         await withIndex(o, io, async (index, store) => {
           const server = await listenCacheServer({ index, storeDir: store, host: o.host ?? settings.host, port: o.port ?? settings.port });
-          io.stderr(`cache server on ${server.url} (GET /c/<id>, /u?url=<url>), serving ${store}: ready\n`);
-          if (process.connected) process.send?.({ type: 'ready', node: 'cache', pid: process.pid, url: server.url }, undefined, {}, () => {});
-          await new Promise<void>((resolve) => {
-            process.once('SIGTERM', () => resolve());
-            process.once('SIGINT', () => resolve());
-          });
-          await server.close();
+          await runService(io, 'cache', server, `cache server on ${server.url} (GET /c/<id>, /u?url=<url>), serving ${store}`);
           exit(ExitCode.ok);
         });
       }),
