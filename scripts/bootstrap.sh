@@ -2,7 +2,8 @@
 # One idempotent set-up shared by `npm start`, `npm test` and `npm run bench`:
 #   1. system packages (apt-get) — only those whose command or package is missing;
 #   2. `npm ci` — only when package-lock.json changed since the last install;
-#   3. the TypeScript build (incremental), and the native helper (native/, when its sources changed).
+#   3. the TypeScript build (incremental), the web UI bundle (esbuild), and the native helper (native/,
+#      when its sources changed).
 # Every step says what it does; a failure names the step and how to fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,10 @@ want=(
 # wire); the bench also compares with Celery (Debian's python3-celery, run by /usr/bin/python3).
 if [ "${TASKQ_BOOTSTRAP_TEST:-}" = 1 ] || [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
   want+=("cmd:tshark tshark")
+fi
+# `npm test` drives the web UI in Debian's Chromium (playwright-core).
+if [ "${TASKQ_BOOTSTRAP_TEST:-}" = 1 ]; then
+  want+=("cmd:chromium chromium")
 fi
 if [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
   want+=("pkg:python3-celery python3-celery" "pkg:python3-redis python3-redis")
@@ -63,4 +68,5 @@ fi
 
 # --- 3. build -----------------------------------------------------------------------------------------
 npx --no-install tsc -p tsconfig.build.json || die "TypeScript build failed (see above)."
+node scripts/build-ui.mjs || die "building the web UI (esbuild, ui/ → dist/ui/) failed (see above)."
 bash scripts/build-native.sh || die "building the native helper failed (see above)."

@@ -80,6 +80,12 @@ export const defaults = {
   /** The cache server's address (TASKQ_CACHE_HOST, TASKQ_CACHE_PORT): loopback unless told otherwise. */
   cacheHost: '127.0.0.1',
   cachePort: 8390,
+  /** The web UI's address (`taskq ui`; TASKQ_UI_HOST, TASKQ_UI_PORT): loopback, Flower's port. */
+  uiHost: '127.0.0.1',
+  uiPort: 5555,
+  /** Tasks the web UI keeps in memory (the least recently updated go first), and events per task. */
+  uiMaxTasks: 10_000,
+  uiMaxEventsPerTask: 50,
   /** A download's lease on its resource (ms, TASKQ_DOWNLOAD_LEASE_MS): a killed node's download is taken over within it. */
   downloadLeaseMs: 10_000,
   /** The longest URL a download accepts (characters). */

@@ -25,7 +25,6 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
 
 /** Celery commands taskq has no twin of, and what to use instead. */
 export const CELERY_ONLY: Record<string, string> = {
-  flower: '`taskq status`, `taskq events --follow` and `taskq inspect` (a web UI comes with its own issue)',
   report: '`taskq inspect stats` and `taskq inspect conf` (per node), `taskq status` (queues and nodes)',
   shell: '`node --input-type=module -e "import { createApp } from \'taskq\'"` or a REPL importing your app module',
   amqp: '`redis-cli` (taskq keys start with the key prefix, `taskq` by default)',

@@ -18,6 +18,7 @@ import { beatCommand } from './commands/beat.js';
 import { captureCommand } from './commands/capture.js';
 import { cacheCommand } from './commands/cache.js';
 import { demoCommand } from './commands/demo.js';
+import { uiCommand } from './commands/ui.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -46,6 +47,7 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     captureCommand(io, exit),
     cacheCommand(io, exit),
     demoCommand(io, exit),
+    uiCommand(io, exit),
   ]) {
     program.addCommand(cmd);
   }

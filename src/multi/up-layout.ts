@@ -30,7 +30,7 @@ export interface UpLayout {
 }
 
 /** The taskq commands a layout may run as services: each reports ready and runs until SIGTERM. */
-export const SERVICE_COMMANDS = ['cache', 'demo'];
+export const SERVICE_COMMANDS = ['cache', 'demo', 'ui'];
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 

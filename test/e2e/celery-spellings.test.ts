@@ -17,7 +17,7 @@ describe("Celery's spellings", () => {
 
   it("Celery's commands that taskq has no twin of say what to use instead (exit 64)", async () => {
     const env = { TASKQ_BROKER_URL: inject('redisUrl') };
-    for (const [cmd, hint] of [['flower', 'taskq events --follow'], ['report', 'taskq inspect stats'], ['amqp', 'redis-cli']] as const) {
+    for (const [cmd, hint] of [['report', 'taskq inspect stats'], ['amqp', 'redis-cli'], ['shell', 'REPL']] as const) {
       const r = await runTaskq([cmd, '--port', '5555'], env);
       expect(r.code).toBe(64);
       expect(r.stderr).toContain(`taskq has no "${cmd}" command (Celery's). Instead:`);

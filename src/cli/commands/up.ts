@@ -6,6 +6,7 @@
  */
 import { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -104,6 +105,8 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   try {
     // Everything up starts keeps its files under the state folder: the cache, the demo's videos.
     const env = { TASKQ_BROKER_URL: broker, TASKQ_CACHE_DIR: io.env.TASKQ_CACHE_DIR || join(state, 'cache'), TASKQ_DEMO_DIR: io.env.TASKQ_DEMO_DIR || join(state, 'demo') };
+    // The web UI's token for this run, so the summary can print the URL that opens it.
+    const uiToken = io.env.TASKQ_UI_TOKEN || randomBytes(18).toString('base64url');
     for (const node of nodes) await supervisor.start(node, env);
     const info = summary(plan, nodes, supervisor, broker, redis ? join(state, 'redis') : undefined);
     if (plan.beat) {
@@ -112,8 +115,9 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
       info.beat = { pid: beat.pid, log };
     }
     for (const svc of plan.services ?? []) {
-      const running = await supervisor.start({ name: svc.name, short: svc.name, argv: svc.args, pidfile: '', logfile: '' }, env, svc.command);
-      (info.services ??= []).push({ name: svc.name, pid: running.pid, ...(running.url ? { url: running.url } : {}) });
+      const running = await supervisor.start({ name: svc.name, short: svc.name, argv: svc.args, pidfile: '', logfile: '' }, { ...env, TASKQ_UI_TOKEN: uiToken }, svc.command);
+      const url = running.url && svc.command === 'ui' ? `${running.url}/#token=${uiToken}` : running.url;
+      (info.services ??= []).push({ name: svc.name, pid: running.pid, ...(url ? { url } : {}) });
     }
     for (const argv of plan.start ?? []) (info.started ??= []).push({ command: argv.join(' '), ...(await runOnce(argv, { ...io.env, ...env }, io.cwd)) });
     io.stdout(upText(info));

@@ -34,13 +34,13 @@ describe('the layout file', () => {
     expect(layout.nodes.map((n) => `${n.name}:${n.queues.join(',')}:${n.concurrency}`)).toEqual(['capture:q_pcap:1', 'analyze:q_analyze:2', 'download:q_download:4', 'schedule:q_schedule:1']);
     expect(layout.tries).toEqual(['call -A dist/app.js schedule.ping --wait', 'beat ls -A dist/app.js', 'cache ls']);
     expect(layout.beat).toBe(true);
-    expect(layout.services).toEqual([{ name: 'cache', command: 'cache', args: ['serve'] }, { name: 'demo', command: 'demo', args: ['origin'] }]);
+    expect(layout.services).toEqual([{ name: 'cache', command: 'cache', args: ['serve'] }, { name: 'demo', command: 'demo', args: ['origin'] }, { name: 'ui', command: 'ui', args: ['-A', 'dist/app.js'] }]);
     expect(layout.start).toEqual([['capture', 'start', '-A', 'dist/app.js', '--device', 'lo']]);
   });
 
   it('services are taskq commands that can run as one; start commands are lists of strings', () => {
     const base = '{"app": "a.js", "nodes": [{"name": "n", "queues": ["q"]}]';
-    expect(configError(() => parseLayoutFile(`${base}, "services": {"w": "worker -A a.js"}}`, 'up.json'))).toBe('up.json: services.w: "worker" cannot run as a service (one of: cache, demo)');
+    expect(configError(() => parseLayoutFile(`${base}, "services": {"w": "worker -A a.js"}}`, 'up.json'))).toBe('up.json: services.w: "worker" cannot run as a service (one of: cache, demo, ui)');
     expect(configError(() => parseLayoutFile(`${base}, "services": ["cache serve"]}`, 'up.json'))).toContain('"services" must map a name to a taskq command');
     expect(configError(() => parseLayoutFile(`${base}, "services": {"bad name": "cache serve"}}`, 'up.json'))).toContain('service name "bad name"');
     expect(configError(() => parseLayoutFile(`${base}, "start": "capture start"}`, 'up.json'))).toContain('"start" must be a list of taskq commands');

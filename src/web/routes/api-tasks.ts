@@ -1,0 +1,66 @@
+/**
+ * Tasks over HTTP: the list (filters, search), one task (its record and events), apply a task by
+ * name, revoke / terminate, retry a dead job. Inputs are checked by schema: a bad one is a 400 that
+ * says which field and why.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { App } from '../../core/app.js';
+import { retryDead } from '../../core/queue-admin.js';
+import { TaskqError } from '../../errors.js';
+import type { TaskQuery, TaskState } from '../task-state.js';
+
+const STATE = { type: 'string', enum: ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED'] } as const;
+const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const NAME = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z_][A-Za-z0-9_.:\\-]*$' } as const;
+
+export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): void {
+  web.get<{ Querystring: TaskQuery }>('/api/tasks', {
+    schema: {
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { name: NAME, state: STATE, node: { type: 'string', maxLength: 300 }, since: { type: 'integer', minimum: 0 }, until: { type: 'integer', minimum: 0 }, search: { type: 'string', maxLength: 200 }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+      },
+    },
+  }, async (req) => ({ tasks: state.query(req.query), known: state.size }));
+
+  web.get<{ Params: { id: string } }>('/api/tasks/:id', { schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] } } }, async (req, reply) => {
+    const seen = state.get(req.params.id);
+    const record = await app.result(req.params.id).info();
+    if (!seen && !record) return reply.code(404).send({ error: `no task ${req.params.id} (not in the events the UI kept, no result record)` });
+    return { task: seen?.row ?? { id: req.params.id }, record: record ?? null, events: seen?.events ?? [] };
+  });
+
+  web.post<{ Params: { name: string }; Body: { args?: unknown[]; options?: { countdown?: number; queue?: string; priority?: 'high' | 'normal' | 'low' } } }>('/api/apply/:name', {
+    schema: {
+      params: { type: 'object', properties: { name: NAME }, required: ['name'] },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          args: { type: 'array', maxItems: 1000 },
+          options: { type: 'object', additionalProperties: false, properties: { countdown: { type: 'number', minimum: 0 }, queue: { type: 'string', maxLength: 200 }, priority: { type: 'string', enum: ['high', 'normal', 'low'] } } },
+        },
+      },
+    },
+  }, async (req, reply) => {
+    try {
+      const r = await app.send(req.params.name, req.body?.args ?? [], req.body?.options ?? {});
+      return reply.code(202).send({ id: r.id });
+    } catch (err) {
+      if (err instanceof TaskqError && err.exitCode !== 69) return reply.code(400).send({ error: err.message, code: err.code });
+      throw err;
+    }
+  });
+
+  web.post<{ Params: { id: string }; Body: { terminate?: boolean } }>('/api/tasks/:id/revoke', {
+    schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] }, body: { type: 'object', additionalProperties: false, properties: { terminate: { type: 'boolean' } } } },
+  }, async (req) => ({ id: req.params.id, revoked: await app.revoke(req.params.id, { terminate: req.body?.terminate ?? false }) }));
+
+  web.post<{ Params: { queue: string; id: string } }>('/api/dead/:queue/:id/retry', {
+    schema: { params: { type: 'object', properties: { queue: { type: 'string', minLength: 1, maxLength: 200 }, id: ID }, required: ['queue', 'id'] } },
+  }, async (req, reply) => {
+    const retried = await retryDead(app, req.params.queue, [req.params.id]);
+    return retried.length ? { retried } : reply.code(404).send({ error: `no dead job ${req.params.id} in ${req.params.queue}` });
+  });
+}

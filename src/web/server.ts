@@ -1,0 +1,72 @@
+/**
+ * The web UI's server (fastify): the page, the JSON API, live events (SSE) and /metrics, over one
+ * live reader of the event stream. Binds loopback unless told otherwise; see guard.ts for who may do
+ * what. Errors come back as JSON `{error}` with the right 4xx / 5xx.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { App } from '../core/app.js';
+import { defaults } from '../defaults.js';
+import { EventHub } from './event-hub.js';
+import { guard } from './guard.js';
+import { fleetRoutes } from './routes/api-fleet.js';
+import { taskRoutes } from './routes/api-tasks.js';
+import { liveRoutes } from './routes/live.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { pageRoutes } from './routes/pages.js';
+import { TaskState } from './task-state.js';
+import type { UiSettings } from './ui-settings.js';
+
+export interface WebServer {
+  web: FastifyInstance;
+  hub: EventHub;
+  state: TaskState;
+  /** Listening address, once listen() resolved. */
+  url: string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createWebServer(app: App, settings: UiSettings, log: Logger): Promise<WebServer> {
+  // Query strings are coerced (limit=5 is a number), but a string never becomes a list, and an
+  // unknown field is refused rather than silently dropped.
+  const web = Fastify({ logger: false, bodyLimit: 1024 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  const state = new TaskState({ maxTasks: defaults.uiMaxTasks, maxEvents: defaults.uiMaxEventsPerTask });
+  const hub = new EventHub(app, (err) => log.warn({ err: err.message }, 'ui: reading the event stream failed; retrying'));
+  hub.subscribe((e) => state.add(e));
+  web.addHook('onRequest', guard(settings));
+  web.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ error: err.message });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) log.error({ err }, 'ui: request failed');
+    return reply.code(status).send({ error: err.message });
+  });
+  web.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such path: ${req.method} ${req.url.split('?')[0]?.slice(0, 200)}` }));
+  web.get('/healthz', async () => {
+    const redis = await (await app.client()).ping().then(() => 'up', () => 'down');
+    return { ok: redis === 'up', redis, tasksKnown: state.size };
+  });
+  web.get('/api/settings', async () => ({ readOnly: settings.readOnly }));
+  taskRoutes(web, app, state);
+  fleetRoutes(web, app);
+  liveRoutes(web, hub);
+  metricsRoutes(web, app, hub);
+  pageRoutes(web, new URL('../../dist/ui/', import.meta.url));
+  await hub.start();
+  const server: WebServer = {
+    web,
+    hub,
+    state,
+    url: '',
+    listen: async () => {
+      const address = await web.listen({ host: settings.host, port: settings.port });
+      server.url = address.replace('[::1]', 'localhost');
+      return server.url;
+    },
+    close: async () => {
+      await hub.stop();
+      await web.close();
+    },
+  };
+  return server;
+}

@@ -1,0 +1,123 @@
+/**
+ * The web UI's HTTP API on a real Redis with a real worker node (fastify inject, and a real socket for
+ * the live stream): fleet and task views fed by the event stream, apply / revoke by API, /metrics, and
+ * every refusal — no token, another origin, read-only, bad input, a public bind without a token.
+ */
+import { request } from 'node:http';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createWebServer, type WebServer } from '../../../src/web/server.js';
+import { uiSettings } from '../../../src/web/ui-settings.js';
+import type { App } from '../../../src/core/app.js';
+import { silent, startWorker, testApp } from '../../helpers/apps.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+const TOKEN = 'a-test-token-of-enough-length';
+
+async function ui(app: App, options: { readOnly?: boolean } = {}): Promise<WebServer> {
+  const server = await createWebServer(app, uiSettings({ host: '127.0.0.1', port: 0, token: TOKEN, ...options }, {}), silent);
+  onTestFinished(() => server.close());
+  return server;
+}
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('the web API', () => {
+  it('shows nodes, queues and tasks from the event stream; applies and revokes by API; exports metrics', async () => {
+    const app = testApp();
+    app.task('add', (a: number, b: number) => a + b);
+    app.task('wait', async (ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))), { bind: true });
+    await startWorker(app, { name: 'web@test' });
+    const { web } = await ui(app);
+
+    expect((await web.inject('/healthz')).json()).toMatchObject({ ok: true, redis: 'up' });
+    const workers = (await web.inject('/api/workers')).json() as { workers: Array<{ node: string }> };
+    expect(workers.workers.map((w) => w.node)).toEqual(['web@test']);
+    expect((await web.inject('/api/queues')).json()).toMatchObject({ queues: [expect.objectContaining({ queue: 'default', waiting: 0 })] });
+
+    const applied = await web.inject({ method: 'POST', url: '/api/apply/add', headers: auth, payload: { args: [2, 3] } });
+    expect(applied.statusCode).toBe(202);
+    const { id } = applied.json() as { id: string };
+    expect(await app.result(id).get({ timeout: 5000 })).toBe(5);
+    const list = await waitFor('the task in the list', async () => (await web.inject(`/api/tasks?name=add`)).json() as { tasks: Array<{ id: string; state: string }> }, (r) => r.tasks[0]?.state === 'SUCCESS');
+    expect(list.tasks.map((t) => t.id)).toEqual([id]);
+    expect(((await web.inject('/api/tasks?search=nothing-like-it')).json() as { tasks: unknown[] }).tasks).toEqual([]);
+    const detail = (await web.inject(`/api/tasks/${id}`)).json() as { task: { name: string; args: unknown }; record: { state: string; result: number }; events: Array<{ type: string }> };
+    expect(detail).toMatchObject({ task: { name: 'add' }, record: { state: 'SUCCESS', result: 5 } });
+    expect(detail.events.map((e) => e.type)).toEqual(expect.arrayContaining(['task-received', 'task-started', 'task-succeeded']));
+
+    const waiting = await app.send('wait', []);
+    await waitFor('it to start', () => waiting.state(), (s) => s === 'STARTED');
+    const revoked = await web.inject({ method: 'POST', url: `/api/tasks/${waiting.id}/revoke`, headers: auth, payload: { terminate: true } });
+    expect(revoked.json()).toMatchObject({ id: waiting.id, revoked: expect.any(String) });
+    expect(await waitFor('REVOKED', () => waiting.state(), (s) => s === 'REVOKED')).toBe('REVOKED');
+
+    const metrics = (await web.inject('/metrics')).body;
+    expect(metrics).toMatch(/taskq_events_total\{type="task-succeeded"\} [1-9]/);
+    expect(metrics).toContain('taskq_queue_jobs{queue="default",state="waiting"} 0');
+    expect(metrics).toContain('taskq_workers_online 1');
+    expect(metrics).toMatch(/taskq_task_runtime_seconds_count\{task="add",outcome="succeeded"\} 1/);
+  });
+
+  it('refuses, with the reason: no token, a wrong one, another origin, read-only, bad input, unknown paths', async () => {
+    const app = testApp();
+    const { web } = await ui(app);
+    const post = (headers: Record<string, string>, url = '/api/apply/add', payload: unknown = { args: [1] }) => web.inject({ method: 'POST', url, headers, payload: payload as object });
+    expect((await post({})).statusCode).toBe(401);
+    expect((await post({})).json().error).toContain('changes need the UI token');
+    expect((await post({ authorization: 'Bearer wrong-token-of-some-length' })).statusCode).toBe(401);
+    const cross = await post({ ...auth, origin: 'http://evil.example' });
+    expect([cross.statusCode, cross.json().error]).toEqual([403, 'a change from another origin (http://evil.example) is refused']);
+    expect((await post(auth, '/api/apply/add', { args: 'not a list' })).json()).toEqual({ error: 'body/args must be array' });
+    expect((await post(auth, '/api/apply/add', { args: [], evil: 1 })).statusCode).toBe(400);
+    expect((await post(auth, '/api/apply/..%2Fetc')).statusCode).toBe(400);
+    expect((await web.inject('/api/tasks?state=NOPE')).json().error).toContain('querystring/state must be equal to one of the allowed values');
+    expect((await web.inject('/api/tasks?limit=100000')).statusCode).toBe(400);
+    expect((await web.inject('/api/tasks/no-such-task')).statusCode).toBe(404);
+    expect((await web.inject('/api/nothing')).json()).toEqual({ error: 'no such path: GET /api/nothing' });
+
+    const { web: readOnly } = await ui(app, { readOnly: true });
+    const refused = await readOnly.inject({ method: 'POST', url: '/api/apply/add', headers: auth, payload: { args: [] } });
+    expect([refused.statusCode, refused.json().error]).toEqual([403, expect.stringContaining('the UI is read-only')]);
+    expect((await readOnly.inject('/api/workers')).statusCode).toBe(200);
+
+    expect(() => uiSettings({ host: '0.0.0.0', port: 0 }, {})).toThrow('the UI on 0.0.0.0 would be reachable from other machines: set a token');
+    const open = await createWebServer(app, uiSettings({ host: '0.0.0.0', port: 0, token: TOKEN }, {}), silent);
+    onTestFinished(() => open.close());
+    // Bound beyond loopback: reads need the token too.
+    expect((await open.web.inject('/api/workers')).statusCode).toBe(401);
+    expect((await open.web.inject({ url: '/api/workers', headers: auth })).statusCode).toBe(200);
+    expect((await open.web.inject('/healthz')).statusCode).toBe(200);
+  });
+
+  it('live events over SSE: a client resuming from an event id gets every later event, then new ones, none twice', async () => {
+    const app = testApp();
+    app.task('add', (a: number, b: number) => a + b);
+    await startWorker(app);
+    const server = await ui(app);
+    const base = await server.listen();
+    const first = await app.send('add', [1, 1]);
+    await first.get({ timeout: 5000 });
+    const events = await (await app.client()).xrange(app.keys.events, '-', '+');
+    const cursor = events[0]![0];
+    const received: Array<{ id: string; type: string }> = [];
+    const req = request(`${base}/api/events`, { headers: { 'last-event-id': cursor } }, (res) => {
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString();
+        for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
+          const data = /^data: (.*)$/m.exec(buf.slice(0, i))?.[1];
+          if (data) received.push(JSON.parse(data) as { id: string; type: string });
+        }
+      });
+    });
+    req.end();
+    onTestFinished(() => void req.destroy());
+    await waitFor('the backlog', () => received.length, (n) => n >= events.length - 1);
+    expect(received.slice(0, events.length - 1).map((e) => e.id)).toEqual(events.slice(1).map(([id]) => id));
+    const second = await app.send('add', [2, 2]);
+    await second.get({ timeout: 5000 });
+    await waitFor('the live events', () => received.filter((e) => e.type === 'task-succeeded').length, (n) => n === 2);
+    const ids = received.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

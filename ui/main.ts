@@ -1,0 +1,34 @@
+/** The taskq web UI: a hash router over the pages, a header with the live status. */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { onStatus } from './api.js';
+import { html } from './html.js';
+import { Dashboard } from './pages/dashboard.js';
+import { TaskDetail, Tasks } from './pages/tasks.js';
+
+const PAGES: Array<[string, string]> = [['#/', 'Dashboard'], ['#/tasks', 'Tasks']];
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash || '#/');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+function App() {
+  const hash = useHash();
+  const [live, setLive] = useState('connecting');
+  useEffect(() => onStatus(setLive), []);
+  const detail = /^#\/tasks\/(.+)$/.exec(hash);
+  const page = detail ? html`<${TaskDetail} id=${decodeURIComponent(detail[1]!)} />` : hash.startsWith('#/tasks') ? html`<${Tasks} />` : html`<${Dashboard} />`;
+  return html`
+    <header><b>taskq</b>
+      <nav>${PAGES.map(([href, name]) => html`<a href=${href} class=${hash === href || (href !== '#/' && hash.startsWith(href)) ? 'here' : ''}>${name}</a>`)}</nav>
+      <span id="live" class=${live}>${live}</span></header>
+    <main>${page}</main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app')!);
