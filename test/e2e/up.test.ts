@@ -53,6 +53,9 @@ describe('taskq up (npm start)', { timeout: 90_000 }, () => {
     expect(createHash('sha256').update(copy).digest('hex')).toBe(createHash('sha256').update(video).digest('hex'));
     const entry = JSON.parse((await runTaskq(['cache', 'ls', '--json'], { TASKQ_BROKER_URL: broker })).stdout) as { id: string; file: string };
     expect(entry.file).toBe(`${state}/cache/store/${entry.id}.mp4`);
+    // The web UI, with the URL that carries its token.
+    const ui = /^ui: pid \d+, (http:\/\/127\.0\.0\.1:\d+)\/#token=[\w-]{20,}$/m.exec(out)?.[1] as string;
+    expect((await (await fetch(`${ui}/api/workers`)).json()) as unknown).toMatchObject({ workers: expect.arrayContaining([expect.objectContaining({ node: expect.stringMatching(/^download@/) })]) });
     const thumb = await waitFor('the thumbnail', () => fetch(`${cache}/t/${entry.id}.jpg`), (r) => r.status === 200, { timeoutMs: 30_000 });
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');
 
@@ -91,8 +94,8 @@ describe('taskq up (npm start)', { timeout: 90_000 }, () => {
     const env = { TASKQ_BROKER_URL: '', TASKQ_DEMO_DIR: demoDir };
     const up = await spawnTaskq(['up', '--state-dir', state], { env, waitReady: false });
     const out = await waitFor('the summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
-    const pids = [...out.matchAll(/^\w+@\S+\s+(\d+)\s+q_|^(?:beat \(periodic tasks\)|cache|demo): pid (\d+)/gm)].map((m) => Number(m[1] ?? m[2]));
-    expect(pids).toHaveLength(7);
+    const pids = [...out.matchAll(/^\w+@\S+\s+(\d+)\s+q_|^(?:beat \(periodic tasks\)|cache|demo|ui): pid (\d+)/gm)].map((m) => Number(m[1] ?? m[2]));
+    expect(pids).toHaveLength(8);
     const redisPid = Number(execFileSync('pgrep', ['-f', `unixsocket:${state}/redis/redis.sock`], { encoding: 'utf8' }).trim());
     up.signal('SIGKILL');
     await up.exited;

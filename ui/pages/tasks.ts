@@ -38,7 +38,7 @@ export function Tasks() {
     <table id="tasks"><thead><tr><th>id</th><th>task</th><th>state</th><th>node</th><th>args</th><th>runtime</th><th>updated</th></tr></thead>
       <tbody>${rows.map((r) => html`<tr data-id=${r.id} data-state=${r.state}>
         <td><a href=${`#/tasks/${encodeURIComponent(r.id)}`}>${r.id.slice(0, 13)}</a></td><td>${r.name}</td><td class=${`state ${r.state}`}>${r.state}</td>
-        <td>${r.node ?? ''}</td><td class="args">${JSON.stringify(r.args ?? '').slice(0, 80)}</td><td>${r.runtimeMs !== undefined ? `${r.runtimeMs} ms` : ''}</td><td>${ago(r.updatedAt)}</td></tr>`)}</tbody></table>`;
+        <td>${r.node ?? ''}</td><td class="args">${r.args === undefined ? '' : JSON.stringify(r.args).slice(0, 80)}</td><td>${r.runtimeMs !== undefined ? `${r.runtimeMs < 10 ? r.runtimeMs.toFixed(1) : Math.round(r.runtimeMs)} ms` : ''}</td><td>${ago(r.updatedAt)}</td></tr>`)}</tbody></table>`;
 }
 
 interface Detail { task: Row & { result?: unknown; progress?: unknown }; record: Record<string, unknown> | null; events: Array<{ streamId: string; type: string; time: number; data: Record<string, unknown> }> }
