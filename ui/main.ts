@@ -5,8 +5,11 @@ import { onStatus } from './api.js';
 import { html } from './html.js';
 import { Dashboard } from './pages/dashboard.js';
 import { TaskDetail, Tasks } from './pages/tasks.js';
+import { Workers } from './pages/workers.js';
+import { Beat } from './pages/beat.js';
+import { Cache } from './pages/cache.js';
 
-const PAGES: Array<[string, string]> = [['#/', 'Dashboard'], ['#/tasks', 'Tasks']];
+const PAGES: Array<[string, string]> = [['#/', 'Dashboard'], ['#/tasks', 'Tasks'], ['#/workers', 'Workers'], ['#/beat', 'Beat'], ['#/cache', 'Cache']];
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/');
@@ -23,7 +26,8 @@ function App() {
   const [live, setLive] = useState('connecting');
   useEffect(() => onStatus(setLive), []);
   const detail = /^#\/tasks\/(.+)$/.exec(hash);
-  const page = detail ? html`<${TaskDetail} id=${decodeURIComponent(detail[1]!)} />` : hash.startsWith('#/tasks') ? html`<${Tasks} />` : html`<${Dashboard} />`;
+  const pages: Record<string, () => unknown> = { '#/tasks': () => html`<${Tasks} />`, '#/workers': () => html`<${Workers} />`, '#/beat': () => html`<${Beat} />`, '#/cache': () => html`<${Cache} />` };
+  const page = detail ? html`<${TaskDetail} id=${decodeURIComponent(detail[1]!)} />` : (pages[hash] ?? (() => html`<${Dashboard} />`))();
   return html`
     <header><b>taskq</b>
       <nav>${PAGES.map(([href, name]) => html`<a href=${href} class=${hash === href || (href !== '#/' && hash.startsWith(href)) ? 'here' : ''}>${name}</a>`)}</nav>

@@ -12,8 +12,8 @@ import { isLoopback, type UiSettings } from './ui-settings.js';
 function tokenOf(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7);
-  // EventSource cannot set headers: the live stream takes the token as a query parameter.
-  if (req.url.startsWith('/api/events')) return (req.query as { token?: string }).token;
+  // EventSource and <img> cannot set headers: the live stream and thumbnails take it as a query parameter.
+  if (req.method === 'GET' && (req.url.startsWith('/api/events') || /^\/api\/cache\/[0-9a-f]{32}\/thumbnail\.jpg/.test(req.url))) return (req.query as { token?: string }).token;
   return undefined;
 }
 

@@ -12,6 +12,7 @@ import { guard } from './guard.js';
 import { fleetRoutes } from './routes/api-fleet.js';
 import { taskRoutes } from './routes/api-tasks.js';
 import { liveRoutes } from './routes/live.js';
+import { manageRoutes } from './routes/api-manage.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
 import { TaskState } from './task-state.js';
@@ -49,6 +50,7 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
   web.get('/api/settings', async () => ({ readOnly: settings.readOnly }));
   taskRoutes(web, app, state);
   fleetRoutes(web, app);
+  manageRoutes(web, app);
   liveRoutes(web, hub);
   metricsRoutes(web, app, hub);
   pageRoutes(web, new URL('../../dist/ui/', import.meta.url));

@@ -51,6 +51,23 @@ describe('the web UI in Chromium', { timeout: 60_000 }, () => {
     expect(await napping.state()).toBe('REVOKED');
     await screenshot(page, 'ui-task-revoked');
 
+    // Workers: the node with its pool and controls; Beat: an entry added and disabled from the page; Cache.
+    await page.click('nav a[href="#/workers"]');
+    await page.locator('section.worker[data-node="ui-worker@test"]').waitFor();
+    await screenshot(page, 'ui-workers');
+    await page.click('nav a[href="#/beat"]');
+    await page.fill('#add-entry input[name=name]', 'sums');
+    await page.fill('#add-entry input[name=task]', 'add');
+    await page.fill('#add-entry input[name=when]', '5m');
+    await page.click('#add-entry button');
+    await page.locator('#entries tr[data-entry="sums"][data-enabled="true"]').waitFor();
+    await page.click('#entries tr[data-entry="sums"] button:has-text("Disable")');
+    await page.locator('#entries tr[data-entry="sums"][data-enabled="false"]').waitFor();
+    await screenshot(page, 'ui-beat');
+    await page.click('nav a[href="#/cache"]');
+    await page.locator('text=0 videos').waitFor();
+    await screenshot(page, 'ui-cache');
+
     // A tab without the token can look, not change.
     const stranger = await (await browser()).newPage();
     await stranger.goto(`${base}/#/tasks/${added.id}`);

@@ -121,3 +121,37 @@ describe('the web API', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
+
+describe('the web API: managing nodes, beat and the cache', () => {
+  it('inspects and controls nodes, changes the beat schedule, lists and removes cache entries, each refusal with its reason', async () => {
+    const app = testApp({ beatSchedule: { tick: { task: 'add', every: '1m', args: [1, 2] } } });
+    app.task('add', (a: number, b: number) => a + b);
+    await startWorker(app, { name: 'manage@test', concurrency: 2 });
+    const { web } = await ui(app);
+    const post = (url: string, payload: object = {}) => web.inject({ method: 'POST', url, headers: auth, payload });
+
+    const stats = (await web.inject('/api/inspect/active_queues')).json() as { replies: Array<{ node: string; ok: boolean }> };
+    expect(stats.replies).toEqual([expect.objectContaining({ node: 'manage@test', ok: true })]);
+    expect((await web.inject('/api/inspect/format_disk')).statusCode).toBe(400);
+    const grown = (await post('/api/control/pool_grow', { nodes: ['manage@test'], args: { n: 1 } })).json() as { replies: Array<{ ok: boolean }> };
+    expect(grown.replies).toEqual([expect.objectContaining({ ok: true })]);
+    expect((await post('/api/control/revoke', { args: {} })).statusCode).toBe(400); // revoking has its own endpoint
+
+    expect(((await web.inject('/api/beat')).json() as { entries: Array<{ name: string; source: string }> }).entries).toEqual([expect.objectContaining({ name: 'tick', source: 'app' })]);
+    expect((await post('/api/beat', { name: 'later', spec: { task: 'add', every: '30s' } })).statusCode).toBe(201);
+    const tooOften = await post('/api/beat', { name: 'often', spec: { task: 'add', every: '10ms' } });
+    expect([tooOften.statusCode, tooOften.json().error]).toEqual([400, expect.stringContaining('too short')]);
+    expect((await post('/api/beat/tick/disable')).json()).toEqual({ disabled: 'tick' });
+    expect((await post('/api/beat/tick/remove')).json().error).toContain('tick');
+    expect((await post('/api/beat/later/run-now')).json()).toEqual({ sent: expect.any(String) });
+    expect((await post('/api/beat/later/remove')).json()).toEqual({ removed: 'later' });
+    expect((await post('/api/beat/bad%20name/enable')).statusCode).toBe(400);
+    const entries = ((await web.inject('/api/beat')).json() as { entries: Array<{ name: string; enabled: boolean }> }).entries;
+    expect(entries).toEqual([expect.objectContaining({ name: 'tick', enabled: false })]);
+
+    expect((await web.inject('/api/cache')).json()).toMatchObject({ entries: [], count: 0, bytes: 0 });
+    expect((await post(`/api/cache/${'a'.repeat(32)}/remove`)).statusCode).toBe(404);
+    expect((await post('/api/cache/..%2F..%2Fetc/remove')).statusCode).toBe(400);
+    expect((await web.inject(`/api/cache/${'a'.repeat(32)}/thumbnail.jpg`)).statusCode).toBe(404);
+  });
+});
