@@ -104,6 +104,8 @@ export class Aria2Daemon extends EventEmitter {
     child.once('exit', (code, signal) => {
       if (!this.stopping) this.emit('exit', code, signal);
     });
+    // Where the web UI finds it (with the secret from aria2.conf): both 0600, in the node's state folder.
+    writeFileSync(join(stateDir, 'rpc.json'), JSON.stringify({ port, pid: child.pid }), { mode: 0o600 });
     this.connection = connection;
     return connection;
   }

@@ -5,6 +5,8 @@
  * aria2 has it all. Progress comes from one batched `tellStatus` per period for every download
  * followed (`system.multicall`), and at once when a notification says one ended.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from '../errors.js';
@@ -136,14 +138,17 @@ export class Downloader {
     try {
       await this.aria2.addUri([r.uri], options);
     } catch (err) {
-      if (!/not unique|already/i.test((err as Error).message)) throw err;
-      // Known to aria2: a finished or failed result is cleared and the download added again; an active one is followed.
-      const s = await this.aria2.tellStatus(r.gid, ['status']);
-      if (s.status === 'complete' || s.status === 'error' || s.status === 'removed') {
-        if (s.status !== 'complete') {
-          await this.aria2.removeDownloadResult(r.gid);
-          await this.aria2.addUri([r.uri], options);
-        }
+      // A gid aria2 still knows: "not unique" while it runs, "No URI to download" once it finished.
+      if (!/not unique|already|No URI to download/i.test((err as Error).message)) throw err;
+      // Known to aria2: an active one is followed; a finished one is followed if its file is still
+      // there (else it was moved into the store since: fetched again); a failed one is added again.
+      const s = await this.aria2.tellStatus(r.gid, ['status']).catch(() => {
+        throw err; // not a known gid after all: the original error stands
+      });
+      const redo = s.status === 'error' || s.status === 'removed' || (s.status === 'complete' && !existsSync(join(r.dir, r.out)));
+      if (redo) {
+        await this.aria2.removeDownloadResult(r.gid);
+        await this.aria2.addUri([r.uri], options);
       } else if (s.status === 'paused') await this.aria2.call('unpause', r.gid);
     }
   }

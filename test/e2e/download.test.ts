@@ -69,6 +69,11 @@ describe('download.fetch', () => {
     expect([rm.code, rm.stdout, rm.stderr]).toEqual([1, `removed ${id} (1.9 MiB, ${url})\n`, 'not cached: http://not.cached/x.mp4 (`taskq cache ls` lists the ids and URLs)\n']);
     expect(readdirSync(`${cache}/store`)).toEqual([]);
     expect((await runTaskq(['cache', 'ls'], env)).stdout).toBe('the cache is empty\n0 entries, 0 B of 10 GiB\n');
+    // Removed, then seen again: aria2 still lists the finished download under the same gid, but its
+    // file went into the store and away: it is fetched again, not taken for done.
+    const refetched = (await (await app.send('download.fetch', [request], { queue: 'q_download' })).get({ timeout: 30_000 })) as { sha256: string; file: string };
+    expect(refetched).toMatchObject({ sha256: origin, file: first.file });
+    expect(readdirSync(`${cache}/store`)).toEqual([`${id}.mp4`]);
 
     worker.signal('SIGKILL');
     await worker.exited;

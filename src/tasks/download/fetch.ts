@@ -31,7 +31,6 @@ async function fetchProgressive(ctx: TaskContext, request: DownloadRequest, href
     ctx.signal,
   );
   const tmp = inside(dirs.incoming, name);
-  await d.aria2.removeDownloadResult(request.id.slice(0, 16)).catch(() => undefined);
   const size = statSync(tmp).size;
   if (size !== total || (request.size !== undefined && size !== request.size)) {
     rmSync(tmp, { force: true });

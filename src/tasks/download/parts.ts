@@ -68,7 +68,6 @@ export async function fetchParts(ctx: TaskContext, request: DownloadRequest & { 
         progress();
       }, ctx.signal);
       running.delete(f.name);
-      await d.aria2.removeDownloadResult(gid).catch(() => undefined);
       const size = statSync(inside(folder, f.name)).size;
       if (size !== length) {
         rmSync(inside(folder, f.name), { force: true });
