@@ -8,8 +8,9 @@ import { TaskDetail, Tasks } from './pages/tasks.js';
 import { Workers } from './pages/workers.js';
 import { Beat } from './pages/beat.js';
 import { Cache } from './pages/cache.js';
+import { Downloads, speedText } from './pages/downloads.js';
 
-const PAGES: Array<[string, string]> = [['#/', 'Dashboard'], ['#/tasks', 'Tasks'], ['#/workers', 'Workers'], ['#/beat', 'Beat'], ['#/cache', 'Cache']];
+const PAGES: Array<[string, string]> = [['#/', 'Dashboard'], ['#/tasks', 'Tasks'], ['#/workers', 'Workers'], ['#/beat', 'Beat'], ['#/downloads', 'Downloads'], ['#/cache', 'Cache']];
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/');
@@ -25,12 +26,19 @@ function App() {
   const hash = useHash();
   const [live, setLive] = useState('connecting');
   useEffect(() => onStatus(setLive), []);
+  const [speed, setSpeed] = useState<number | undefined>();
+  useEffect(() => {
+    const on = (e: Event) => setSpeed((e as CustomEvent<number>).detail);
+    addEventListener('taskq-speed', on);
+    return () => removeEventListener('taskq-speed', on);
+  }, []);
   const detail = /^#\/tasks\/(.+)$/.exec(hash);
-  const pages: Record<string, () => unknown> = { '#/tasks': () => html`<${Tasks} />`, '#/workers': () => html`<${Workers} />`, '#/beat': () => html`<${Beat} />`, '#/cache': () => html`<${Cache} />` };
+  const pages: Record<string, () => unknown> = { '#/tasks': () => html`<${Tasks} />`, '#/workers': () => html`<${Workers} />`, '#/beat': () => html`<${Beat} />`, '#/cache': () => html`<${Cache} />`, '#/downloads': () => html`<${Downloads} />` };
   const page = detail ? html`<${TaskDetail} id=${decodeURIComponent(detail[1]!)} />` : (pages[hash] ?? (() => html`<${Dashboard} />`))();
   return html`
     <header><b>taskq</b>
       <nav>${PAGES.map(([href, name]) => html`<a href=${href} class=${hash === href || (href !== '#/' && hash.startsWith(href)) ? 'here' : ''}>${name}</a>`)}</nav>
+      ${speed !== undefined && html`<span id="speed">↓ ${speedText(speed)}</span>`}
       <span id="live" class=${live}>${live}</span></header>
     <main>${page}</main>`;
 }

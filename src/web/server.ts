@@ -13,6 +13,8 @@ import { fleetRoutes } from './routes/api-fleet.js';
 import { taskRoutes } from './routes/api-tasks.js';
 import { liveRoutes } from './routes/live.js';
 import { manageRoutes } from './routes/api-manage.js';
+import { aria2Routes } from './routes/api-aria2.js';
+import { Aria2Registry } from './aria2-registry.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
 import { TaskState } from './task-state.js';
@@ -51,6 +53,7 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
   taskRoutes(web, app, state);
   fleetRoutes(web, app);
   manageRoutes(web, app);
+  aria2Routes(web, app, new Aria2Registry());
   liveRoutes(web, hub);
   metricsRoutes(web, app, hub);
   pageRoutes(web, new URL('../../dist/ui/', import.meta.url));
