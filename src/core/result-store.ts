@@ -93,7 +93,8 @@ export class ResultStore {
       wake();
     };
     if (timeoutMs > 0) timer = setTimeout(expire, timeoutMs);
-    signal?.addEventListener('abort', expire, { once: true });
+    if (signal?.aborted) expire();
+    else signal?.addEventListener('abort', expire, { once: true });
     try {
       for (;;) {
         const record = await this.read(id);

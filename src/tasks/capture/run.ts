@@ -51,7 +51,8 @@ export function registerCapture(app: App): void {
       ctx.log.info({ device: options.device ?? 'lo', ports }, 'capture: started');
       await ctx.progress(report()).catch(() => undefined); // counters from the start, not only after the first period
       try {
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        // Aborted already (the node stopped while this was starting): an abort listener would never fire.
+        if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
       } finally {
         timers.forEach(clearInterval);
         source.close();

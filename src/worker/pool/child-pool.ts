@@ -182,20 +182,27 @@ export class ChildPool extends EventEmitter implements Executor {
     const settled = new Promise<Settled>((resolve) => {
       job = { id: request.ctx.id, task: request.def.name, resolve, onProgress: (v) => void request.ctx.progress(v) };
     });
+    let passed = false;
+    const passOn = (): void => {
+      if (passed || !child) return;
+      passed = true;
+      const reason = request.ctx.signal.reason as Error;
+      child.send({ type: 'abort', id: job.id, reason: { name: reason?.name ?? 'AbortError', message: reason?.message ?? 'aborted' } });
+    };
     void this.acquire().then(
       (c) => {
         child = c;
         c.job = job;
         if (job.killReason) return c.kill();
         c.send({ type: 'run', id: job.id, task: job.task, args: request.args, attempt: request.ctx.attempt, queue: request.ctx.queue, node: request.ctx.node });
+        // Aborted before the child had the job: tell it now.
+        if (request.ctx.signal.aborted) passOn();
       },
       (err: Error) => job.resolve({ ok: false, thrown: err }),
     );
     // Soft limits abort the signal here; pass it on to the child's own signal.
-    request.ctx.signal.addEventListener('abort', () => {
-      const reason = request.ctx.signal.reason as Error;
-      child?.send({ type: 'abort', id: job.id, reason: { name: reason?.name ?? 'AbortError', message: reason?.message ?? 'aborted' } });
-    }, { once: true });
+    // A listener added to a signal aborted already never fires: that case is told once the child has the job.
+    if (!request.ctx.signal.aborted) request.ctx.signal.addEventListener('abort', passOn, { once: true });
     return {
       settled,
       kill: (reason) => {
