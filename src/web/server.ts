@@ -14,6 +14,7 @@ import { taskRoutes } from './routes/api-tasks.js';
 import { liveRoutes } from './routes/live.js';
 import { manageRoutes } from './routes/api-manage.js';
 import { aria2Routes } from './routes/api-aria2.js';
+import { enqueueRoutes } from './routes/enqueue.js';
 import { Aria2Registry } from './aria2-registry.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
@@ -54,6 +55,7 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
   fleetRoutes(web, app);
   manageRoutes(web, app);
   aria2Routes(web, app, new Aria2Registry());
+  enqueueRoutes(web, app);
   liveRoutes(web, hub);
   metricsRoutes(web, app, hub);
   pageRoutes(web, new URL('../../dist/ui/', import.meta.url));

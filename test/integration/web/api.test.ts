@@ -155,3 +155,28 @@ describe('the web API: managing nodes, beat and the cache', () => {
     expect((await web.inject(`/api/cache/${'a'.repeat(32)}/thumbnail.jpg`)).statusCode).toBe(404);
   });
 });
+
+describe('enqueueing from other tools', () => {
+  it("takes Logstash's http output (one JSON event, or a batch with ?each=1) and RestMQ-style messages on a queue", async () => {
+    const app = testApp();
+    const seen: unknown[] = [];
+    app.task('ingest', (event: unknown) => (seen.push(event), 'ok'));
+    await startWorker(app, { queues: ['default', 'logs'] });
+    const { web } = await ui(app);
+    const one = await web.inject({ method: 'POST', url: '/api/send/ingest', headers: auth, payload: { message: 'GET /video.mp4', '@timestamp': '2026-11-30T10:00:00Z' } });
+    expect(one.statusCode).toBe(202);
+    expect(await app.result((one.json() as { id: string }).id).get({ timeout: 5000 })).toBe('ok');
+    const batch = await web.inject({ method: 'POST', url: '/api/send/ingest?each=1', headers: auth, payload: [{ n: 1 }, { n: 2 }] });
+    expect((batch.json() as { ids: string[] }).ids).toHaveLength(2);
+    const form = await web.inject({ method: 'POST', url: '/q/logs?task=ingest', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'value=hello+there' });
+    expect(form.json()).toMatchObject({ queue: 'logs' });
+    const text = await web.inject({ method: 'POST', url: '/q/logs?task=ingest', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'plain words' });
+    await app.result((text.json() as { id: string }).id).get({ timeout: 5000 });
+    await waitFor('all five', () => seen.length, (n) => n === 5);
+    expect(seen).toEqual(expect.arrayContaining([{ message: 'GET /video.mp4', '@timestamp': '2026-11-30T10:00:00Z' }, { n: 1 }, { n: 2 }, 'hello there', 'plain words']));
+
+    expect((await web.inject({ method: 'POST', url: '/q/logs', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'x' })).json().error).toContain('name the task that takes messages on logs');
+    expect((await web.inject({ method: 'POST', url: '/api/send/ingest?each=1', headers: auth, payload: { not: 'a list' } })).statusCode).toBe(400);
+    expect((await web.inject({ method: 'POST', url: '/q/logs?task=ingest', payload: 'value=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode).toBe(401);
+  });
+});
