@@ -6,6 +6,7 @@
  *   <prefix>:cache:index    ZSET  id by last access (ms): eviction takes the lowest
  *   <prefix>:cache:bytes    STRING the sum of the entries' sizes
  *   <prefix>:cache:urls     HASH  original URL → id
+ *   <prefix>:cache:hits     STRING every hit counted since the cache began (for /metrics)
  */
 import type { Redis } from 'ioredis';
 
@@ -48,6 +49,7 @@ return size`;
 const TOUCH = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'hits', 1)
+redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[1], 'lastAccess', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 1`;
@@ -109,7 +111,7 @@ export class CacheIndex {
 
   /** Counts a hit and moves the entry to the young end of the LRU order. */
   async touch(id: string, now = Date.now()): Promise<void> {
-    await this.redis.eval(TOUCH, 2, this.key(id), this.shared[0], id, now);
+    await this.redis.eval(TOUCH, 3, this.key(id), this.shared[0], `${this.prefix}:cache:hits`, id, now);
   }
 
   /** Marks that the entry has a thumbnail (nothing when it was removed meanwhile). */
@@ -125,6 +127,11 @@ export class CacheIndex {
 
   async totalBytes(): Promise<number> {
     return Number((await this.redis.get(this.shared[1])) ?? 0);
+  }
+
+  /** Hits served since the cache began (entries removed since included). */
+  async hitsTotal(): Promise<number> {
+    return Number((await this.redis.get(`${this.prefix}:cache:hits`)) ?? 0);
   }
 
   async count(): Promise<number> {

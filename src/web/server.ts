@@ -54,10 +54,11 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
   taskRoutes(web, app, state);
   fleetRoutes(web, app);
   manageRoutes(web, app);
-  aria2Routes(web, app, new Aria2Registry());
+  const aria2 = new Aria2Registry();
+  aria2Routes(web, app, aria2);
   enqueueRoutes(web, app);
   liveRoutes(web, hub);
-  metricsRoutes(web, app, hub);
+  metricsRoutes(web, app, hub, aria2);
   pageRoutes(web, new URL('../../dist/ui/', import.meta.url));
   await hub.start();
   const server: WebServer = {

@@ -35,6 +35,12 @@ describe('the Downloads page', { timeout: 60_000 }, () => {
     await expect.poll(() => page.title()).toMatch(/^↓ \d+(\.\d)? (KB|MB)\/s — taskq$/);
     await page.locator('#speed').waitFor();
     await screenshot(page, 'ui-downloads-active');
+    // Its detail: files and sources; its own speed limit, the one option edited here.
+    await page.click('table[data-list=active] tr[data-status=active] a');
+    await page.locator('#download-detail', { hasText: `${origin.url}/films/clip.mp4` }).waitFor();
+    await page.fill('#download-detail input[name=limit]', '5M');
+    await page.click('#download-detail button:has-text("Save")');
+    await page.locator('#download-detail', { hasText: 'saved' }).waitFor();
     await page.locator('table[data-list=stopped] tr[data-status=complete] [data-pct="100"]').waitFor();
     await expect.poll(() => page.locator('#note').textContent()).toBe('completed: clip.mp4');
     await screenshot(page, 'ui-downloads-done');
@@ -50,5 +56,9 @@ describe('the Downloads page', { timeout: 60_000 }, () => {
     const listing = (await (await fetch(`${base}/api/aria2`)).json()) as { nodes: Array<{ name: string; options: { maxOverallDownloadLimit: string } }> };
     expect(listing.nodes).toEqual([expect.objectContaining({ name: 'dl@box', options: expect.objectContaining({ maxOverallDownloadLimit: '1048576' }) })]);
     expect(JSON.stringify(listing)).not.toMatch(/secret|rpc-secret/);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('taskq_aria2_downloads{node="dl@box",state="stopped"} 1');
+    expect(metrics).toMatch(/taskq_aria2_download_bytes_per_second\{node="dl@box"\} \d+/);
+    expect(metrics).toMatch(/taskq_cache_entries 1/);
   });
 });

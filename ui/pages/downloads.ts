@@ -14,13 +14,38 @@ interface Node { name: string; error?: string; stat?: { downloadSpeed: string; n
 export const speedText = (b: number): string => (b >= 1048576 ? `${(b / 1048576).toFixed(1)} MB/s` : b >= 1024 ? `${Math.round(b / 1024)} KB/s` : `${b} B/s`);
 const size = (b: number): string => (b >= 1073741824 ? `${(b / 1073741824).toFixed(2)} GiB` : `${(b / 1048576).toFixed(1)} MiB`);
 
-function List({ node, title, rows, selected, toggle }: { node: string; title: string; rows: Row[]; selected: Set<string>; toggle: (gid: string) => void }) {
+interface DetailData extends Row { files: Array<{ index: number; length: number; completed: number; uris: Array<{ uri: string; status: string }> }>; options: { maxDownloadLimit: string; split?: string; maxConnectionPerServer?: string } }
+
+/** One download: its files and sources, and its own speed limit (the only option edited here). */
+function Detail({ node, gid, close }: { node: string; gid: string; close: () => void }) {
+  const [d, setD] = useState<DetailData | undefined>();
+  const [note, setNote] = useState('');
+  const load = () => api<DetailData>(`/api/aria2/${encodeURIComponent(node)}/${gid}`).then(setD, (err: Error) => setNote(err.message));
+  useEffect(() => {
+    void load();
+    const timer = setInterval(load, 2000);
+    return () => clearInterval(timer);
+  }, [node, gid]);
+  const save = (e: Event) => {
+    e.preventDefault();
+    const limit = String(new FormData(e.target as HTMLFormElement).get('limit') || '0');
+    void api(`/api/aria2/${encodeURIComponent(node)}/${gid}/options`, { method: 'POST', body: { maxDownloadLimit: limit } }).then(() => (setNote('saved'), load()), (err: Error) => setNote(err.message));
+  };
+  return html`<aside id="download-detail" data-gid=${gid}>
+    <h3>${d?.name ?? gid} <button onClick=${close}>×</button></h3>
+    ${d && html`<p>${d.status} · ${d.connections} connections · split ${d.options.split ?? '?'} · gid ${gid}</p>
+      <ul>${d.files.map((f) => html`<li>file ${f.index}: ${size(f.completed)} of ${size(f.length)}<ul>${f.uris.map((u) => html`<li>${u.uri} (${u.status})</li>`)}</ul></li>`)}</ul>
+      <form class="filters" onSubmit=${save}>its speed limit <input name="limit" size="6" value=${d.options.maxDownloadLimit} title="bytes/s, or with K or M; 0: none" /> <button>Save</button> <span>${note}</span></form>`}
+  </aside>`;
+}
+
+function List({ node, title, rows, selected, toggle, open }: { node: string; title: string; rows: Row[]; selected: Set<string>; toggle: (gid: string) => void; open: (gid: string) => void }) {
   return html`<h3>${title} (${rows.length})</h3>
     <table class="downloads" data-list=${title.toLowerCase()} data-node=${node}><tbody>${rows.map((r) => {
       const pct = r.total ? Math.floor((r.completed / r.total) * 100) : 0;
       return html`<tr data-gid=${r.gid} data-status=${r.status}>
         <td><input type="checkbox" checked=${selected.has(r.gid)} onChange=${() => toggle(r.gid)} /></td>
-        <td title=${r.uri ?? ''}>${r.name}</td>
+        <td title=${r.uri ?? ''}><a href="#/downloads" onClick=${(e: Event) => (e.preventDefault(), open(r.gid))}>${r.name}</a></td>
         <td class="bar"><div class="progress"><div style=${`width:${pct}%`} data-pct=${pct}></div></div> ${pct}% of ${size(r.total)}</td>
         <td>${r.status === 'active' ? speedText(r.speed) : r.status}</td><td>${r.eta !== null && r.status === 'active' ? `${r.eta} s left` : ''}</td>
         <td>${r.status === 'active' ? `${r.connections} conn.` : ''}</td><td class="error">${r.error ?? ''}</td></tr>`;
@@ -32,6 +57,7 @@ export function Downloads() {
   const [every, setEvery] = useState(1000);
   const [note, setNote] = useState('');
   const [selected, setSelected] = useState(new Set<string>());
+  const [detail, setDetail] = useState<{ node: string; gid: string } | undefined>();
   const seen = useRef(new Set<string>());
   const load = () =>
     api<{ nodes: Node[] }>('/api/aria2').then((r) => {
@@ -77,6 +103,7 @@ export function Downloads() {
       refresh every <select value=${every} onChange=${(e: Event) => setEvery(Number((e.target as HTMLSelectElement).value))}>${[1000, 2000, 5000, 10000].map((v) => html`<option value=${v}>${v / 1000} s</option>`)}</select>
       <span id="note">${note}</span></p>
     <dialog id="add-dialog"><form method="dialog" id="add-form" onSubmit=${add}><label>URL <input name="url" type="url" size="60" required placeholder="http://…/video.mp4" /></label> <button>Download</button></form></dialog>
+    ${detail && html`<${Detail} node=${detail.node} gid=${detail.gid} close=${() => setDetail(undefined)} />`}
     ${nodes.length === 0 && html`<p>No aria2 is running yet: a download node starts its own with its first download.</p>`}
     ${nodes.map((n) => html`<section class="aria2" data-node=${n.name}>
       <h2>${n.name} <small>${n.error ?? `↓ ${speedText(Number(n.stat?.downloadSpeed ?? 0))}`}</small></h2>
@@ -88,8 +115,8 @@ export function Downloads() {
           <button onClick=${() => act(n.name, 'purge')}>Purge finished</button></p>
         <form class="filters" onSubmit=${limits(n.name)}>speed limit <input name="limit" size="6" value=${n.options?.maxOverallDownloadLimit ?? '0'} title="bytes/s, or with K or M; 0: none" />
           at once <input name="concurrent" type="number" min="1" max="64" value=${n.options?.maxConcurrentDownloads ?? '5'} /> <button>Set</button></form>
-        <${List} node=${n.name} title="Active" rows=${n.active ?? []} selected=${selected} toggle=${toggle} />
-        <${List} node=${n.name} title="Waiting" rows=${n.waiting ?? []} selected=${selected} toggle=${toggle} />
-        <${List} node=${n.name} title="Stopped" rows=${n.stopped ?? []} selected=${selected} toggle=${toggle} />`}
+        <${List} node=${n.name} title="Active" rows=${n.active ?? []} selected=${selected} toggle=${toggle} open=${(gid: string) => setDetail({ node: n.name, gid })} />
+        <${List} node=${n.name} title="Waiting" rows=${n.waiting ?? []} selected=${selected} toggle=${toggle} open=${(gid: string) => setDetail({ node: n.name, gid })} />
+        <${List} node=${n.name} title="Stopped" rows=${n.stopped ?? []} selected=${selected} toggle=${toggle} open=${(gid: string) => setDetail({ node: n.name, gid })} />`}
     </section>`)}`;
 }

@@ -99,6 +99,31 @@ export function aria2Routes(web: FastifyInstance, app: App, registry: Aria2Regis
     return { changed: o };
   });
 
+  web.get<{ Params: { node: string; gid: string } }>('/api/aria2/:node/:gid', {
+    schema: { params: { type: 'object', properties: { node: { type: 'string', maxLength: 300 }, gid: { type: 'string', pattern: '^[0-9a-f]{16}$' } } } },
+  }, async (req, reply) => {
+    const endpoint = registry.find(req.params.node);
+    if (!endpoint) return reply.code(404).send({ error: `no running aria2 for ${req.params.node}` });
+    const [status, options] = await endpoint.client.multicall([['aria2.tellStatus', req.params.gid, KEYS], ['aria2.getOption', req.params.gid]]);
+    if (status instanceof Error) return reply.code(404).send({ error: status.message });
+    const o = options instanceof Error ? {} : (options as Record<string, string>);
+    const files = ((status as Record<string, unknown>).files as Array<{ length: string; completedLength: string; uris: Array<{ uri: string; status: string }> }> | undefined) ?? [];
+    // Files by name only: the node's folders are not the page's business.
+    return { ...row(status as Record<string, unknown>), files: files.map((f, i) => ({ index: i + 1, length: Number(f.length), completed: Number(f.completedLength), uris: f.uris })), options: { maxDownloadLimit: o['max-download-limit'] ?? '0', split: o.split, maxConnectionPerServer: o['max-connection-per-server'] } };
+  });
+
+  web.post<{ Params: { node: string; gid: string }; Body: { maxDownloadLimit: string } }>('/api/aria2/:node/:gid/options', {
+    schema: {
+      params: { type: 'object', properties: { node: { type: 'string', maxLength: 300 }, gid: { type: 'string', pattern: '^[0-9a-f]{16}$' } } },
+      body: { type: 'object', additionalProperties: false, required: ['maxDownloadLimit'], properties: { maxDownloadLimit: { type: 'string', pattern: '^\\d{1,12}[KM]?$' } } },
+    },
+  }, async (req, reply) => {
+    const endpoint = registry.find(req.params.node);
+    if (!endpoint) return reply.code(404).send({ error: `no running aria2 for ${req.params.node}` });
+    await endpoint.client.call('changeOption', req.params.gid, { 'max-download-limit': req.body.maxDownloadLimit });
+    return { changed: { gid: req.params.gid, 'max-download-limit': req.body.maxDownloadLimit } };
+  });
+
   web.post<{ Body: { url: string } }>('/api/downloads', {
     schema: { body: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', maxLength: 8192, pattern: '^https?://' } } } },
   }, async (req, reply) => {

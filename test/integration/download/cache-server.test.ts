@@ -79,6 +79,7 @@ describe('the cache server', () => {
     // Hits: the whole file, the Range from 0, the 304 revalidation and the If-Range answer (the whole
     // file); later ranges, the refused one and HEAD are not.
     expect((await index.get(VID))?.hits).toBe(4);
+    expect(await index.hitsTotal()).toBe(4);
   });
 
   it('finds a copy by its original URL, and an HLS entry by its local playlist and parts', async () => {
