@@ -46,7 +46,7 @@ export class JobTemplate {
     assertQueueName(this.queue, `the queue of ${task}`);
     const timing = resolveTiming(options, now);
     this.dueMs = timing.dueMs;
-    this.priority = normalizePriority(options.priority, `${where}: priority`) ?? def?.priority ?? 'normal';
+    this.priority = normalizePriority(options.priority, `${where}: priority`) ?? def?.priority ?? router.priority(task) ?? 'normal';
     const jobOptions: JobOptions = { v: 1, timestamp: now, attempt: 1 };
     const retries = normalizeRetries(options.retries, where);
     if (retries !== undefined) jobOptions.retries = retries;

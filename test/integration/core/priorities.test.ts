@@ -23,6 +23,22 @@ describe('priorities', () => {
     expect(order).toEqual(['high1', 'high2', 'task-high', 'n1', 'n2', 'n3', 'low1', 'low2']);
   });
 
+  it("a route in Celery's object form gives its queue and priority; the task's own and the call's still win", async () => {
+    const app = testApp({ routes: { 'tasks.*': { queue: 'low_q', priority: 'low' }, 'tasks.urgent': { queue: 'low_q', priority: 'high' } } });
+    const order: string[] = [];
+    const plain = app.task('tasks.plain', (label: string) => order.push(label));
+    const urgent = app.task('tasks.urgent', (label: string) => order.push(label));
+    const pinned = app.task('tasks.pinned', (label: string) => order.push(label), { priority: 'normal' });
+    await plain.delay('plain (route: low)');
+    await pinned.delay('pinned (task: normal)');
+    await urgent.delay('urgent (route: high)');
+    await plain.applyAsync(['plain, call says high'], { priority: 'high' });
+    expect(await queueStatus(app, ['low_q'])).toMatchObject([{ waiting: 4 }]);
+    const node = await startWorker(app, { concurrency: 1, queues: ['low_q'] });
+    await new Promise<void>((resolve) => node.on('job-finished', () => order.length === 4 && resolve()));
+    expect(order).toEqual(['urgent (route: high)', 'plain, call says high', 'pinned (task: normal)', 'plain (route: low)']);
+  });
+
   it('an idle worker is woken by a high or low job (not only normal ones)', async () => {
     const app = testApp();
     const t = app.task('t', (x: string) => x);

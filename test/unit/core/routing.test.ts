@@ -96,3 +96,18 @@ describe('Router validation', () => {
     expect(new Router({}, 'q'.repeat(128)).defaultQueue).toBe('q'.repeat(128));
   });
 });
+
+describe("Celery's object form of a route", () => {
+  it('{ queue, priority } routes the task and gives it a priority unless the task or call sets one', () => {
+    const r = new Router({ 'tasks.add': { queue: 'low', priority: 'high' }, 'video.*': { queue: 'q_download' }, 'mail.send': 'mail' }, 'default');
+    expect([r.route('tasks.add'), r.priority('tasks.add')]).toEqual(['low', 'high']);
+    expect([r.route('video.fetch'), r.priority('video.fetch')]).toEqual(['q_download', undefined]);
+    expect([r.route('mail.send'), r.priority('mail.send')]).toEqual(['mail', undefined]);
+    expect(r.priority('other')).toBeUndefined();
+  });
+
+  it('a malformed route names itself', () => {
+    expect(() => new Router({ x: { queue: 'q', priority: 'urgent' as 'high' } }, 'default')).toThrow('route "x" priority must be "high", "normal" or "low", got "urgent"');
+    expect(() => new Router({ y: { q: 'wrong' } as unknown as string }, 'default')).toThrow('route "y" must be a queue name or { queue, priority? }');
+  });
+});
