@@ -78,18 +78,55 @@ export class AsyncResult<T = unknown> {
     if (timedOut || !record) throw new ResultTimeoutError(this.id, timeout, record?.state ?? 'PENDING');
     const propagate = options.propagate ?? true;
     if (record.state === 'SUCCESS') return record.result as T;
-    const err =
-      record.state === 'REVOKED'
-        ? new TaskRevokedError(this.id, record.reason ?? 'revoked')
-        : new TaskFailedError({
-            taskId: this.id,
-            taskName: record.task,
-            name: record.error?.name ?? 'Error',
-            message: record.error?.message ?? record.reason ?? 'failed',
-            ...(record.error?.stack ? { stack: record.error.stack } : {}),
-          });
+    const err = this.errorOf(record);
     if (propagate) throw err;
     return err as T;
+  }
+
+  private errorOf(record: ResultRecord): TaskFailedError | TaskRevokedError {
+    return record.state === 'REVOKED'
+      ? new TaskRevokedError(this.id, record.reason ?? 'revoked')
+      : new TaskFailedError({
+          taskId: this.id,
+          taskName: record.task,
+          name: record.error?.name ?? 'Error',
+          message: record.error?.message ?? record.reason ?? 'failed',
+          ...(record.error?.stack ? { stack: record.error.stack } : {}),
+        });
+  }
+
+  /**
+   * Without waiting, as Celery's `.result`: the value once SUCCESS, the error (a TaskFailedError or
+   * TaskRevokedError, not thrown) once FAILURE or REVOKED, the last progress while it runs, undefined
+   * while PENDING.
+   */
+  async result(): Promise<unknown> {
+    const record = await this.info();
+    if (!record) return undefined;
+    if (record.state === 'SUCCESS') return record.result;
+    if (record.state === 'FAILURE' || record.state === 'REVOKED') return this.errorOf(record);
+    return record.progress;
+  }
+
+  /** True once it succeeded (Celery's `successful()`). */
+  async successful(): Promise<boolean> {
+    return (await this.state()) === 'SUCCESS';
+  }
+
+  /** True once it failed for good (Celery's `failed()`). */
+  async failed(): Promise<boolean> {
+    return (await this.state()) === 'FAILURE';
+  }
+
+  /** When it ended (SUCCESS, FAILURE or REVOKED), as Celery's `date_done`; undefined before. */
+  async dateDone(): Promise<Date | undefined> {
+    const doneAt = (await this.info())?.doneAt;
+    return doneAt === undefined ? undefined : new Date(doneAt);
+  }
+
+  /** The stack of its failure as printed in the worker (Celery's `traceback`), if it failed. */
+  async traceback(): Promise<string | undefined> {
+    return (await this.info())?.error?.stack;
   }
 
   /** Deletes the stored result. */
