@@ -44,14 +44,15 @@ export class AsyncResult<T = unknown> {
     return this.store.read(this.id);
   }
 
-  /** PENDING (unknown or waiting), STARTED, RETRY, SUCCESS, FAILURE or REVOKED. */
-  async state(): Promise<TaskState> {
-    return (await this.info())?.state ?? 'PENDING';
+  /** PENDING (unknown or waiting), STARTED, RETRY, SUCCESS, FAILURE or REVOKED — or a custom state the task set with ctx.updateState while it runs. */
+  async state(): Promise<TaskState | (string & {})> {
+    const record = await this.info();
+    return (record?.state === 'STARTED' && record.custom) || (record?.state ?? 'PENDING');
   }
 
   /** True once the task succeeded, failed for good, or was revoked. */
   async ready(): Promise<boolean> {
-    return isReadyState(await this.state());
+    return isReadyState((await this.info())?.state ?? 'PENDING');
   }
 
   /** The last value the task passed to `ctx.progress()`. */

@@ -25,6 +25,12 @@ export interface TaskContext {
   readonly log: Logger;
   /** Publishes a progress value; producers see it through `AsyncResult.progress()`. */
   progress(value: unknown): Promise<void>;
+  /**
+   * Sets a custom state while it runs (Celery's `update_state`): `AsyncResult.state()` reads `state`
+   * (e.g. 'PROGRESS'), `result()` and `progress()` read `meta`. Upper-case letters, digits and _; not
+   * one of Celery's own states (a task ends by returning, throwing or `ctx.retry()`).
+   */
+  updateState(state: string, meta?: unknown): Promise<void>;
   /** Asks for another attempt (throws; `throw ctx.retry()` reads well too). */
   retry(options?: RetryOptions): never;
 }

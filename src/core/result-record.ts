@@ -10,7 +10,8 @@
  *   runtimeMs  number?     duration of the attempt
  *   result     any?        SUCCESS: the return value (JSON)
  *   error      ErrorInfo?  FAILURE / RETRY: name, message, remote stack
- *   progress   any?        last value passed to ctx.progress()
+ *   progress   any?        last value passed to ctx.progress() (or ctx.updateState's meta)
+ *   custom     string?     STARTED: a custom state set by ctx.updateState (e.g. PROGRESS)
  *   reason     string?     FAILURE/REVOKED: why ("stalled", "max retries (3) exceeded", "unknown task", …)
  *   retryAt    number?     RETRY: ms the next attempt is due
  */
@@ -30,6 +31,8 @@ export interface ResultRecord {
   result?: unknown;
   error?: ErrorInfo;
   progress?: unknown;
+  /** STARTED with a custom state (ctx.updateState): what AsyncResult.state() reports. */
+  custom?: string;
   reason?: string;
   retryAt?: number;
 }

@@ -76,6 +76,8 @@ export class TaskState {
     if (d.result !== undefined) row.result = d.result;
     if (d.error && typeof d.error === 'object') row.error = d.error as TaskRow['error'];
     if (e.type === 'task-progress') row.progress = d.progress;
+    // A custom state (ctx.updateState) shows while it runs; a final state is never replaced by one.
+    if (e.type === 'task-progress' && typeof d.state === 'string' && !FINAL.has(row.state)) row.state = d.state;
     const state = STATES[e.type];
     // A final state is not undone by a late, out-of-order event (a retry's received after success).
     if (state && !(FINAL.has(row.state) && !FINAL.has(state))) row.state = state;

@@ -179,8 +179,8 @@ export class Dispatcher extends EventEmitter {
       },
       limits: { timeLimitMs: this.deps.options.timeLimitMs, softTimeLimitMs: this.deps.options.softTimeLimitMs, byTask: this.deps.limitOverrides },
       appOrigin: this.deps.options.appOrigin ?? 'this app',
-      progress: async (value) => {
-        await this.recorder.progress(q, job, value);
+      progress: async (value, state) => {
+        await this.recorder.progress(q, job, value, state);
       },
     });
     if (entry.abandoned) return;

@@ -9,6 +9,7 @@ import { decodeJobRecord, errorInfo, peekTaskName, type ErrorInfo, type JobRecor
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
 import type { TaskDefinition } from '../core/task.js';
+import { checkCustomState } from '../core/states.js';
 import type { Execution, Executor, Settled } from './executor.js';
 
 export type Outcome =
@@ -46,7 +47,8 @@ export interface RunJobInput {
   onExecution?: (execution: Execution) => void;
   /** The node's default time limits (ms), used when neither the call nor the task sets one. */
   limits?: { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined; byTask?: ReadonlyMap<string, { timeLimitMs?: number | undefined; softTimeLimitMs?: number | undefined }> };
-  progress: (value: unknown) => Promise<void>;
+  /** A progress value, and with `state` a custom state (ctx.updateState). */
+  progress: (value: unknown, state?: string) => Promise<void>;
   /** Where the tasks came from, for the unknown-task message (e.g. the -A module). */
   appOrigin: string;
 }
@@ -91,7 +93,8 @@ function taskContext(input: RunJobInput, record: JobRecord): TaskContext {
     get log() {
       return (log ??= input.log.child({ task: name, jobId: input.id, attempt: record.options.attempt }));
     },
-    progress: input.progress,
+    progress: (value: unknown) => input.progress(value),
+    updateState: (state: string, meta?: unknown) => input.progress(meta, checkCustomState(state)),
     retry(options: RetryOptions = {}): never {
       const countdownMs = options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000);
       throw new Retry(options.error ? `retry requested: ${options.error.message}` : 'retry requested', countdownMs, { cause: options.error });

@@ -122,11 +122,11 @@ export class OutcomeRecorder {
    * ctx.progress(value): this delivery's STARTED record gets the value (producers see it), and a
    * task-progress event. Nothing is written once the job is over or owned by another delivery.
    */
-  async progress(queue: string, job: TakenJob, value: unknown): Promise<boolean> {
+  async progress(queue: string, job: TakenJob, value: unknown, state?: string): Promise<boolean> {
     const { keys, config } = this;
     const task = peekTaskName(job.raw);
-    const record = startedRecord({ delivery: job.token, id: job.id, task, node: this.node, startedAt: job.startedAt, attempt: peekOptions(job.raw).attempt, progress: value });
-    const event = config.events ? JSON.stringify({ id: job.id, task, queue, node: this.node, progress: value }) : '';
+    const record = startedRecord({ delivery: job.token, id: job.id, task, node: this.node, startedAt: job.startedAt, attempt: peekOptions(job.raw).attempt, progress: value, ...(state ? { custom: state } : {}) });
+    const event = config.events ? JSON.stringify({ id: job.id, task, queue, node: this.node, progress: value, ...(state ? { state } : {}) }) : '';
     const done = await runScript(this.client, 'taskqProgress', [keys.result(job.id), keys.events], [job.token, record, config.resultExpiresMs, event, config.eventsMaxLen]);
     return done === 1;
   }

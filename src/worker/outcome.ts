@@ -29,9 +29,11 @@ export function finishHeader(config: AppConfig, keys: Keys, now: number, starts 
 }
 
 /** A delivery's STARTED record: state and delivery first, where the scripts read them (lib/common.lua). */
-export function startedRecord(fields: { delivery: string; id: string; task: string; node: string; startedAt: number; attempt: number; progress?: unknown }): string {
+export function startedRecord(fields: { delivery: string; id: string; task: string; node: string; startedAt: number; attempt: number; progress?: unknown; custom?: string }): string {
   const { delivery, id, task, node, startedAt, attempt } = fields;
+  // The state stays STARTED (the scripts own a record by that prefix); a custom state rides beside it.
   const rec: Record<string, unknown> = { state: 'STARTED', delivery, id, task, node, startedAt, attempt };
+  if (fields.custom) rec.custom = fields.custom;
   if ('progress' in fields) rec.progress = fields.progress;
   return JSON.stringify(rec);
 }

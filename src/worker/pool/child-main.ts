@@ -8,6 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { loadApp } from '../../core/load-app.js';
 import { Retry, TaskqError, toError } from '../../errors.js';
+import { checkCustomState } from '../../core/states.js';
 import type { TaskContext } from '../../core/context.js';
 import { toJson } from '../../core/serialize.js';
 import type { FromChild, PoolInit, ToChild, WireError } from './protocol.js';
@@ -103,6 +104,7 @@ async function run(app: Awaited<ReturnType<typeof loadApp>>, msg: Extract<ToChil
       signal: controller.signal,
       log: log.child({ task: msg.task, jobId: msg.id, attempt: msg.attempt }),
       progress: async (value) => send({ type: 'progress', id: msg.id, value }),
+      updateState: async (state, meta) => send({ type: 'progress', id: msg.id, value: meta, state: checkCustomState(state) }),
       retry(options = {}): never {
         throw new Retry('retry requested', options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000), { cause: options.error });
       },

@@ -86,7 +86,7 @@ export class ChildPool extends EventEmitter implements Executor {
         child.kill();
         return;
       case 'progress':
-        if (child.job?.id === msg.id) child.job.onProgress(msg.value);
+        if (child.job?.id === msg.id) child.job.onProgress(msg.value, msg.state);
         return;
       case 'done': {
         const job = child.job;
@@ -180,7 +180,7 @@ export class ChildPool extends EventEmitter implements Executor {
     let job!: Job;
     let child: Child | undefined;
     const settled = new Promise<Settled>((resolve) => {
-      job = { id: request.ctx.id, task: request.def.name, resolve, onProgress: (v) => void request.ctx.progress(v) };
+      job = { id: request.ctx.id, task: request.def.name, resolve, onProgress: (v, state) => void (state ? request.ctx.updateState(state, v) : request.ctx.progress(v)).catch(() => undefined) };
     });
     let passed = false;
     const passOn = (): void => {

@@ -16,7 +16,7 @@ export interface Job {
   id: string;
   task: string;
   resolve: (s: Settled) => void;
-  onProgress: (value: unknown) => void;
+  onProgress: (value: unknown, state?: string) => void;
   killReason?: Error;
 }
 

@@ -9,7 +9,7 @@
  * child → parent
  *   {type: 'ready', pid}                                  the app is loaded
  *   {type: 'fatal', message}                              the app could not be loaded
- *   {type: 'progress', id, value}                         ctx.progress(value)
+ *   {type: 'progress', id, value, state?}                 ctx.progress(value), ctx.updateState(state, value)
  *   {type: 'done', id, ok: true, json, memoryKb}          the result, already serialised
  *   {type: 'done', id, ok: false, error, memoryKb}        the error thrown (name, message, stack, code?, countdownMs?)
  */
@@ -43,6 +43,6 @@ export type ToChild =
 export type FromChild =
   | { type: 'ready'; pid: number }
   | { type: 'fatal'; message: string }
-  | { type: 'progress'; id: string; value: unknown }
+  | { type: 'progress'; id: string; value: unknown; state?: string }
   | { type: 'done'; id: string; ok: true; json: string; memoryKb: number }
   | { type: 'done'; id: string; ok: false; error: WireError; memoryKb: number };

@@ -39,6 +39,8 @@ describe('rate limits', () => {
     const before = starts.length;
     await waitFor('fast starts', () => starts.length, (n) => n >= before + 20, { timeoutMs: 5000 });
     const fast = starts.slice(-10);
-    expect(((fast.at(-1) as number) - (fast[0] as number)) / 9).toBeLessThan(60); // ~10 ms apart now
+    // ~10 ms apart now; half the old gap is the bound, so a loaded machine (a full parallel test run)
+    // cannot fail it while the old 4/s still would.
+    expect(((fast.at(-1) as number) - (fast[0] as number)) / 9).toBeLessThan(125);
   });
 });
