@@ -38,6 +38,12 @@ export interface TcpSegment {
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
+/** PPP straight over Ethernet, and a PPPoE session (DSL links). */
+const ETHERTYPE_PPP = 0x880b;
+const ETHERTYPE_PPPOE = 0x8864;
+/** L2TP's UDP port: PPP tunnelled in UDP (a DSL operator's IPv6, for instance). */
+const L2TP_PORT = 1701;
+const UDP = 17;
 const VLAN_TAGS = new Set([0x8100, 0x88a8, 0x9100]);
 /** BSD address families of IPv6 (they differ by OS). */
 const AF_INET6 = new Set([10, 24, 28, 30]);
@@ -52,6 +58,8 @@ function ipStart(frame: Buffer, linkType: number): { at: number; version?: 4 | 6
         at += 4;
         type = frame.readUInt16BE(at);
       }
+      if (type === ETHERTYPE_PPP) return ppp(frame, at + 2);
+      if (type === ETHERTYPE_PPPOE) return ppp(frame, at + 2 + 6); // version/type, code, session id, length
       return type === ETHERTYPE_IPV4 ? { at: at + 2, version: 4 } : type === ETHERTYPE_IPV6 ? { at: at + 2, version: 6 } : undefined;
     }
     case LinkType.LINUX_SLL:
@@ -75,6 +83,28 @@ function ipStart(frame: Buffer, linkType: number): { at: number; version?: 4 | 6
     default:
       return undefined;
   }
+}
+
+/** A PPP frame at `at` (address/control 0xff03 optional, the protocol field compressed or not): where its IP starts. */
+function ppp(frame: Buffer, at: number): { at: number; version: 4 | 6 } | undefined {
+  if (frame.length >= at + 2 && frame[at] === 0xff && frame[at + 1] === 0x03) at += 2;
+  if (frame.length < at + 1) return undefined;
+  // An odd first byte is a one-byte (compressed) protocol field.
+  const [proto, len] = ((frame[at] as number) & 1) === 1 ? [frame[at] as number, 1] : frame.length >= at + 2 ? [frame.readUInt16BE(at), 2] : [-1, 0];
+  return proto === 0x21 ? { at: at + len, version: 4 } : proto === 0x57 ? { at: at + len, version: 6 } : undefined;
+}
+
+/** An L2TPv2 data message in a UDP payload at `at`: where its PPP frame's IP starts (control messages: undefined). */
+function l2tp(frame: Buffer, at: number): { at: number; version: 4 | 6 } | undefined {
+  if (frame.length < at + 6) return undefined;
+  const flags = frame.readUInt16BE(at);
+  if ((flags & 0x8000) !== 0 || (flags & 0x000f) !== 2) return undefined; // control, or not version 2
+  let p = at + 2 + ((flags & 0x4000) !== 0 ? 2 : 0) + 4 + ((flags & 0x0800) !== 0 ? 4 : 0);
+  if ((flags & 0x0200) !== 0) {
+    if (frame.length < p + 2) return undefined;
+    p += 2 + frame.readUInt16BE(p);
+  }
+  return ppp(frame, p);
 }
 
 function etherType(type: number, at: number): { at: number; version: 4 | 6 } | undefined {
@@ -117,12 +147,18 @@ interface IpInfo {
   dst: string;
 }
 
-function ipv4(frame: Buffer, ip: number): IpInfo | undefined {
+function ipv4(frame: Buffer, ip: number): IpInfo | { tunnel: { at: number; version: 4 | 6 } | undefined } | undefined {
   if (frame.length < ip + 20) return undefined;
   const ihl = ((frame[ip] as number) & 0x0f) * 4;
   const total = frame.readUInt16BE(ip + 2);
   const fragOffset = frame.readUInt16BE(ip + 6) & 0x1fff;
-  if (ihl < 20 || frame[ip + 9] !== TCP || fragOffset !== 0) return undefined;
+  if (ihl < 20 || fragOffset !== 0) return undefined;
+  if (frame[ip + 9] === UDP && frame.length >= ip + ihl + 8) {
+    const udp = ip + ihl;
+    if (frame.readUInt16BE(udp) === L2TP_PORT || frame.readUInt16BE(udp + 2) === L2TP_PORT) return { tunnel: l2tp(frame, udp + 8) };
+    return undefined;
+  }
+  if (frame[ip + 9] !== TCP) return undefined;
   // total 0: TSO-offloaded packets captured before segmentation; trust the frame then.
   const realEnd = total === 0 ? frame.length : ip + total;
   return {
@@ -154,10 +190,16 @@ function ipv6(frame: Buffer, ip: number): IpInfo | undefined {
 
 /** The TCP segment in a frame, or undefined (not TCP, a later IP fragment, truncated, malformed). */
 export function decodeTcp(frame: Buffer, linkType: number): TcpSegment | undefined {
-  const start = ipStart(frame, linkType);
+  return decodeAt(frame, ipStart(frame, linkType), 0);
+}
+
+/** The TCP segment of the IP packet at `start`; through at most two L2TP tunnels. */
+function decodeAt(frame: Buffer, start: { at: number; version?: 4 | 6 } | undefined, depth: number): TcpSegment | undefined {
   if (!start || frame.length < start.at + 1) return undefined;
   const version = start.version ?? ((frame[start.at] as number) >> 4);
-  const info = version === 4 ? ipv4(frame, start.at) : version === 6 ? ipv6(frame, start.at) : undefined;
+  const found = version === 4 ? ipv4(frame, start.at) : version === 6 ? ipv6(frame, start.at) : undefined;
+  if (found && 'tunnel' in found) return depth < 2 ? decodeAt(frame, found.tunnel, depth + 1) : undefined;
+  const info = found;
   if (!info) return undefined;
   const { tcpAt, end, realEnd } = info;
   if (end < tcpAt + 20) return undefined;

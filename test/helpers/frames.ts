@@ -61,7 +61,33 @@ export function ipPacket(s: SegmentSpec, options: { v6ext?: boolean; fragmentOff
   return Buffer.concat([h, body]);
 }
 
-export type Link = 'ethernet' | 'vlan' | 'qinq' | 'sll' | 'sll2' | 'null' | 'null6bsd' | 'loop' | 'raw';
+export type Link = 'ethernet' | 'vlan' | 'qinq' | 'sll' | 'sll2' | 'null' | 'null6bsd' | 'loop' | 'raw' | 'pppoe' | 'ppp' | 'l2tp';
+
+/** A PPP frame (address/control, two-byte protocol) around an IP packet. */
+function pppFrame(ip: Buffer, v6: boolean): Buffer {
+  return Buffer.concat([Buffer.from([0xff, 0x03, 0x00, v6 ? 0x57 : 0x21]), ip]);
+}
+
+/** IPv4 + UDP (port 1701) + an L2TPv2 data header with length and sequence fields, around a PPP frame. */
+function l2tpPacket(inner: Buffer): Buffer {
+  const l2 = Buffer.alloc(12);
+  l2.writeUInt16BE(0x4802, 0); // L (length) and S (sequence) bits, version 2
+  l2.writeUInt16BE(12 + inner.length, 2);
+  l2.writeUInt16BE(7, 4); // tunnel
+  l2.writeUInt16BE(9, 6); // session
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(1701, 0);
+  udp.writeUInt16BE(1701, 2);
+  udp.writeUInt16BE(8 + l2.length + inner.length, 4);
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(20 + udp.length + l2.length + inner.length, 2);
+  ip[8] = 64;
+  ip[9] = 17;
+  Buffer.from([192, 0, 2, 1]).copy(ip, 12);
+  Buffer.from([192, 0, 2, 2]).copy(ip, 16);
+  return Buffer.concat([ip, udp, l2, inner]);
+}
 
 /** [link type number, frame]. */
 export function frame(s: SegmentSpec, link: Link = 'ethernet', options: { v6ext?: boolean; fragmentOffset?: number } = {}): [number, Buffer] {
@@ -74,6 +100,15 @@ export function frame(s: SegmentSpec, link: Link = 'ethernet', options: { v6ext?
   switch (link) {
     case 'ethernet':
       return [1, Buffer.concat([macs, et, ip])];
+    case 'pppoe': {
+      const session = Buffer.from([0x11, 0x00, 0x12, 0x34, 0, 0]);
+      return [1, Buffer.concat([macs, Buffer.from([0x88, 0x64]), session, Buffer.from([0x00, v6 ? 0x57 : 0x21]), ip])];
+    }
+    case 'ppp':
+      return [1, Buffer.concat([macs, Buffer.from([0x88, 0x0b]), pppFrame(ip, v6)])];
+    case 'l2tp':
+      // As a DSL operator's IPv6: tunnelled in L2TP, itself in PPP over Ethernet.
+      return [1, Buffer.concat([macs, Buffer.from([0x88, 0x0b]), pppFrame(l2tpPacket(pppFrame(ip, v6)), false)])];
     case 'vlan':
       return [1, Buffer.concat([macs, tag(0x8100), et, ip])];
     case 'qinq':

@@ -88,6 +88,9 @@ export async function recordTraffic(rounds = 1): Promise<{ file: string; urls: s
       const chunked = `PUT /chunked?r=${r} HTTP/1.1\r\nHost: 127.0.0.1:${v4.port}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`;
       urls.push(`${a}/chunked?r=${r}`);
       await raw('127.0.0.1', v4.port, [chunked], 1);
+      // HTTP/1.0 without a Host header: the URL names the server's address, as tshark's full_uri does.
+      urls.push(`${a}/old/client.mp4?r=${r}`);
+      await raw('127.0.0.1', v4.port, [`GET /old/client.mp4?r=${r} HTTP/1.0\r\n\r\n`], 1);
     }
     await sleep(300); // the last packets through libpcap's buffer (100 ms timeout) before the dump closes
   } finally {

@@ -6,7 +6,7 @@ const v4 = { src: '10.0.0.2', dst: '93.184.216.34', sport: 51000, dport: 80, seq
 const v6 = { ...v4, src: '2001:db8::2', dst: '2001:db8:0:1::80' };
 
 describe('frames to TCP segments', () => {
-  const links: Link[] = ['ethernet', 'vlan', 'qinq', 'sll', 'sll2', 'null', 'loop', 'raw'];
+  const links: Link[] = ['ethernet', 'vlan', 'qinq', 'sll', 'sll2', 'null', 'loop', 'raw', 'pppoe', 'ppp', 'l2tp'];
   it.each(links)('%s, IPv4 and IPv6', (link) => {
     for (const spec of [v4, v6]) {
       const [type, f] = frame(spec, link);
