@@ -19,6 +19,8 @@ import { uniquePrefix } from '../helpers/apps.js';
 import { createApp } from '../../src/core/app.js';
 import { resourceId } from '../../src/tasks/analyze/resource.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { demoMedia } from '../../src/demo/media.js';
+import { startOrigin } from '../../src/demo/origin.js';
 
 const VIDEO = Buffer.alloc(256 * 1024, 7);
 
@@ -47,8 +49,12 @@ function fetch(url: string, agent: Agent, range?: string): Promise<number> {
 }
 
 describe('the flagship pipeline: capture node → analyze node → q_download', () => {
-  it('sees a client fetch two videos with many Range requests and enqueues exactly one download each; stop ends the capture', async () => {
-    const port = await origin('127.0.0.1');
+  it('a client plays a generated MP4 (Range requests) and an HLS set: exactly one download each; stop ends the capture', async () => {
+    // The demo's videos: an MP4 and an HLS set cut from it, made by ffmpeg (Debian's package).
+    const media = await demoMedia(mkdtempSync(`${tmpdir()}/taskq-media-`));
+    const demo = await startOrigin({ files: media });
+    onTestFinished(() => demo.close());
+    const port = Number(new URL(demo.url).port);
     const prefix = uniquePrefix();
     const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: prefix };
     const flagship = `${root}dist/app.js`;
@@ -61,20 +67,26 @@ describe('the flagship pipeline: capture node → analyze node → q_download', 
     await waitFor('the capture to run', () => app.result('capture:lo').state(), (s) => s === 'STARTED', { timeoutMs: 10_000 });
     // libpcap's filter is set once the session is open: the task marks itself started just before.
     await waitFor('capture to see traffic', async () => {
-      await fetch(`http://127.0.0.1:${port}/probe.txt`, new Agent());
+      await fetch(`${demo.url}/probe.txt`, new Agent());
       const p = (await app.result('capture:lo').info())?.progress as { packets?: number } | undefined;
       return p?.packets ?? 0;
     }, (n) => n > 0, { timeoutMs: 15_000, intervalMs: 250 });
 
+    const mp4 = media['/demo.mp4']!.body;
     const agent = new Agent({ keepAlive: true });
-    for (let i = 0; i < 4; i++) await fetch(`http://127.0.0.1:${port}/movies/one.mp4?range=${i}&sig=s1`, agent, `bytes=${i * 65536}-${i * 65536 + 65535}`);
-    for (let i = 0; i < 3; i++) await fetch(`http://127.0.0.1:${port}/movies/two.webm?rn=${i}`, agent, `bytes=${i * 1000}-${i * 1000 + 999}`);
+    // A player: the head, then a few ranges further in.
+    for (let i = 0; i < 4; i++) await fetch(`${demo.url}/demo.mp4`, agent, `bytes=${i * 65536}-${i * 65536 + 65535}`);
+    await fetch(`${demo.url}/hls/index.m3u8`, agent);
+    const segments = Object.keys(media).filter((p) => p.endsWith('.ts'));
+    expect(segments.length).toBeGreaterThan(1);
+    for (const seg of segments) await fetch(`${demo.url}${seg}`, agent);
     agent.destroy();
     const client = await app.client();
     const ids = await waitFor('two downloads', () => client.hkeys(app.keys.queue('q_download', 'jobs')), (k) => k.length >= 2, { timeoutMs: 15_000 });
-    expect(ids.sort()).toEqual([`dl:${resourceId(`http://127.0.0.1:${port}/movies/one.mp4?sig=s1`)}`, `dl:${resourceId(`http://127.0.0.1:${port}/movies/two.webm`)}`].sort());
-    const job = JSON.parse((await client.hget(app.keys.queue('q_download', 'jobs'), ids[0]!)) as string) as { data: { args: Array<{ size?: number; kind: string }> } };
-    expect(job.data.args[0], JSON.stringify(job.data.args[0])).toMatchObject({ kind: 'progressive', size: VIDEO.length });
+    expect(ids.sort()).toEqual([`dl:${resourceId(`${demo.url}/demo.mp4`)}`, `dl:${resourceId(`${demo.url}/hls/index.m3u8`)}`].sort());
+    const jobs = await Promise.all(ids.map(async (id) => (JSON.parse((await client.hget(app.keys.queue('q_download', 'jobs'), id)) as string) as { data: { args: Array<{ size?: number; kind: string; parts?: unknown[] }> } }).data.args[0]!));
+    expect(jobs).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'progressive', size: mp4.length }), expect.objectContaining({ kind: 'hls', parts: expect.any(Array) })]));
+    expect(jobs.find((j) => j.kind === 'hls')?.parts).toHaveLength(segments.length);
 
     const stop = await runTaskq(['capture', 'stop', '-A', flagship, '--device', 'lo'], env);
     expect(stop.code, stop.stderr).toBe(0);
