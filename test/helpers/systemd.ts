@@ -48,6 +48,10 @@ function exec(argv: string[], input?: string): Promise<{ code: number; stdout: s
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  // A command that exits without reading its input closes the pipe first: not an error.
+  child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   child.stdin.end(input ?? '');
   return once(child, 'exit').then(([code]) => ({ code: (code as number | null) ?? -1, stdout, stderr }));
 }
