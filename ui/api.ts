@@ -1,7 +1,13 @@
 /** The page's link to its server: the token (from the URL's fragment, kept for the tab), JSON calls, live events. */
 const fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash)?.[1];
 if (fromHash) {
-  sessionStorage.setItem('taskq-token', decodeURIComponent(fromHash));
+  let value = fromHash;
+  try {
+    value = decodeURIComponent(fromHash);
+  } catch {
+    /* a malformed escape: keep it as written */
+  }
+  sessionStorage.setItem('taskq-token', value);
   history.replaceState(null, '', location.pathname + location.hash.replace(/[#&]?token=[^&]+/, '').replace(/^&/, '#'));
 }
 export const token = (): string => sessionStorage.getItem('taskq-token') ?? '';

@@ -12,6 +12,15 @@ import { Downloads, speedText } from './pages/downloads.js';
 
 const PAGES: Array<[string, string]> = [['#/', 'Dashboard'], ['#/tasks', 'Tasks'], ['#/workers', 'Workers'], ['#/beat', 'Beat'], ['#/downloads', 'Downloads'], ['#/cache', 'Cache']];
 
+/** A malformed %-escape in the address shows as written instead of breaking the page. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/');
   useEffect(() => {
@@ -34,7 +43,7 @@ function App() {
   }, []);
   const detail = /^#\/tasks\/(.+)$/.exec(hash);
   const pages: Record<string, () => unknown> = { '#/tasks': () => html`<${Tasks} />`, '#/workers': () => html`<${Workers} />`, '#/beat': () => html`<${Beat} />`, '#/cache': () => html`<${Cache} />`, '#/downloads': () => html`<${Downloads} />` };
-  const page = detail ? html`<${TaskDetail} id=${decodeURIComponent(detail[1]!)} />` : (pages[hash] ?? (() => html`<${Dashboard} />`))();
+  const page = detail ? html`<${TaskDetail} id=${safeDecode(detail[1]!)} />` : (pages[hash] ?? (() => html`<${Dashboard} />`))();
   return html`
     <header><b>taskq</b>
       <nav>${PAGES.map(([href, name]) => html`<a href=${href} class=${hash === href || (href !== '#/' && hash.startsWith(href)) ? 'here' : ''}>${name}</a>`)}</nav>

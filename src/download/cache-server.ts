@@ -43,8 +43,24 @@ function isHit(req: IncomingMessage): boolean {
   return req.method === 'GET' && (range === undefined || /^bytes=0-/.test(range));
 }
 
+/** Types the cache serves as they are; anything else (an origin's text/html, say) goes out as bytes. */
+const MEDIA = /^(?:video\/|audio\/|image\/jpeg$|application\/(?:vnd\.apple\.mpegurl|x-mpegurl|dash\+xml|mp4|octet-stream)$)/i;
+const BY_EXTENSION: Record<string, string> = { m3u8: 'application/vnd.apple.mpegurl', mpd: 'application/dash+xml', ts: 'video/mp2t', m4s: 'video/iso.segment', mp4: 'video/mp4', m4v: 'video/mp4', m4a: 'audio/mp4', webm: 'video/webm', jpg: 'image/jpeg' };
+
+/** The Content-Type to send: the one given if it is media, else by the file's extension if that is, else octet-stream. */
+function mediaType(given: string | undefined, path: string): string {
+  const type = (given ?? '').split(';')[0]?.trim() ?? '';
+  if (MEDIA.test(type)) return type;
+  const byName = BY_EXTENSION[path.split('.').pop()?.toLowerCase() ?? ''];
+  return !type && byName ? byName : 'application/octet-stream';
+}
+
 function serveFile(req: IncomingMessage, res: ServerResponse, path: string, headers: Record<string, string>): void {
   for (const [k, v] of Object.entries(headers)) if (v) res.setHeader(k, v);
+  // Whatever the network said, a cached file is never a page that runs here.
+  res.setHeader('content-type', mediaType(headers['content-type'], path));
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('content-security-policy', 'sandbox');
   // `root` is the file's folder: send's dot-file rule then reads only the file's own name, not the
   // folders above it (npm start's cache lives under .state/).
   const sender = send(req, `/${basename(path)}`, { root: dirname(path), etag: !headers.etag, lastModified: true, dotfiles: 'deny', index: false, maxAge: 0 });

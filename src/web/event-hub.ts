@@ -32,13 +32,17 @@ export class EventHub {
     private readonly onError: (err: Error) => void,
   ) {}
 
-  /** Starts reading from `from` (default: the last day's events, so the task list is not empty). */
+  /**
+   * Starts reading from `from` (default: the last day's events, so the task list is not empty). It
+   * does not wait for Redis: while Redis is away it retries every second, and the UI still answers.
+   */
   async start(from: EventCursor = Date.now() - 24 * 3600_000): Promise<void> {
-    this.client = await this.app.redis.connected('blocking', 'ui-events');
-    const reader = new EventReader(this.client, this.app.keys.events, from);
+    let reader: EventReader | undefined;
     this.loop = (async () => {
       while (!this.stopped) {
         try {
+          this.client ??= await this.app.redis.connected('blocking', 'ui-events');
+          reader ??= new EventReader(this.client, this.app.keys.events, from);
           const batch = await reader.read({ count: 1000, blockMs: 1000 });
           for (const e of batch) {
             this.position = e.streamId.includes('-') ? e.streamId : this.position;
@@ -60,29 +64,45 @@ export class EventHub {
   }
 
   /**
-   * Sends `listener` every event after `cursor` (from Redis), then every live one: in order, none
-   * missed, none twice. Returns the unsubscribe.
+   * Sends `listener` every event after `cursor` (from Redis; at most `maxCatchUp` of them), then every
+   * live one: in order, none missed, none twice. `complete` is false when the catch-up stopped at its
+   * cap (the caller ends the stream; the client resumes from the last id it got).
    */
-  async follow(cursor: EventCursor, listener: EventListener, signal: AbortSignal): Promise<() => void> {
+  async follow(cursor: EventCursor, listener: EventListener, signal: AbortSignal, maxCatchUp = Infinity): Promise<{ unsubscribe: () => void; complete: boolean }> {
     const buffered: TaskqEvent[] = [];
     let caughtUp = false;
+    const client = await this.app.client();
+    // '$' is now: whatever the live reader still replays from before it is not new to this client.
     let last = '0-0';
+    if (cursor === '$') {
+      const newest = (await client.xrevrange(this.app.keys.events, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      last = newest[0]?.[0] ?? '0-0';
+      cursor = last;
+    }
     const deliver = (e: TaskqEvent): void => {
       if (e.streamId.includes('-') && !after(e.streamId, last)) return;
       if (e.streamId.includes('-')) last = e.streamId;
       listener(e);
     };
-    const unsubscribe = this.subscribe((e) => (caughtUp ? deliver(e) : buffered.push(e)));
-    const client = await this.app.client();
-    const reader = new EventReader(client, this.app.keys.events, cursor);
-    for (let batches = 0; !signal.aborted && batches < 10_000; batches++) {
-      const batch = await reader.read({ count: 1000 });
-      for (const e of batch) deliver(e);
-      if (batch.length < 1000) break;
+    const unsubscribe = this.subscribe((e) => (caughtUp ? deliver(e) : buffered.length < 100_000 && buffered.push(e)));
+    try {
+      const reader = new EventReader(client, this.app.keys.events, cursor);
+      let read = 0;
+      while (!signal.aborted) {
+        if (read >= maxCatchUp) return { unsubscribe, complete: false };
+        const batch = await reader.read({ count: 1000 });
+        for (const e of batch) deliver(e);
+        read += batch.length;
+        if (batch.length < 1000) break;
+      }
+      for (const e of buffered) deliver(e);
+      buffered.length = 0;
+      caughtUp = true;
+      return { unsubscribe, complete: true };
+    } catch (err) {
+      unsubscribe();
+      throw err;
     }
-    for (const e of buffered) deliver(e);
-    caughtUp = true;
-    return unsubscribe;
   }
 
   async stop(): Promise<void> {

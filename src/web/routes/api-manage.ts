@@ -72,7 +72,7 @@ export function manageRoutes(web: FastifyInstance, app: App): void {
   }, async (req) => {
     const index = await cache();
     const settings = cacheSettings();
-    return { entries: await index.list({ limit: req.query.limit }), count: await index.count(), bytes: await index.totalBytes(), maxBytes: settings.maxBytes, server: `http://${settings.host}:${settings.port}` };
+    return { entries: await index.list({ limit: req.query.limit }), count: await index.count(), bytes: await index.totalBytes(), maxBytes: settings.maxBytes, server: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${settings.port}` };
   });
   web.post<{ Params: { id: string } }>('/api/cache/:id/remove', { schema: { params: { type: 'object', properties: { id: CACHE_ID } } } }, async (req, reply) => {
     const index = await cache();

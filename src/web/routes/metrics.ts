@@ -30,6 +30,7 @@ export function metricsRoutes(web: FastifyInstance, app: App, hub: EventHub, ari
   web.get('/metrics', async (_req, reply) => {
     const nodes = await aliveNodes(app);
     online.set(nodes.length);
+    depth.reset(); // queues gone since the last scrape are not exported any more
     for (const q of await queueStatus(app, await listQueues(app, nodes.flatMap((n) => n.queues ?? [])))) {
       for (const s of ['waiting', 'active', 'delayed', 'dead'] as const) depth.set({ queue: q.queue, state: s }, q[s]);
     }

@@ -109,4 +109,18 @@ describe('the cache server', () => {
     expect([post.status, post.headers.allow]).toEqual([405, 'GET, HEAD']);
     expect(JSON.parse((await get(base, '/healthz')).body.toString())).toMatchObject({ ok: true, entries: 2 });
   });
+
+  it('serves only media types: an origin that said text/html (or a .html name) gets octet-stream, nosniff and a sandbox', async () => {
+    const { base, index } = await serve();
+    const store = (await index.get(VID))!.file.replace(/\/[^/]+$/, '');
+    const page = 'e'.repeat(32);
+    writeFileSync(`${store}/${page}.html`, '<script>alert(1)</script>');
+    await index.put({ id: page, url: 'http://evil.test/x.html', kind: 'progressive', file: `${store}/${page}.html`, size: 25, contentType: 'text/html', sha256: 'f'.repeat(64) });
+    const r = await get(base, `/c/${page}`);
+    expect(r.headers).toMatchObject({ 'content-type': 'application/octet-stream', 'x-content-type-options': 'nosniff', 'content-security-policy': 'sandbox' });
+    const video = await get(base, `/c/${VID}`);
+    expect(video.headers).toMatchObject({ 'content-type': 'video/mp4', 'x-content-type-options': 'nosniff' });
+    const playlist = await get(base, `/c/${HLS}/index.m3u8`);
+    expect(playlist.headers['content-type']).toBe('application/vnd.apple.mpegurl');
+  });
 });

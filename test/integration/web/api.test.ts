@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createWebServer, type WebServer } from '../../../src/web/server.js';
 import { uiSettings } from '../../../src/web/ui-settings.js';
+import { createApp } from '../../../src/core/app.js';
 import type { App } from '../../../src/core/app.js';
 import { silent, startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -178,5 +179,56 @@ describe('enqueueing from other tools', () => {
     expect((await web.inject({ method: 'POST', url: '/q/logs', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'x' })).json().error).toContain('name the task that takes messages on logs');
     expect((await web.inject({ method: 'POST', url: '/api/send/ingest?each=1', headers: auth, payload: { not: 'a list' } })).statusCode).toBe(400);
     expect((await web.inject({ method: 'POST', url: '/q/logs?task=ingest', payload: 'value=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).statusCode).toBe(401);
+  });
+});
+
+describe('the web API against a reviewer', () => {
+  it('percent-encoded paths do not skip the token; a foreign Host (DNS rebinding) is refused on loopback; HTTPS origins pass', async () => {
+    const app = testApp();
+    const open = await createWebServer(app, uiSettings({ host: '0.0.0.0', port: 0, token: TOKEN }, {}), silent);
+    onTestFinished(() => open.close());
+    for (const url of ['/%61pi/tasks', '/%61pi/settings', '/%6detrics', '/api/%74asks', '/%61pi/events?from=$']) {
+      expect((await open.web.inject(url)).statusCode, url).toBe(401);
+    }
+    expect((await open.web.inject('/')).statusCode).toBe(200);
+    expect((await open.web.inject('/healthz')).statusCode).toBe(200);
+
+    const { web } = await ui(app);
+    const rebound = await web.inject({ url: '/api/tasks', headers: { host: 'attacker.example:5555' } });
+    expect([rebound.statusCode, rebound.json().error]).toEqual([421, expect.stringContaining('attacker.example')]);
+    for (const host of ['127.0.0.1:5555', 'localhost:5555', '[::1]:5555', 'localhost']) expect((await web.inject({ url: '/api/tasks', headers: { host } })).statusCode, host).toBe(200);
+    const proxied = await web.inject({ method: 'POST', url: '/api/apply/add', headers: { ...auth, host: 'localhost:5555', origin: 'https://localhost:5555' }, payload: { args: [] } });
+    expect(proxied.statusCode).toBe(202);
+  });
+
+  it('a live stream with a cursor Redis refuses says so and leaks nothing; close() ends open streams; HEAD does not hang', async () => {
+    const app = testApp();
+    const server = await ui(app);
+    const base = await server.listen();
+    const bad = await fetch(`${base}/api/events?from=1-99999999999999999999`);
+    expect(bad.status).toBe(400);
+    const listeners = (server.hub as unknown as { listeners: Set<unknown> }).listeners.size;
+    const head = await fetch(`${base}/api/events`, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
+    expect(head.status).toBe(200);
+    const stream = await fetch(`${base}/api/events?from=$`);
+    const reader = stream.body!.getReader();
+    await reader.read(); // the stream is open
+    await server.close(); // would wait for the client forever
+    expect((server.hub as unknown as { listeners: Set<unknown> }).listeners.size).toBeLessThanOrEqual(listeners);
+  });
+
+  it('enqueue mistakes are 400s, not 500s; /healthz says 503 quickly when Redis is gone', async () => {
+    const app = testApp();
+    const { web } = await ui(app);
+    expect((await web.inject({ method: 'POST', url: '/api/send/foo?queue=bad%20queue', headers: auth, payload: {} })).statusCode).toBe(400);
+    expect((await web.inject({ method: 'POST', url: '/q/bad%20queue?task=foo', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'x' })).statusCode).toBe(400);
+    expect((await web.inject({ method: 'POST', url: '/q/logs', headers: auth, payload: { task: 'x y', value: 1 } })).statusCode).toBe(400);
+
+    const gone = createApp({ broker: 'redis://127.0.0.1:1/0', keyPrefix: 'gone' });
+    onTestFinished(() => gone.close());
+    const lonely = await createWebServer(gone, uiSettings({ host: '127.0.0.1', port: 0, token: TOKEN }, {}), silent);
+    onTestFinished(() => lonely.close());
+    const health = await lonely.web.inject('/healthz');
+    expect([health.statusCode, health.json()]).toEqual([503, expect.objectContaining({ ok: false, redis: 'down' })]);
   });
 });
