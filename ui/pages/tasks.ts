@@ -54,6 +54,7 @@ export function TaskDetail({ id }: { id: string }) {
   }, [id]);
   const revoke = (terminate: boolean) =>
     api<{ revoked: string }>(`/api/tasks/${encodeURIComponent(id)}/revoke`, { method: 'POST', body: { terminate } }).then((r) => setNote(`revoke: ${r.revoked}`), (err: Error) => setNote(err.message));
+  const retry = () => api<{ queue: string }>(`/api/tasks/${encodeURIComponent(id)}/retry`, { method: 'POST', body: {} }).then((r) => setNote(`sent again on ${r.queue}`), (err: Error) => setNote(err.message));
   const rec = d?.record;
   const err = (rec?.error ?? d?.task.error) as { name?: string; message?: string; stack?: string } | undefined;
   return html`
@@ -61,7 +62,7 @@ export function TaskDetail({ id }: { id: string }) {
     ${error && html`<p class="error">${error}</p>`}
     ${d && html`
       <p>${d.task.name} — <span id="task-state" class=${`state ${String(rec?.state ?? d.task.state)}`}>${String(rec?.state ?? d.task.state)}</span> ${d.task.node ? `on ${d.task.node}` : ''}</p>
-      <p><button id="revoke" onClick=${() => revoke(false)}>Revoke</button> <button id="terminate" onClick=${() => revoke(true)}>Terminate</button> <span id="note">${note}</span></p>
+      <p><button id="revoke" onClick=${() => revoke(false)}>Revoke</button> <button id="terminate" onClick=${() => revoke(true)}>Terminate</button> ${String(rec?.state ?? d.task.state) === 'FAILURE' && html`<button id="retry" onClick=${retry}>Retry</button>`} <span id="note">${note}</span></p>
       <h2>Arguments</h2><pre>${JSON.stringify(d.task.args ?? rec?.args ?? null, null, 2)}</pre>
       ${rec && 'result' in rec && html`<h2>Result</h2><pre>${JSON.stringify(rec.result, null, 2)}</pre>`}
       ${rec?.progress !== undefined && html`<h2>Progress</h2><pre>${JSON.stringify(rec.progress, null, 2)}</pre>`}

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../core/app.js';
-import { retryDead } from '../../core/queue-admin.js';
+import { aliveNodes, listQueues, retryDead } from '../../core/queue-admin.js';
 import { TaskqError } from '../../errors.js';
 import type { TaskQuery, TaskState } from '../task-state.js';
 
@@ -56,6 +56,17 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
   web.post<{ Params: { id: string }; Body: { terminate?: boolean } }>('/api/tasks/:id/revoke', {
     schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] }, body: { type: 'object', additionalProperties: false, properties: { terminate: { type: 'boolean' } } } },
   }, async (req) => ({ id: req.params.id, revoked: await app.revoke(req.params.id, { terminate: req.body?.terminate ?? false }) }));
+
+  // A task that failed for good, found in whichever queue's dead letters hold it, runs again.
+  web.post<{ Params: { id: string } }>('/api/tasks/:id/retry', { schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] } } }, async (req, reply) => {
+    const client = await app.client();
+    const nodes = await aliveNodes(app);
+    for (const queue of await listQueues(app, nodes.flatMap((n) => n.queues ?? []))) {
+      if ((await client.zscore(app.keys.queue(queue, 'dead'), req.params.id)) === null) continue;
+      return { retried: await retryDead(app, queue, [req.params.id]), queue };
+    }
+    return reply.code(404).send({ error: `${req.params.id} is not in the dead letters: only a job that failed for good can be retried` });
+  });
 
   web.post<{ Params: { queue: string; id: string } }>('/api/dead/:queue/:id/retry', {
     schema: { params: { type: 'object', properties: { queue: { type: 'string', minLength: 1, maxLength: 200 }, id: ID }, required: ['queue', 'id'] } },

@@ -8,6 +8,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { createWebServer, type WebServer } from '../../../src/web/server.js';
 import { uiSettings } from '../../../src/web/ui-settings.js';
 import { createApp } from '../../../src/core/app.js';
+import { UnrecoverableError } from '../../../src/errors.js';
 import type { App } from '../../../src/core/app.js';
 import { silent, startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -51,6 +52,19 @@ describe('the web API', () => {
     const revoked = await web.inject({ method: 'POST', url: `/api/tasks/${waiting.id}/revoke`, headers: auth, payload: { terminate: true } });
     expect(revoked.json()).toMatchObject({ id: waiting.id, revoked: expect.any(String) });
     expect(await waitFor('REVOKED', () => waiting.state(), (s) => s === 'REVOKED')).toBe('REVOKED');
+
+    // A task that failed for good runs again from the UI (found in its queue's dead letters).
+    let runs = 0;
+    const once = app.task('once', () => {
+      runs++;
+      if (runs === 1) throw new UnrecoverableError('first time fails');
+      return 'second time works';
+    });
+    const failed = await once.delay();
+    await failed.get({ timeout: 5000, propagate: false });
+    expect((await web.inject({ method: 'POST', url: `/api/tasks/${failed.id}/retry`, headers: auth, payload: {} })).json()).toMatchObject({ queue: 'default' });
+    expect(await waitFor('the second run', () => failed.state(), (s) => s === 'SUCCESS')).toBe('SUCCESS');
+    expect((await web.inject({ method: 'POST', url: `/api/tasks/${failed.id}/retry`, headers: auth, payload: {} })).statusCode).toBe(404);
 
     const metrics = (await web.inject('/metrics')).body;
     expect(metrics).toMatch(/taskq_events_total\{type="task-succeeded"\} [1-9]/);
