@@ -7,11 +7,28 @@ import type { FastifyInstance } from 'fastify';
 import type { App } from '../../core/app.js';
 import { aliveNodes, listQueues, retryDead } from '../../core/queue-admin.js';
 import { TaskqError } from '../../errors.js';
+import { decodeJobRecord } from '../../broker/message.js';
 import type { TaskQuery, TaskState } from '../task-state.js';
 
 const STATE = { type: 'string', enum: ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED'] } as const;
 const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const NAME = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z_][A-Za-z0-9_.:\\-]*$' } as const;
+
+/** The job's own record while a queue still holds it (waiting, running, retrying, dead): its args and queue. */
+async function jobOf(app: App, id: string): Promise<{ args: unknown[]; queue: string } | undefined> {
+  const client = await app.client();
+  const nodes = await aliveNodes(app);
+  for (const queue of await listQueues(app, nodes.flatMap((n) => n.queues ?? []))) {
+    const raw = await client.hget(app.keys.queue(queue, 'jobs'), id);
+    if (!raw) continue;
+    try {
+      return { args: decodeJobRecord(raw, id, queue).data.args, queue };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): void {
   web.get<{ Querystring: TaskQuery }>('/api/tasks', {
@@ -27,8 +44,9 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
   web.get<{ Params: { id: string } }>('/api/tasks/:id', { schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] } } }, async (req, reply) => {
     const seen = state.get(req.params.id);
     const record = await app.result(req.params.id).info();
-    if (!seen && !record) return reply.code(404).send({ error: `no task ${req.params.id} (not in the events the UI kept, no result record)` });
-    return { task: seen?.row ?? { id: req.params.id }, record: record ?? null, events: seen?.events ?? [] };
+    const job = await jobOf(app, req.params.id);
+    if (!seen && !record && !job) return reply.code(404).send({ error: `no task ${req.params.id} (not in the events the UI kept, no result record, no job)` });
+    return { task: { ...(job ?? {}), ...(seen?.row ?? { id: req.params.id }) }, record: record ?? null, events: seen?.events ?? [] };
   });
 
   web.post<{ Params: { name: string }; Body: { args?: unknown[]; options?: { countdown?: number; queue?: string; priority?: 'high' | 'normal' | 'low' } } }>('/api/apply/:name', {

@@ -47,8 +47,10 @@ describe('the web API', () => {
     expect(detail).toMatchObject({ task: { name: 'add' }, record: { state: 'SUCCESS', result: 5 } });
     expect(detail.events.map((e) => e.type)).toEqual(expect.arrayContaining(['task-received', 'task-started', 'task-succeeded']));
 
-    const waiting = await app.send('wait', []);
+    const waiting = await app.send('wait', ['an argument']);
     await waitFor('it to start', () => waiting.state(), (s) => s === 'STARTED');
+    // Its arguments come from its job while a queue holds it (task-sent events are off by default).
+    expect((await web.inject(`/api/tasks/${waiting.id}`)).json()).toMatchObject({ task: { args: ['an argument'], queue: 'default' } });
     const revoked = await web.inject({ method: 'POST', url: `/api/tasks/${waiting.id}/revoke`, headers: auth, payload: { terminate: true } });
     expect(revoked.json()).toMatchObject({ id: waiting.id, revoked: expect.any(String) });
     expect(await waitFor('REVOKED', () => waiting.state(), (s) => s === 'REVOKED')).toBe('REVOKED');
