@@ -13,6 +13,8 @@
  *   <prefix>:<queue>:earlierDelayed  CHAN  published when a new head of `delayed` appears
  *   <prefix>:<queue>:jobs            HASH  id → job record JSON (see core/message.ts)
  *   <prefix>:<queue>:dead            ZSET  ids of jobs that failed for good, by time of death (ms)
+ *   <prefix>:chord:<id>              HASH  an open chord: size, body record parts, `fired` once its body went
+ *   <prefix>:chord:<id>:r            HASH  member index → value JSON, until the body is sent
  *   <prefix>:result:<id>             STR   result record JSON, with TTL (see core/result-record.ts)
  *   <prefix>:result:<id>             CHAN  published once the result is ready (PUBLISH, no subscriber needed)
  *   <prefix>:events                  STREAM event stream (see events/event-types.ts)
@@ -49,6 +51,16 @@ export class Keys {
 
   queue(queue: string, key: QueueKeyName): string {
     return `${this.prefix}:${queue}:${key}`;
+  }
+
+  /** What every key of a queue starts with (`<prefix>:<queue>:`), for scripts that reach several queues. */
+  queueBase(queue: string): string {
+    return `${this.prefix}:${queue}:`;
+  }
+
+  /** A chord's state: its size and body (HASH); `:r` beside it holds the members' values by index. */
+  chord(id: string): string {
+    return `${this.prefix}:chord:${id}`;
   }
 
   result(id: string): string {

@@ -9,6 +9,11 @@
  *   stalls           number    times the job was re-delivered after its worker vanished
  *   data.task        string    registered task name
  *   data.args        array     positional arguments (JSON)
+ *   data.kwargs      object?   keyword arguments (JSON)
+ *   data.chain       array?    canvas steps after this one (core/canvas/frozen.ts), in order
+ *   data.link        array?    canvases applied with its value once it succeeds
+ *   data.linkError   array?    canvases applied with {id, task, error} once it fails for good
+ *   data.chord       object?   {id, i}: its value is member i of chord id
  *   options.v        1         format version
  *   options.timestamp number   ms when first sent
  *   options.attempt  number    1 for the first run, +1 per retry
@@ -62,9 +67,20 @@ export interface JobOptions {
   stacktraces?: string[];
 }
 
+/** What `data` carries after the arguments when set: keyword arguments and the canvas around the job (core/canvas/frozen.ts). */
+export interface CanvasData {
+  task: string;
+  args: unknown[];
+  kwargs?: Record<string, unknown>;
+  chain?: unknown[];
+  link?: unknown[];
+  linkError?: unknown[];
+  chord?: { id: string; i: number };
+}
+
 export interface JobRecord {
   stalls: number;
-  data: { task: string; args: unknown[] };
+  data: CanvasData;
   options: JobOptions;
   status?: 'created' | 'retrying' | 'failed';
 }
@@ -101,6 +117,8 @@ export function decodeJobRecord(raw: string, id: string, queue: string): JobReco
   if (!rec.data || typeof rec.data !== 'object') throw invalid(id, queue, 'no "data" object');
   if (typeof rec.data.task !== 'string' || rec.data.task === '') throw invalid(id, queue, 'no task name');
   if (!Array.isArray(rec.data.args)) throw invalid(id, queue, '"data.args" is not an array');
+  const kwargs = rec.data.kwargs;
+  if (kwargs !== undefined && (!kwargs || typeof kwargs !== 'object' || Array.isArray(kwargs))) throw invalid(id, queue, '"data.kwargs" is not an object');
   if (!rec.options || typeof rec.options !== 'object') throw invalid(id, queue, 'no "options" object');
   if (rec.options.v !== 1) throw invalid(id, queue, `unknown format version ${JSON.stringify(rec.options.v)}`);
   if (!Number.isInteger(rec.options.attempt) || (rec.options.attempt as number) < 1) {

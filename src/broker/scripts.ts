@@ -12,7 +12,8 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
   taskqTake: { file: 'take.lua', keys: 8 },
-  taskqFinish: { file: 'finish.lua', keys: 8 },
+  taskqFinish: { file: 'finish.lua', keys: 8, libs: ['plan'] },
+  taskqApply: { file: 'apply.lua', keys: 1, libs: ['plan'] },
   taskqStalls: { file: 'stalls.lua', keys: 10 },
   taskqPurge: { file: 'purge.lua', keys: 3 },
   taskqRevoke: { file: 'revoke.lua', keys: 4 },
@@ -24,7 +25,7 @@ const SCRIPTS = {
   taskqRateReset: { file: 'rate-reset.lua', keys: 3 },
   taskqBeatFire: { file: 'beat-fire.lua', keys: 7 },
   taskqBeatLease: { file: 'beat-lease.lua', keys: 1 },
-} as const;
+} satisfies Record<string, { file: string; keys: number; libs?: readonly string[] }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
@@ -34,11 +35,13 @@ export function scriptKeyCount(name: ScriptName): number {
 }
 
 const sources = new Map<ScriptName, string>();
-/** Every script starts with lib/common.lua (helpers shared by the scripts: entries, states, the clock). */
+/** Every script starts with lib/common.lua (helpers shared by the scripts: entries, states, the clock), then the libs it names. */
 function source(name: ScriptName): string {
   let lua = sources.get(name);
   if (!lua) {
-    lua = `${readFileSync(new URL('lib/common.lua', luaDir), 'utf8')}\n${readFileSync(new URL(SCRIPTS[name].file, luaDir), 'utf8')}`;
+    const spec: { file: string; libs?: readonly string[] } = SCRIPTS[name];
+    const libs = ['common', ...(spec.libs ?? [])].map((lib) => readFileSync(new URL(`lib/${lib}.lua`, luaDir), 'utf8'));
+    lua = `${libs.join('\n')}\n${readFileSync(new URL(spec.file, luaDir), 'utf8')}`;
     sources.set(name, lua);
   }
   return lua;

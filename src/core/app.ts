@@ -15,9 +15,15 @@ import { Producer, type SendSpec } from './producer.js';
 import { ResultStore, type RevokeResult } from './result-store.js';
 import { Router } from './routing.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import { randomUUID } from 'node:crypto';
+import { Signature, type Canvas, type CanvasSender, type Kwargs, type SignatureOptions } from './canvas/canvas.js';
+import { freezeCanvas } from './canvas/freeze.js';
+import { isChord, isGroup, PASS_TASK, shapeOf, type FrozenNode, type ResultShape } from './canvas/frozen.js';
+import { applyNode, emptyPlan } from './canvas/plan.js';
+import { GroupResult } from './group-result.js';
 import { assertTaskName, defineTask, Task, type ApplyOptions, type TaskDefinition, type TaskOptions, type TaskSender } from './task.js';
 
-export class App implements TaskSender {
+export class App implements TaskSender, CanvasSender {
   readonly config: AppConfig;
   readonly keys: Keys;
   readonly router: Router;
@@ -40,6 +46,8 @@ export class App implements TaskSender {
     this.redis = new RedisFactory({ url: this.config.broker });
     this.producer = new Producer(this.config, this.keys, this.router, () => this.client());
     this.results = new ResultStore(this.redis, this.keys, () => this.client());
+    // Built in, as Celery's celery.* tasks: a chord body that is not one task runs behind it.
+    this.registry.set(PASS_TASK, defineTask(PASS_TASK, (value: unknown) => value));
   }
 
   /**
@@ -102,13 +110,40 @@ export class App implements TaskSender {
     await client.publish(this.keys.control, JSON.stringify({ op: 'rate_limit', task }));
   }
 
+  /**
+   * A signature of a task by name (Celery's `app.signature`), for canvases of tasks this process does
+   * not import. When the app registers tasks, an unknown name is refused when the canvas is sent.
+   */
+  signature<R = unknown>(name: string, args: unknown[] = [], kwargs: Kwargs = {}, options: SignatureOptions = {}): Signature<R> {
+    assertTaskName(name, 'app.signature');
+    return new Signature<R>(this, name, args, kwargs, options);
+  }
+
+  /** @internal used by canvases: freezes, plans and sends one in a single script call. */
+  async applyCanvas(canvas: Canvas, args: unknown[], kwargs: Kwargs, options: SignatureOptions): Promise<AsyncResult | GroupResult> {
+    this.assertOpen();
+    const now = Date.now();
+    const frozen = freezeCanvas(canvas, args, kwargs, options, { router: this.router, tasks: this.registry, newId: randomUUID, now });
+    const plan = emptyPlan();
+    applyNode(plan, frozen, { keys: this.keys, now, sentEvents: this.config.events && this.config.sentEvents });
+    await this.producer.sendPlan(plan, queuesOf(frozen), describe(frozen));
+    return this.handle(shapeOf(frozen));
+  }
+
+  private handle(shape: ResultShape): AsyncResult | GroupResult {
+    if ('group' in shape) return new GroupResult(shape.id, shape.group.map((s) => this.handle(s)));
+    const result = new AsyncResult(shape.id, this.results, shape.task, shape.ignoreResult, this.config);
+    if (shape.parent) result.parent = this.handle(shape.parent);
+    return result;
+  }
+
   /** @internal used by Task. */
-  sendTask(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult> {
+  dispatch(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult> {
     return this.sendSpec({ task: def.name, def, args, options });
   }
 
   /** @internal used by Task. */
-  async sendTaskBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]> {
+  async dispatchBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]> {
     this.assertOpen();
     if (!Array.isArray(argsList)) throw new OptionError(`${def.name}.applyBulk: expected an array of argument arrays`);
     const sent = await this.producer.sendBulk(def.name, def, argsList, options);
@@ -159,4 +194,23 @@ export class App implements TaskSender {
 /** Creates an app. `broker` falls back to TASKQ_BROKER_URL, then redis://127.0.0.1:6379/0. */
 export function createApp(options: AppOptions = {}): App {
   return new App(options);
+}
+
+/** Every queue a frozen canvas sends to (registered when it is sent). */
+function queuesOf(node: FrozenNode, out = new Set<string>()): Set<string> {
+  if (isGroup(node)) node.group.forEach((m) => queuesOf(m, out));
+  else if (isChord(node)) {
+    node.chord.forEach((m) => queuesOf(m, out));
+    queuesOf(node.body, out);
+  } else {
+    out.add(node.queue);
+    for (const n of [...(node.chain ?? []), ...(node.link ?? []), ...(node.linkError ?? [])]) queuesOf(n, out);
+  }
+  return out;
+}
+
+function describe(node: FrozenNode): string {
+  if (isGroup(node)) return `a group of ${node.group.length}`;
+  if (isChord(node)) return `a chord of ${node.chord.length}`;
+  return node.chain?.length ? `a chain starting with ${node.task}` : `task ${node.task}`;
 }

@@ -5,6 +5,7 @@
 import { defaults } from '../defaults.js';
 import { ResultTimeoutError, TaskFailedError, TaskRevokedError, TaskqError } from '../errors.js';
 import type { ResultRecord } from './result-record.js';
+import type { GroupResult } from './group-result.js';
 import type { ResultStore, RevokeResult } from './result-store.js';
 import type { AppConfig } from './config.js';
 import { isReadyState, type TaskState } from './states.js';
@@ -19,6 +20,9 @@ export interface GetOptions {
 }
 
 export class AsyncResult<T = unknown> {
+  /** The step before this one in a chain (Celery's `parent`): `get()` fails as soon as it fails. */
+  parent: AsyncResult | GroupResult | undefined;
+
   constructor(
     /** The task id. */
     readonly id: string,
@@ -66,6 +70,35 @@ export class AsyncResult<T = unknown> {
    * {@link ResultTimeoutError} after `timeout` ms.
    */
   async get(options: GetOptions = {}): Promise<T> {
+    if (!this.parent) return this.getOwn(options);
+    // Celery's follow_parents: a chain's handle fails with the step that failed, not at its timeout.
+    const done = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+    try {
+      return await Promise.race([this.getOwn({ ...options, signal }), this.parent.failure(signal)]);
+    } finally {
+      done.abort();
+    }
+  }
+
+  /**
+   * Rejects with this task's (or a step before it's) error once one fails; never resolves otherwise
+   * (it stops waiting when `signal` aborts). For chain handles following their parents.
+   */
+  async failure(signal: AbortSignal): Promise<never> {
+    const own = this.ignoreResult
+      ? new Promise<never>(() => {})
+      : this.getOwn({ timeout: 0, signal, propagate: true }).then(
+          () => new Promise<never>((resolve) => signal.addEventListener('abort', () => resolve(undefined as never), { once: true })),
+          (err: unknown) => {
+            if (signal.aborted) return new Promise<never>(() => {});
+            throw err;
+          },
+        );
+    return this.parent ? Promise.race([own, this.parent.failure(signal)]) : own;
+  }
+
+  private async getOwn(options: GetOptions): Promise<T> {
     if (this.ignoreResult) {
       throw new TaskqError(
         'TASKQ_RESULT_DISABLED',
@@ -133,6 +166,12 @@ export class AsyncResult<T = unknown> {
   /** Deletes the stored result. */
   forget(): Promise<void> {
     return this.store.forget(this.id);
+  }
+
+  /** The tasks this one sent when it ended (its chain's next step, its links), as handles (Celery's `children`). */
+  async children(): Promise<AsyncResult[]> {
+    const ids = (await this.info())?.children ?? [];
+    return ids.map((id) => new AsyncResult(id, this.store, undefined, false, this.config));
   }
 
   toJSON(): { id: string; task?: string } {

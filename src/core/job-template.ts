@@ -78,12 +78,15 @@ export class JobTemplate {
     return jobId;
   }
 
-  /** The enqueue script's 4 arguments for one call: id, record, due time, task-sent event. */
-  build(args: unknown[], id: string, where: string): Array<string | number> {
+  /**
+   * The enqueue script's 4 arguments for one call: id, record, due time, task-sent event. `dataTail`
+   * (JSON members, each led by a comma) follows the arguments in `data`: kwargs, the canvas around the job.
+   */
+  build(args: unknown[], id: string, where: string, dataTail = ''): Array<string | number> {
     if (!Array.isArray(args)) throw new OptionError(`${where}: args must be an array, got ${typeof args}`);
     // Fast path: flat arguments of plain values need no walk to be sent faithfully.
     const argsJson = args.every(isPlain) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
-    const record = `${this.recordHead}${argsJson}}}`;
+    const record = `${this.recordHead}${argsJson}${dataTail}}}`;
     const event =
       this.eventHead === undefined
         ? ''

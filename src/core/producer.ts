@@ -12,6 +12,7 @@ import type { AppConfig } from './config.js';
 import type { Router } from './routing.js';
 import type { ApplyOptions, TaskDefinition } from './task.js';
 import { JobTemplate } from './job-template.js';
+import type { Plan } from './canvas/plan.js';
 
 export interface SendSpec {
   task: string;
@@ -132,5 +133,19 @@ export class Producer {
       throw brokerError(failed.reason, `bulk send of ${task} (${stored} of ${entries.length} jobs stored)`);
     }
     return entries.map((entry, i) => ({ id: entry[0] as string, queue: template.queue, created: created[i] ?? false }));
+  }
+
+  /**
+   * Sends a canvas's plan in one script call (apply.lua): every job and every chord of it is stored,
+   * or none. `queues` are registered first, so `taskq` commands list them.
+   */
+  async sendPlan(plan: Plan, queues: Iterable<string>, what: string): Promise<void> {
+    const client = await this.client();
+    for (const queue of queues) this.register(client, queue);
+    try {
+      await runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]);
+    } catch (err) {
+      throw brokerError(err, `sending ${what}`);
+    }
   }
 }

@@ -14,6 +14,7 @@
  *   custom     string?     STARTED: a custom state set by ctx.updateState (e.g. PROGRESS)
  *   reason     string?     FAILURE/REVOKED: why ("stalled", "max retries (3) exceeded", "unknown task", …)
  *   retryAt    number?     RETRY: ms the next attempt is due
+ *   children   string[]?   SUCCESS/FAILURE: ids of the tasks its end sent (next chain step, links)
  */
 import type { ErrorInfo } from '../broker/message.js';
 import type { TaskState } from './states.js';
@@ -35,6 +36,7 @@ export interface ResultRecord {
   custom?: string;
   reason?: string;
   retryAt?: number;
+  children?: string[];
 }
 
 /** Parses a stored record; a corrupt one is reported as a FAILURE rather than thrown at the reader. */

@@ -5,6 +5,7 @@ import { OptionError, show, TaskqError } from '../errors.js';
 import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import { Group, Signature, type CanvasSender, type SignatureOptions } from './canvas/canvas.js';
 
 export interface TaskOptions {
   /** Queue this task goes to (beats the app's routes; the call's `queue` beats it). */
@@ -142,9 +143,9 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
 }
 
 /** What an app gives a Task so it can send itself. */
-export interface TaskSender {
-  sendTask(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult>;
-  sendTaskBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]>;
+export interface TaskSender extends CanvasSender {
+  dispatch(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult>;
+  dispatchBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]>;
 }
 
 export class Task<A extends unknown[] = unknown[], R = unknown> {
@@ -163,14 +164,40 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
   }
 
   /** Sends the task with call options (countdown, eta, expires, queue, jobId, retries, backoff). */
-  applyAsync(args: A, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
-    return this.sender.sendTask(this.definition, args, options) as Promise<AsyncResult<R>>;
+  applyAsync(args: A, options: SignatureOptions = {}): Promise<AsyncResult<R>> {
+    // Callbacks make it a canvas: sent with its links in one script call.
+    if (options.link !== undefined || options.linkError !== undefined) return this.s(...args).applyAsync([], {}, options);
+    return this.sender.dispatch(this.definition, args, options) as Promise<AsyncResult<R>>;
   }
 
   /** Sends many calls in one pipelined round trip; results come back in the same order. */
   applyBulk(argsList: A[], options: ApplyOptions = {}): Promise<AsyncResult<R>[]> {
     if (options.jobId !== undefined) throw new OptionError('applyBulk: jobId cannot be shared by several calls');
-    return this.sender.sendTaskBulk(this.definition, argsList, options) as Promise<AsyncResult<R>[]>;
+    return this.sender.dispatchBulk(this.definition, argsList, options) as Promise<AsyncResult<R>[]>;
+  }
+
+  /**
+   * A signature: this task with some arguments, for a canvas (Celery's `.s()`). In a chain the
+   * previous step's value is prepended to these arguments.
+   */
+  s(...args: unknown[]): Signature<R> {
+    return new Signature<R>(this.sender, this.name, args);
+  }
+
+  /** An immutable signature: the previous step's value is not prepended (Celery's `.si()`). */
+  si(...args: unknown[]): Signature<R> {
+    return new Signature<R>(this.sender, this.name, args, {}, {}, true);
+  }
+
+  /** A signature with keyword arguments and options (Celery's `.signature(args, kwargs, options)`). */
+  signature(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: SignatureOptions = {}): Signature<R> {
+    return new Signature<R>(this.sender, this.name, args, kwargs, options);
+  }
+
+  /** A group of this task over each argument list (Celery's `.map()` / `.starmap()`, as one group). */
+  map(argsList: unknown[][]): Group<R> {
+    if (!Array.isArray(argsList)) throw new OptionError(`${this.name}.map: expected an array of argument arrays`);
+    return new Group<R>(this.sender, argsList.map((args) => this.s(...(args as unknown[]))));
   }
 
   /** Runs the handler here, now, without a broker (tests; like Celery's `apply()`). Not for bound tasks. */

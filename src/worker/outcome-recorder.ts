@@ -183,7 +183,7 @@ export class OutcomeRecorder {
    */
   private entry(item: Pending, now: number): Array<string | number> {
     const { job } = item;
-    const ctx = { config: this.config, node: this.node, now, startedAt: job.startedAt, raw: job.raw };
+    const ctx = { config: this.config, keys: this.keys, node: this.node, now, startedAt: job.startedAt, raw: job.raw };
     try {
       return finishEntry(item.attempt, job.token, ctx);
     } catch (err) {

@@ -8,6 +8,7 @@ import type { AppConfig } from '../core/config.js';
 import { encodeJobRecord, peekTaskName, type JobRecord } from '../broker/message.js';
 import type { ResultRecord } from '../core/result-record.js';
 import type { Attempt } from './job-runner.js';
+import { followUps } from './follow-ups.js';
 
 /** The finish script's keys for a queue. */
 export function finishKeys(keys: Keys, queue: string): string[] {
@@ -63,6 +64,7 @@ export function startRequest(job: { id: string; raw: string; token: string; star
 
 export interface FinishContext {
   config: AppConfig;
+  keys: Keys;
   node: string;
   now: number;
   startedAt: number;
@@ -87,13 +89,14 @@ interface Written {
   delayMs: number;
 }
 
-function written(attempt: Attempt, ctx: FinishContext, runtimeMs: number): Written {
+function written(attempt: Attempt, ctx: FinishContext, runtimeMs: number, children: string[]): Written {
   const { now, startedAt } = ctx;
   const { record, taskName, outcome, queue } = attempt;
   const base = { id: attempt.id, task: taskName, node: ctx.node, attempt: record?.options.attempt ?? 1 };
   switch (outcome.kind) {
     case 'success': {
       const meta: Omit<ResultRecord, 'result'> = { state: 'SUCCESS', ...base, startedAt, doneAt: now, runtimeMs };
+      if (children.length > 0) meta.children = children;
       // Splice the already-serialised value in rather than parse and re-serialise it.
       const result = `${JSON.stringify(meta).slice(0, -1)},"result":${outcome.resultJson}}`;
       return { result, eventType: 'task-succeeded', event: { ...base, runtimeMs }, updated: '', delayMs: 0 };
@@ -111,7 +114,7 @@ function written(attempt: Attempt, ctx: FinishContext, runtimeMs: number): Writt
     }
     case 'failure':
       return {
-        result: { state: 'FAILURE', ...base, startedAt, doneAt: now, runtimeMs, error: outcome.error, reason: outcome.reason },
+        result: { state: 'FAILURE', ...base, startedAt, doneAt: now, runtimeMs, error: outcome.error, reason: outcome.reason, ...(children.length ? { children } : {}) },
         eventType: 'task-failed',
         event: { ...base, queue, error: outcome.error, reason: outcome.reason, runtimeMs },
         updated: record ? encodeJobRecord(nextRecord(record, 'failed', attempt)) : ctx.raw,
@@ -128,11 +131,15 @@ function written(attempt: Attempt, ctx: FinishContext, runtimeMs: number): Writt
   }
 }
 
-/** The 8 arguments of one job: id, delivery token, outcome, result, event type, event data, updated record, retry delay. */
+/**
+ * The 9 arguments of one job: id, delivery token, outcome, result, event type, event data, updated
+ * record, retry delay, follow-up plan (throws when its canvas cannot be planned: the caller fails it).
+ */
 export function finishEntry(attempt: Attempt, token: string, ctx: FinishContext): Array<string | number> {
   const runtimeMs = Math.round(attempt.runtimeMs * 1000) / 1000;
-  const w = written(attempt, ctx, runtimeMs);
+  const next = followUps(attempt, ctx.keys, ctx.now, ctx.config.events && ctx.config.sentEvents);
+  const w = written(attempt, ctx, runtimeMs, next.children);
   const resultJson = attempt.record?.options.ignoreResult || w.result === undefined ? '' : typeof w.result === 'string' ? w.result : JSON.stringify(w.result);
   const events = ctx.config.events;
-  return [attempt.id, token, attempt.outcome.kind, resultJson, events ? w.eventType : '', events ? JSON.stringify(w.event) : '', w.updated, w.delayMs];
+  return [attempt.id, token, attempt.outcome.kind, resultJson, events ? w.eventType : '', events ? JSON.stringify(w.event) : '', w.updated, w.delayMs, next.plan];
 }

@@ -22,13 +22,15 @@ then 7 per start:
   runs (a notice: the node stops it unless "ok")
   (the STARTED record — state and delivery first, as lib/common.lua says — and the task-started
   event are built here from these)
-then 8 per job:
+then 9 per job:
   id, delivery token
   outcome: "success" | "retry" | "failure" | "revoked" (terminated while running)
   result record JSON ("" = results off for this job)
   event type ("" = events off), event data JSON
   updated job record JSON (retry, failure; "" for success)
   delay of a retry, ms ("0" = now)
+  follow-up plan JSON ("" = none; see lib/plan.lua): what its end sends — the next step of its chain,
+  its links or errbacks, its chord's progress — carried out only when this outcome is recorded
 returns one verdict per start — "ok" (run it), "revoked", "expired" (never run it; a request is
 released), "over" (its result is final already) — then one code per job:
   1 recorded
@@ -120,9 +122,10 @@ end
 -- what it was before, so the retried call finds the job as it was; the error says why.
 local held, undoKey, undoValue
 local function recordAll()
-  for i = 8 + starts * 7, #ARGV, 8 do
+  for i = 8 + starts * 7, #ARGV, 9 do
     local id, token, outcome, result, etype, edata, record = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
     local delay = tonumber(ARGV[i + 7])
+    local plan = ARGV[i + 8]
     local key = ARGV[3] .. id
     local qid = cjson.encode(id)
     local code = 1
@@ -151,7 +154,11 @@ local function recordAll()
           redis.call("set", key, result, "PX", ttl)
         end
       end
-      if code == 1 then settle(id, outcome, result, etype, edata, record, delay) end
+      if code == 1 then
+        settle(id, outcome, result, etype, edata, record, delay)
+        -- A retry turned into a revocation here sends nothing (its plan is for the end the node saw).
+        if plan ~= "" and outcome ~= "retry" then applyPlan(plan, KEYS[3], ARGV[2], ttl, ARGV[3], withEvents) end
+      end
     elseif outcome == "success" then
       local previous = result ~= "" and redis.call("get", key) or nil
       local state = stateOf(previous)
@@ -165,6 +172,7 @@ local function recordAll()
         redis.call("lrem", waitingListOf(KEYS[4], raw), 0, id)
         redis.call("zrem", KEYS[7], id)
         settle(id, outcome, result, etype, edata, record, delay)
+        if plan ~= "" then applyPlan(plan, KEYS[3], ARGV[2], ttl, ARGV[3], withEvents) end
       end
     else
       code = 0

@@ -25,6 +25,7 @@ function attempt(outcome: Outcome, rec: JobRecord | undefined): Attempt {
 function context(config: Partial<AppConfig> = {}, raw = 'RAW'): FinishContext {
   return {
     config: { ...resolveAppConfig({ resultExpiresMs: 60_000, eventsMaxLen: 1000 }, {}), ...config },
+    keys: new Keys('tq'),
     node: 'w1@host',
     now,
     startedAt,
@@ -72,6 +73,7 @@ describe('finishEntry: success', () => {
       '{"id":"j1","task":"tasks.add","node":"w1@host","attempt":2,"runtimeMs":12.346}',
       '',
       0,
+      '',
     ]);
     expect(JSON.parse(argv[3] as string).result).toEqual({ sum: 5, list: [] });
   });
@@ -128,7 +130,7 @@ describe('finishEntry: retry', () => {
       encodeJobRecord({ ...rec, status: 'retrying', options: { ...rec.options, attempt: 3, lastError: error } }),
     );
     expect((argv[6] as string).startsWith('{"stalls":1,')).toBe(true);
-    expect(argv.slice(7)).toEqual([4000]);
+    expect(argv.slice(7)).toEqual([4000, '']);
     expect(rec).toEqual(before);
   });
 
@@ -191,5 +193,36 @@ describe('finishEntry: failure', () => {
     const argv = finishEntry(attempt(failure, record({ ignoreResult: true })), 'tok', context({ events: false }));
     expect([argv[3], argv[4], argv[5]]).toEqual(['', '', '']);
     expect(JSON.parse(argv[6] as string).status).toBe('failed');
+  });
+});
+
+describe('finishEntry: what follows (canvas)', () => {
+  const next = { task: 'tasks.mul', id: 'j2', queue: 'q_math', args: [10] };
+
+  it("a success sends its chain's next step with the value first, and names it among its children", () => {
+    const rec = record();
+    rec.data.chain = [next, { task: 'tasks.add', id: 'j3', queue: 'q_other', args: [1] }];
+    const argv = finishEntry(attempt({ kind: 'success', resultJson: '12345678901234567890' }, rec), 'tok', context());
+    const plan = JSON.parse(argv[8] as string) as { j: string[][] };
+    expect(plan.j).toHaveLength(1);
+    const [base, priority, id, job, due] = plan.j[0] as string[];
+    expect([base, priority, id, due]).toEqual(['tq:q_math:', 'normal', 'j2', '0']);
+    // The value goes in as it was serialised (a big number stays exact), the rest of the chain rides along.
+    expect(job).toContain('"args":[12345678901234567890,10],"chain":[{"task":"tasks.add","id":"j3"');
+    expect(JSON.parse(argv[3] as string).children).toEqual(['j2']);
+  });
+
+  it("a failure for good sends errbacks and fails its chord; a retry sends nothing", () => {
+    const rec = record();
+    rec.data.linkError = [next];
+    rec.data.chord = { id: 'c1', i: 4 };
+    const error = { name: 'TypeError', message: 'bad' };
+    const failed = finishEntry(attempt({ kind: 'failure', error, reason: 'no retries configured' }, rec), 'tok', context());
+    const plan = JSON.parse(failed[8] as string) as { j: string[][]; f: string[] };
+    expect(plan.j[0]?.[3]).toContain('"args":[{"id":"j1","task":"tasks.add","error":{"name":"TypeError","message":"bad"}},10]');
+    expect(plan.f[0]).toBe('tq:chord:c1');
+    expect(JSON.parse(plan.f[1] as string)).toEqual({ name: 'ChordError', message: 'chord member j1 (tasks.add, index 4) failed: TypeError: bad' });
+    const retried = finishEntry(attempt({ kind: 'retry', error, delayMs: 10 }, rec), 'tok', context());
+    expect(retried[8]).toBe('');
   });
 });

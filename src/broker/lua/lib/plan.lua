@@ -1,0 +1,87 @@
+--[[ plan: carries out a canvas plan (core/canvas/plan.ts) — for apply.lua (a producer sends a
+canvas) and for finish.lua (what follows a step, sent with the step's recorded outcome, once).
+A plan is JSON: {"j": jobs, "c": chords, "m": member value, "f": member failure}; every value in it is
+a string, records are stored as given (never re-encoded).
+  job    [queue key base "<prefix>:<queue>:", priority, id, record, due ms ("0" = now), task-sent event ("" = none)]
+  chord  [key, size, body's base, priority, id, task name JSON, record head, record tail, "1" if the
+          values go between head and tail ("0": the head is the whole record), delay ms]
+  m      [chord key, index, value JSON]: a member succeeded; the last one sends the body, once
+  f      [chord key, error JSON]: a member failed for good; the body fails (once) with that error
+A chord is a HASH (n, b, p, id, task, h, t, m, d, and `fired` once its body went or failed) with its
+members' values in <key>:r (index → value); both expire with the results.
+]]
+local function enqueueJob(base, priority, id, record, due, edata, eventsKey, maxlen)
+  if redis.call("hsetnx", base .. "jobs", id, record) == 0 then return 0 end
+  local dueMs = tonumber(due) or 0
+  if dueMs > 0 then
+    local delayed = base .. "delayed"
+    redis.call("zadd", delayed, dueMs, id)
+    local head = redis.call("zrange", delayed, 0, 0)
+    if head[1] == id then redis.call("publish", base .. "earlierDelayed", due) end
+  else
+    local waiting = base .. "waiting"
+    if priority == "high" or priority == "low" then
+      redis.call("lpush", waiting .. ":" .. priority, id)
+      if redis.call("llen", waiting) == 0 then redis.call("lpush", waiting, "~wake") end
+    else
+      redis.call("lpush", waiting, id)
+    end
+  end
+  if edata ~= "" then emit(eventsKey, maxlen, "task-sent", edata) end
+  return 1
+end
+
+local function chordMember(m, eventsKey, maxlen, ttl)
+  local key, index, value = m[1], m[2], m[3]
+  local n = tonumber(redis.call("hget", key, "n"))
+  if not n or redis.call("hexists", key, "fired") == 1 then return end
+  local values = key .. ":r"
+  redis.call("hset", values, index, value)
+  if redis.call("hlen", values) < n then
+    redis.call("pexpire", values, ttl)
+    redis.call("pexpire", key, ttl)
+    return
+  end
+  redis.call("hset", key, "fired", "1")
+  local all = {}
+  for from = 0, n - 1, 1000 do
+    local fields = {}
+    for i = from, math.min(from + 999, n - 1) do fields[#fields + 1] = i end
+    local got = redis.call("hmget", values, unpack(fields))
+    for i = 1, #got do all[#all + 1] = got[i] end
+  end
+  local b = redis.call("hmget", key, "b", "p", "id", "h", "t", "m", "d")
+  local record = b[6] == "1" and (b[4] .. "[" .. table.concat(all, ",") .. "]" .. b[5]) or b[4]
+  local delay = tonumber(b[7]) or 0
+  enqueueJob(b[1], b[2], b[3], record, delay > 0 and tostring(nowMs() + delay) or "0", "", eventsKey, maxlen)
+  redis.call("del", values)
+  redis.call("pexpire", key, ttl)
+end
+
+local function chordFailed(f, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+  local key, err = f[1], f[2]
+  if redis.call("exists", key) == 0 or redis.call("hsetnx", key, "fired", "failed") == 0 then return end
+  local b = redis.call("hmget", key, "id", "task")
+  local qid = cjson.encode(b[1])
+  local rkey = resultPrefix .. b[1]
+  redis.call("set", rkey, '{"state":"FAILURE","id":' .. qid .. ',"task":' .. b[2] .. ',"doneAt":' .. nowMs() ..
+    ',"error":' .. err .. ',"reason":"chord member failed"}', "PX", ttl)
+  redis.call("publish", rkey, "failure")
+  if withEvents then
+    emit(eventsKey, maxlen, "task-failed", '{"id":' .. qid .. ',"task":' .. b[2] .. ',"error":' .. err .. ',"reason":"chord member failed"}')
+  end
+  redis.call("del", key .. ":r")
+  redis.call("pexpire", key, ttl)
+end
+
+local function applyPlan(text, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+  local plan = cjson.decode(text)
+  for _, c in ipairs(plan.c or {}) do
+    redis.call("del", c[1] .. ":r")
+    redis.call("hset", c[1], "n", c[2], "b", c[3], "p", c[4], "id", c[5], "task", c[6], "h", c[7], "t", c[8], "m", c[9], "d", c[10])
+    redis.call("pexpire", c[1], ttl)
+  end
+  for _, j in ipairs(plan.j or {}) do enqueueJob(j[1], j[2], j[3], j[4], j[5], j[6], eventsKey, maxlen) end
+  if plan.m then chordMember(plan.m, eventsKey, maxlen, ttl) end
+  if plan.f then chordFailed(plan.f, eventsKey, maxlen, ttl, resultPrefix, withEvents) end
+end

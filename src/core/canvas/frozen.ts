@@ -1,0 +1,142 @@
+/**
+ * A canvas as it travels: every task with its id, queue and priority settled when the canvas is sent
+ * (so every handle is known up front, and a step applied later by a worker gets the id its handle
+ * waits on), in a normal form with few shapes:
+ *  - a chain is a first step whose `chain` lists what follows (Celery's message `chain` field);
+ *    a group followed by more steps is a chord whose body is the rest of the chain;
+ *  - a chord's body is one task (any other canvas runs behind the built-in `taskq.pass`, which hands
+ *    the header's values on);
+ *  - a chord member carries `chord: {id, i}` on the task whose result is its value.
+ * This form is what job records carry (in `data`, after the arguments, where scripts never look).
+ */
+import { OptionError } from '../../errors.js';
+import type { BackoffSpec } from '../../broker/message.js';
+
+/** Call options a signature keeps (relative times stay relative until the step is applied). */
+export interface FrozenCallOptions {
+  countdown?: number;
+  /** ms since epoch. */
+  eta?: number;
+  /** Seconds after the step is applied, or ms since epoch when `expiresAt`. */
+  expires?: number;
+  expiresAt?: number;
+  retries?: number;
+  backoff?: BackoffSpec | number;
+  ignoreResult?: boolean;
+  timeLimitMs?: number;
+  softTimeLimitMs?: number;
+}
+
+export interface FrozenSig {
+  task: string;
+  id: string;
+  queue: string;
+  priority?: 'high' | 'low';
+  args: unknown[];
+  kwargs?: Record<string, unknown>;
+  /** The parent's value is not prepended. */
+  immutable?: true;
+  options?: FrozenCallOptions;
+  /** Applied with this task's value once it succeeds. */
+  link?: FrozenNode[];
+  /** Applied with `{id, task, error}` once it fails for good. */
+  linkError?: FrozenNode[];
+  /** The steps after this one: the first is applied with this task's value. */
+  chain?: FrozenNode[];
+  /** This task's value is member `i` of chord `id`. */
+  chord?: { id: string; i: number };
+}
+
+export interface FrozenGroup {
+  group: FrozenNode[];
+  id: string;
+}
+
+export interface FrozenChord {
+  chord: FrozenNode[];
+  body: FrozenSig;
+  id: string;
+}
+
+export type FrozenNode = FrozenSig | FrozenGroup | FrozenChord;
+
+/** What a canvas's handle looks like: one task (with the steps before it) or a group of handles. */
+export type ResultShape = { id: string; task: string; ignoreResult: boolean; parent?: ResultShape } | { group: ResultShape[]; id: string };
+
+/** The built-in task that hands its first argument on (a chord body that is not one task runs behind it). */
+export const PASS_TASK = 'taskq.pass';
+
+export function isGroup(n: FrozenNode): n is FrozenGroup {
+  return 'group' in n;
+}
+
+export function isChord(n: FrozenNode): n is FrozenChord {
+  return 'chord' in n && 'body' in n;
+}
+
+/** The shape of the handle of a node already in normal form. */
+export function shapeOf(n: FrozenNode, parent?: ResultShape): ResultShape {
+  if (isGroup(n)) return { group: n.group.map((m) => shapeOf(m, parent)), id: n.id };
+  if (isChord(n)) return shapeOf(n.body, { group: n.chord.map((m) => shapeOf(m, parent)), id: n.id });
+  let shape: ResultShape = { id: n.id, task: n.task, ignoreResult: n.options?.ignoreResult ?? false, ...(parent ? { parent } : {}) };
+  for (const step of n.chain ?? []) shape = shapeOf(step, shape);
+  return shape;
+}
+
+/** Checks a node read back from a job record (a worker applying what follows a step). */
+export function assertFrozenNode(value: unknown, where: string, depth = 0): asserts value is FrozenNode {
+  if (depth > 64) throw new OptionError(`${where}: canvas nested more than 64 deep`);
+  const n = value as Record<string, unknown>;
+  if (!n || typeof n !== 'object') throw new OptionError(`${where}: not a canvas node`);
+  const list = (v: unknown, what: string): void => {
+    if (v === undefined) return;
+    if (!Array.isArray(v)) throw new OptionError(`${where}: ${what} is not a list`);
+    for (const m of v) assertFrozenNode(m, where, depth + 1);
+  };
+  if ('group' in n) return list(n.group, 'group');
+  if ('body' in n) {
+    list(n.chord, 'chord header');
+    return assertFrozenNode(n.body, where, depth + 1);
+  }
+  if (typeof n.task !== 'string' || typeof n.id !== 'string' || typeof n.queue !== 'string' || !Array.isArray(n.args)) {
+    throw new OptionError(`${where}: a task step needs task, id, queue and args`);
+  }
+  list(n.link, 'link');
+  list(n.linkError, 'linkError');
+  list(n.chain, 'chain');
+}
+
+/**
+ * `a` followed by `steps` (a chain's remaining steps, in order): a task takes them as its `chain`, a
+ * chord hands them to its body, and a group followed by more becomes a chord whose body is the rest
+ * (as in Celery). Applied lazily too: a worker attaches a finished step's remaining chain this way.
+ */
+export function attach(a: FrozenNode, steps: readonly FrozenNode[], newId: () => string): FrozenNode {
+  if (steps.length === 0) return a;
+  if (isGroup(a)) return { chord: a.group, body: asBody(attach(steps[0] as FrozenNode, steps.slice(1), newId), newId), id: a.id };
+  if (isChord(a)) return { ...a, body: attach(a.body, steps, newId) as FrozenSig };
+  return { ...a, chain: [...(a.chain ?? []), ...steps] };
+}
+
+/** The first task a node sends (its queue is where a `taskq.pass` in front of it goes). */
+export function firstSig(n: FrozenNode): FrozenSig {
+  if (isGroup(n)) return n.group.length ? firstSig(n.group[0] as FrozenNode) : { task: PASS_TASK, id: n.id, queue: 'celery', args: [] };
+  if (isChord(n)) return n.chord.length ? firstSig(n.chord[0] as FrozenNode) : n.body;
+  return n;
+}
+
+/** A chord body: one task, or `taskq.pass` handing the header's values on to any other canvas. */
+export function asBody(n: FrozenNode, newId: () => string): FrozenSig {
+  if (!isGroup(n) && !isChord(n)) return n;
+  return { task: PASS_TASK, id: newId(), queue: firstSig(n).queue, args: [], chain: [n] };
+}
+
+/** Marks the task whose value is `n`'s value as member `i` of chord `id`. */
+export function asMember(n: FrozenNode, chord: { id: string; i: number }, newId: () => string): FrozenNode {
+  if (isGroup(n)) return asMember({ chord: n.group, body: asBody({ task: PASS_TASK, id: newId(), queue: firstSig(n).queue, args: [] }, newId), id: n.id }, chord, newId);
+  if (isChord(n)) return { ...n, body: asMember(n.body, chord, newId) as FrozenSig };
+  const steps = n.chain ?? [];
+  const last = steps[steps.length - 1];
+  if (!last) return { ...n, chord };
+  return { ...n, chain: [...steps.slice(0, -1), asMember(last, chord, newId)] };
+}

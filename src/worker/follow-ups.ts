@@ -1,0 +1,58 @@
+/**
+ * What a finished job sends (Celery's callbacks and canvas steps), as a plan the finish script carries
+ * out with the job's outcome, only if that outcome is recorded: on success the next step of its chain
+ * (given its value), its links, and its chord's progress; on a failure for good its errbacks and its
+ * chord's failure; on revocation its chord's failure. Pure: `now` is passed in.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Keys } from '../broker/keys.js';
+import { applyNode, emptyPlan, planIds, type Plan, type PlanContext } from '../core/canvas/plan.js';
+import { assertFrozenNode, attach, type FrozenNode } from '../core/canvas/frozen.js';
+import type { CanvasData } from '../broker/message.js';
+import type { Attempt } from './job-runner.js';
+
+export interface FollowUps {
+  /** finish.lua's plan argument ("" = nothing follows). */
+  plan: string;
+  /** Ids of the jobs it sends now (the result record's `children`). */
+  children: string[];
+}
+
+const NONE: FollowUps = { plan: '', children: [] };
+
+function nodes(value: unknown, where: string): FrozenNode[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError(`${where} is not a list`);
+  value.forEach((n) => assertFrozenNode(n, where));
+  return value as FrozenNode[];
+}
+
+/** The follow-ups of an attempt's outcome (throws when the record's canvas is malformed: the job then fails). */
+export function followUps(attempt: Attempt, keys: Keys, now: number, sentEvents: boolean): FollowUps {
+  const data = attempt.record?.data as CanvasData | undefined;
+  if (!data || (data.chain === undefined && data.link === undefined && data.linkError === undefined && data.chord === undefined)) return NONE;
+  const ctx: PlanContext = { keys, now, sentEvents };
+  const plan: Plan = emptyPlan();
+  const outcome = attempt.outcome;
+  const chord = data.chord;
+  if (outcome.kind === 'success') {
+    const chain = nodes(data.chain, 'data.chain');
+    if (chain.length > 0) applyNode(plan, attach(chain[0] as FrozenNode, chain.slice(1), randomUUID), ctx, outcome.resultJson);
+    for (const link of nodes(data.link, 'data.link')) applyNode(plan, link, ctx, outcome.resultJson);
+    if (chord) plan.m = [keys.chord(chord.id), String(chord.i), outcome.resultJson];
+  } else if (outcome.kind === 'failure' || outcome.kind === 'revoked') {
+    const error = outcome.kind === 'failure' ? { name: outcome.error.name, message: outcome.error.message } : { name: 'TaskRevokedError', message: `revoked (${outcome.reason})` };
+    if (outcome.kind === 'failure') {
+      const failure = JSON.stringify({ id: attempt.id, task: attempt.taskName, error });
+      for (const errback of nodes(data.linkError, 'data.linkError')) applyNode(plan, errback, ctx, failure);
+    }
+    if (chord) {
+      const message = `chord member ${attempt.id} (${attempt.taskName}, index ${chord.i}) failed: ${error.name}: ${error.message}`;
+      plan.f = [keys.chord(chord.id), JSON.stringify({ name: 'ChordError', message })];
+    }
+  } else {
+    return NONE;
+  }
+  if (plan.j.length === 0 && plan.c.length === 0 && !plan.m && !plan.f) return NONE;
+  return { plan: JSON.stringify(plan), children: planIds(plan) };
+}

@@ -1,0 +1,149 @@
+/** Canvas against a real Redis and a worker node in this process: chain, group, chord, links. */
+import { describe, expect, it } from 'vitest';
+import { chain, chord, group } from '../../../src/core/canvas/canvas.js';
+import { GroupResult } from '../../../src/core/group-result.js';
+import { startWorker, testApp } from '../../helpers/apps.js';
+
+function mathApp() {
+  const app = testApp();
+  const add = app.task('add', (a: number, b: number) => a + b);
+  const mul = app.task('mul', (a: number, b: number) => a * b);
+  const sum = app.task('sum', (values: number[]) => values.reduce((s, v) => s + v, 0));
+  const fail = app.task('fail', (why: string) => {
+    throw new TypeError(`failed: ${why}`);
+  });
+  return { app, add, mul, sum, fail };
+}
+
+describe('chain', () => {
+  it('chain(add.s(2, 2), mul.s(4), mul.s(3)) gives 48; each step knows its parent', async () => {
+    const { app, add, mul } = mathApp();
+    await startWorker(app);
+    const r = await chain(add.s(2, 2), mul.s(4), mul.s(3)).delay();
+    expect(await r.get({ timeout: 5000 })).toBe(48);
+    expect(await r.parent?.get({ timeout: 100 })).toBe(16);
+    const first = (r.parent as { parent?: { id: string } }).parent;
+    expect(await app.result(first!.id).get({ timeout: 100 })).toBe(4);
+    expect((await app.result(first!.id).children()).map((c) => c.id)).toEqual([(r.parent as { id: string }).id]);
+  });
+
+  it('si() ignores the previous value; pipe() chains too; args go to the first step', async () => {
+    const { app, add, mul } = mathApp();
+    await startWorker(app);
+    const r = await add.s(1).pipe(mul.si(5, 5), add.s(1)).delay(10);
+    expect(await r.get({ timeout: 5000 })).toBe(26);
+  });
+
+  it("a failing step fails the chain's handle with its error, and later steps never run", async () => {
+    const { app, add, fail } = mathApp();
+    const node = await startWorker(app);
+    const r = await chain(add.s(1, 1), fail.si('step 2'), add.s(1)).delay();
+    await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED', message: expect.stringContaining('failed: step 2') });
+    expect(await r.state()).toBe('PENDING');
+    expect(node.stats.processed).toBe(2);
+  });
+});
+
+describe('group', () => {
+  it('group of 100 gives its values in order; completedCount counts them', async () => {
+    const { app, add } = mathApp();
+    await startWorker(app, { concurrency: 8 });
+    const g = await group(Array.from({ length: 100 }, (_, i) => add.s(i, i))).delay();
+    expect(g).toBeInstanceOf(GroupResult);
+    expect(await g.get({ timeout: 10_000 })).toEqual(Array.from({ length: 100 }, (_, i) => 2 * i));
+    expect(await g.completedCount()).toBe(100);
+    expect(await g.ready()).toBe(true);
+  });
+
+  it('a chain inside a group, a group after a chain step', async () => {
+    const { app, add, mul } = mathApp();
+    await startWorker(app, { concurrency: 4 });
+    const g = await group(chain(add.s(1, 1), mul.s(10)), add.s(5, 5)).delay();
+    expect(await g.get({ timeout: 5000 })).toEqual([20, 10]);
+    const r = await chain(add.s(1, 2), group(mul.s(2), mul.s(3))).delay();
+    expect(await (r as unknown as GroupResult).get({ timeout: 5000 })).toEqual([6, 9]);
+  });
+});
+
+describe('chord', () => {
+  it('chord(group of 100, sum.s()) runs the body once with the values in order', async () => {
+    const { app, add, sum } = mathApp();
+    let bodies = 0;
+    const counted = app.task('counted', (values: number[]) => {
+      bodies++;
+      return values;
+    });
+    await startWorker(app, { concurrency: 8 });
+    const r = await chord(Array.from({ length: 100 }, (_, i) => add.s(i, 1)), sum.s()).delay();
+    expect(await r.get({ timeout: 10_000 })).toBe(Array.from({ length: 100 }, (_, i) => i + 1).reduce((s, v) => s + v, 0));
+    const r2 = await chord(group(add.s(1, 1), add.s(2, 2)), counted.s()).delay();
+    expect(await r2.get({ timeout: 5000 })).toEqual([2, 4]);
+    expect(bodies).toBe(1);
+  });
+
+  it('an empty header runs the body at once with []', async () => {
+    const { app, sum } = mathApp();
+    await startWorker(app);
+    const r = await chord([], sum.s()).delay();
+    expect(await r.get({ timeout: 5000 })).toBe(0);
+  });
+
+  it('a failing member fails the chord naming it; the body never runs', async () => {
+    const { app, add, sum, fail } = mathApp();
+    const node = await startWorker(app, { concurrency: 4 });
+    const r = await chord([add.s(1, 1), fail.s('member'), add.s(2, 2)], sum.s()).delay();
+    const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ code: 'TASKQ_TASK_FAILED' });
+    expect((err as Error).message).toMatch(/ChordError.*chord member .* \(fail, index 1\) failed: TypeError: failed: member/);
+    expect(node.stats.processed).toBe(3);
+  });
+
+  it('a chord body that is a chain, a chord inside a chain, a group as a chord body', async () => {
+    const { app, add, mul, sum } = mathApp();
+    await startWorker(app, { concurrency: 4 });
+    const r = await chord([add.s(1, 1), add.s(2, 2)], chain(sum.s(), mul.s(10))).delay();
+    expect(await r.get({ timeout: 5000 })).toBe(60);
+    const r2 = await chain(add.s(1, 1), chord([mul.s(2), mul.s(3)], sum.s()), add.s(100)).delay();
+    expect(await r2.get({ timeout: 5000 })).toBe(110);
+    const g = (await chord([add.s(1, 1), add.s(2, 2)], group(sum.s(), sum.s())).delay()) as unknown as GroupResult;
+    expect(await g.get({ timeout: 5000 })).toEqual([6, 6]);
+  });
+});
+
+describe('link and linkError', () => {
+  it('link gets the value, linkError gets {id, task, error}; each fires once', async () => {
+    const { app, add, fail } = mathApp();
+    const seen: unknown[] = [];
+    const record = app.task('record', (v: unknown) => {
+      seen.push(v);
+      return v;
+    });
+    const node = await startWorker(app);
+    const ok = await add.applyAsync([2, 3], { link: record.s() });
+    await ok.get({ timeout: 5000 });
+    const bad = await fail.s('x').applyAsync([], {}, { linkError: record.s() });
+    await expect(bad.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED' });
+    await waitForCount(() => seen.length, 2);
+    expect(seen).toContainEqual(5);
+    expect(seen).toContainEqual({ id: bad.id, task: 'fail', error: { name: 'TypeError', message: 'failed: x' } });
+    expect(node.stats.processed).toBe(4);
+  });
+});
+
+async function waitForCount(read: () => number, n: number): Promise<void> {
+  const { waitFor } = await import('../../helpers/wait-for.js');
+  await waitFor(`${n} runs`, read, (v) => v >= n);
+}
+
+describe('bad canvases', () => {
+  it('an unknown task, a cyclic group and an empty chain are refused at the call site; nothing is sent', async () => {
+    const { app, add } = mathApp();
+    await expect(app.signature('nope').delay()).rejects.toThrow(/unknown task "nope"/);
+    const g = group(add.s(1, 1));
+    (g.tasks as unknown[]).push(g);
+    await expect(g.delay()).rejects.toMatchObject({ code: 'TASKQ_CANVAS_INVALID' });
+    expect(() => chain()).toThrow(/at least one/);
+    const client = await app.client();
+    expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(0);
+  });
+});
