@@ -112,7 +112,7 @@ export async function measureCache(redis, { log, runs = 3 }) {
       rmSync(`${dir}/curl.bin`, { force: true });
       const url = `${origin.url}/big.mp4?run=${run}`;
       const t = performance.now();
-      const r = await (await app.send('download.fetch', [{ id: resourceId(url), url, kind: 'progressive', size: SIZE, contentType: 'video/mp4', seenAt: Date.now() }], { queue: 'q_download' })).get({ timeout: 120_000 });
+      const r = await (await app.send('download.fetch', [{ id: resourceId(url), url, kind: 'progressive', size: SIZE, contentType: 'video/mp4', seenAt: Date.now() }], {}, { queue: 'q_download' })).get({ timeout: 120_000 });
       taskqS.push((performance.now() - t) / 1000);
       out.file = r.file;
       log(`cache 200 MB run ${run + 1}/${runs}: taskq+aria2 ${taskqS.at(-1).toFixed(2)} s, curl ${curlS.at(-1).toFixed(2)} s`);
@@ -141,7 +141,7 @@ export async function measureCache(redis, { log, runs = 3 }) {
       const url = `${origin.url}/small/${i}.mp4`;
       const seen = origin.requests.length;
       const t = performance.now();
-      await app.send('analyze.observations', [[{ kind: 'http', ts: Date.now(), src: '127.0.0.1:40000', dst: origin.url.slice(7), host: '127.0.0.1', url, method: 'GET', response: { status: 200, contentType: 'video/mp4', contentLength: 200_000 } }]], { queue: 'q_analyze' });
+      await app.send('analyze.observations', [[{ kind: 'http', ts: Date.now(), src: '127.0.0.1:40000', dst: origin.url.slice(7), host: '127.0.0.1', url, method: 'GET', response: { status: 200, contentType: 'video/mp4', contentLength: 200_000 } }]], {}, { queue: 'q_analyze' });
       const deadline = Date.now() + 10_000;
       let hit;
       while (!(hit = origin.requests.slice(seen).find((r) => r.path === `/small/${i}.mp4`))) {

@@ -40,7 +40,7 @@ async function taskqRun(broker, dir) {
     while ((await app.control.inspect('ping')).replies.length < NODES.length) if (Date.now() - t0 > 60_000) throw new Error('taskq nodes did not all answer ping');
     const startMs = Date.now() - t0;
     const key = `bench:taskq:${t0}`;
-    await app.send('bench.sleep', [1000, key], { queue: 'q_schedule' });
+    await app.send('bench.sleep', [1000, key], {}, { queue: 'q_schedule' });
     const client = await app.client();
     while (!(await client.get(`${key}:start`))) await new Promise((r) => setTimeout(r, 5));
     await run([process.execPath, 'bin/taskq', 'multi', 'stopwait', ...NODES, `--pidfile=${dir}/%n.pid`, '-q'], env);

@@ -18,7 +18,7 @@ async function drain(app, WorkerNode, pool, task, c, n) {
   const def = app.tasks.get(task);
   const client = await app.client();
   await client.flushdb();
-  await app.sendTaskBulk(def, Array.from({ length: n }, () => []), {});
+  await app.dispatchBulk(def, Array.from({ length: n }, () => []), {});
   const node = new WorkerNode(app, { queues: ['bench'], concurrency: c, pool, appModule: APP });
   let done = 0;
   const finished = new Promise((resolve) => node.on('job-finished', () => ++done === n && resolve()));

@@ -65,6 +65,18 @@ export function jsonArgs(value: string): unknown[] {
   return parsed;
 }
 
+/** `--kwargs '{"y": 2}'`: a JSON object of keyword arguments. */
+export function jsonKwargs(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`kwargs must be a JSON object, e.g. '{"y": 2}': ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(`kwargs must be a JSON object, e.g. '{"y": 2}', got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  return parsed as Record<string, unknown>;
+}
+
 /** Celery's `--autoscale max,min` (min defaults to 1). */
 export function autoscaleRange(value: string): { max: number; min: number } {
   const m = /^\s*(\d+)\s*(?:,\s*(\d+)\s*)?$/.exec(value);

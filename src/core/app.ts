@@ -77,10 +77,14 @@ export class App implements TaskSender, CanvasSender {
     return [...queues];
   }
 
-  /** Sends a task by name, without importing its code (Celery's send_task). */
-  async send<R = unknown>(name: string, args: unknown[] = [], options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+  /**
+   * Sends a task by name, without importing its code (Celery's `send_task(name, args, kwargs, **options)`).
+   * With `link` or `linkError` it is sent as a canvas.
+   */
+  async send<R = unknown>(name: string, args: unknown[] = [], kwargs: Kwargs = {}, options: SignatureOptions = {}): Promise<AsyncResult<R>> {
     assertTaskName(name, 'app.send');
-    return (await this.sendSpec({ task: name, def: this.registry.get(name), args, options })) as AsyncResult<R>;
+    if (options.link !== undefined || options.linkError !== undefined) return (await this.signature(name, args, kwargs, options).applyAsync()) as AsyncResult<R>;
+    return (await this.sendSpec({ task: name, def: this.registry.get(name), args, kwargs, options })) as AsyncResult<R>;
   }
 
   /** Remote control and inspection of the worker nodes (Celery's `app.control`). */
@@ -138,8 +142,8 @@ export class App implements TaskSender, CanvasSender {
   }
 
   /** @internal used by Task. */
-  dispatch(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult> {
-    return this.sendSpec({ task: def.name, def, args, options });
+  dispatch(def: TaskDefinition, args: unknown[], kwargs: Kwargs, options: ApplyOptions): Promise<AsyncResult> {
+    return this.sendSpec({ task: def.name, def, args, kwargs, options });
   }
 
   /** @internal used by Task. */

@@ -15,6 +15,8 @@ export interface TaskContext {
   readonly name: string;
   /** 1 for the first run, 2 for the first retry, … */
   readonly attempt: number;
+  /** The call's keyword arguments (`{}` when none; they also reach the handler after the positional ones). */
+  readonly kwargs: Readonly<Record<string, unknown>>;
   /** Queue the job came from. */
   readonly queue: string;
   /** Worker node running it. */

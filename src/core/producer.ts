@@ -13,12 +13,16 @@ import type { Router } from './routing.js';
 import type { ApplyOptions, TaskDefinition } from './task.js';
 import { JobTemplate } from './job-template.js';
 import type { Plan } from './canvas/plan.js';
+import { OptionError, show } from '../errors.js';
+import { toJson } from './serialize.js';
 
 export interface SendSpec {
   task: string;
   /** The task's own options when this process knows the task; undefined when sending by name. */
   def: TaskDefinition | undefined;
   args: unknown[];
+  /** Keyword arguments (none when empty). */
+  kwargs?: Record<string, unknown>;
   options: ApplyOptions;
 }
 
@@ -66,7 +70,7 @@ export class Producer {
   async send(spec: SendSpec): Promise<Sent> {
     const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, Date.now(), this.config.events && this.config.sentEvents);
     const id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
-    const entry = template.build(spec.args, id, `${spec.task}.applyAsync`);
+    const entry = template.build(spec.args, id, `${spec.task}.applyAsync`, kwargsTail(spec.task, spec.kwargs));
     const client = await this.client();
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
@@ -148,4 +152,12 @@ export class Producer {
       throw brokerError(err, `sending ${what}`);
     }
   }
+}
+
+/** The record's `kwargs` member ("" when there are none); kwargs JSON would change are refused like args. */
+export function kwargsTail(task: string, kwargs: Record<string, unknown> | undefined): string {
+  if (kwargs === undefined) return '';
+  if (!kwargs || typeof kwargs !== 'object' || Array.isArray(kwargs)) throw new OptionError(`${task}.applyAsync: kwargs must be an object, got ${show(kwargs)}`);
+  if (Object.keys(kwargs).length === 0) return '';
+  return `,"kwargs":${toJson(kwargs, 'kwargs', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${task}`)}`;
 }

@@ -144,7 +144,7 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
 
 /** What an app gives a Task so it can send itself. */
 export interface TaskSender extends CanvasSender {
-  dispatch(def: TaskDefinition, args: unknown[], options: ApplyOptions): Promise<AsyncResult>;
+  dispatch(def: TaskDefinition, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<AsyncResult>;
   dispatchBulk(def: TaskDefinition, argsList: unknown[][], options: ApplyOptions): Promise<AsyncResult[]>;
 }
 
@@ -163,11 +163,15 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
     return this.applyAsync(args);
   }
 
-  /** Sends the task with call options (countdown, eta, expires, queue, jobId, retries, backoff). */
-  applyAsync(args: A, options: SignatureOptions = {}): Promise<AsyncResult<R>> {
+  /**
+   * Sends the task with positional and keyword arguments and call options, in Celery's order
+   * (`apply_async(args, kwargs, **options)`). Keyword arguments reach the handler as one more
+   * argument after the positional ones (an object), and a bound task's `ctx.kwargs`.
+   */
+  applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: SignatureOptions = {}): Promise<AsyncResult<R>> {
     // Callbacks make it a canvas: sent with its links in one script call.
-    if (options.link !== undefined || options.linkError !== undefined) return this.s(...args).applyAsync([], {}, options);
-    return this.sender.dispatch(this.definition, args, options) as Promise<AsyncResult<R>>;
+    if (options.link !== undefined || options.linkError !== undefined) return this.s(...args).applyAsync([], kwargs, options);
+    return this.sender.dispatch(this.definition, args, kwargs, options) as Promise<AsyncResult<R>>;
   }
 
   /** Sends many calls in one pipelined round trip; results come back in the same order. */

@@ -85,6 +85,7 @@ function taskContext(input: RunJobInput, record: JobRecord): TaskContext {
     id: input.id,
     name,
     attempt: record.options.attempt,
+    kwargs: record.data.kwargs ?? {},
     queue: input.queue,
     node: input.node,
     get signal() {
@@ -111,7 +112,10 @@ async function runWithLimits(input: RunJobInput, def: TaskDefinition, record: Jo
   const set = input.limits?.byTask?.get(def.name);
   const soft = record.options.softTimeLimitMs ?? set?.softTimeLimitMs ?? def.softTimeLimitMs ?? input.limits?.softTimeLimitMs;
   const hard = record.options.timeLimitMs ?? set?.timeLimitMs ?? def.timeLimitMs ?? input.limits?.timeLimitMs;
-  const execution = input.executor.start({ def, ctx, args: record.data.args });
+  // Keyword arguments come after the positional ones, as one object (and in ctx.kwargs).
+  const kwargs = record.data.kwargs;
+  const args = kwargs && Object.keys(kwargs).length > 0 ? [...record.data.args, kwargs] : record.data.args;
+  const execution = input.executor.start({ def, ctx, args });
   input.onExecution?.(execution);
   const settled = execution.settled;
   const softTimer = soft ? setTimeout(() => input.abort(new SoftTimeLimitExceeded(`soft time limit (${soft} ms) exceeded`)), soft) : undefined;

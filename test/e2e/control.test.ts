@@ -54,7 +54,7 @@ describe('remote inspect and control', () => {
     const add = await runTaskq(['control', 'add_consumer', 'extra', '-d', 'n1@box'], env);
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toContain('consuming from extra');
-    expect(await (await app.send('add', [20, 22], { queue: 'extra' })).get({ timeout: 5000 })).toBe(42);
+    expect(await (await app.send('add', [20, 22], {}, { queue: 'extra' })).get({ timeout: 5000 })).toBe(42);
     expect((await app.control.inspect('active_queues', { destination: ['n1@box'] })).replies[0]).toMatchObject({ ok: true, result: ['default', 'extra'] });
     await app.control.control('cancel_consumer', { queue: 'extra' }, { destination: ['n1@box'] });
     expect((await app.control.inspect('active_queues', { destination: ['n1@box'] })).replies[0]).toMatchObject({ ok: true, result: ['default'] });

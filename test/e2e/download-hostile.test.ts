@@ -64,7 +64,7 @@ describe('hostile downloads', () => {
     ];
     for (const [url, outcome, forged] of cases) {
       const request = { id: forged ?? resourceId(url), url, kind: 'progressive', seenAt: Date.now() };
-      const r = await (await app.send('download.fetch', [request], { queue: 'q_download', retries: 0 })).get({ timeout: 30_000, propagate: false });
+      const r = await (await app.send('download.fetch', [request], {}, { queue: 'q_download', retries: 0 })).get({ timeout: 30_000, propagate: false });
       const what = `${url.slice(0, 80)} → ${JSON.stringify(r).slice(0, 300)}`;
       if (outcome === 'stored') {
         expect(r, what).toMatchObject({ size: BODY.length, file: expect.stringMatching(new RegExp(`^${cache}/store/[0-9a-f]{32}\\.(mp4|bin)$`)) });
@@ -76,7 +76,7 @@ describe('hostile downloads', () => {
     worker.signal('SIGTERM');
     await worker.exited;
     const again = await spawnTaskq(['worker', '-A', `${root}dist/app.js`, '-Q', 'q_download', '-n', 'dl@box', '--workdir', work], { env });
-    const ok = await (await app.send('download.fetch', [{ id: resourceId(`${o}/vod/movie.mp4?again`), url: `${o}/vod/movie.mp4?again`, kind: 'progressive', seenAt: Date.now() }], { queue: 'q_download' })).get({ timeout: 30_000 });
+    const ok = await (await app.send('download.fetch', [{ id: resourceId(`${o}/vod/movie.mp4?again`), url: `${o}/vod/movie.mp4?again`, kind: 'progressive', seenAt: Date.now() }], {}, { queue: 'q_download' })).get({ timeout: 30_000 });
     expect(ok).toMatchObject({ size: BODY.length });
     again.signal('SIGTERM');
     await again.exited;

@@ -47,7 +47,7 @@ describe('a configured aria2', () => {
     const app = createApp({ broker: inject('redisUrl'), keyPrefix: prefix });
     onTestFinished(() => app.close());
     const url = `${origin.url}/v.mp4`;
-    const job = await app.send('download.fetch', [{ id: resourceId(url), url, kind: 'progressive', seenAt: Date.now() }], { queue: 'q_download' });
+    const job = await app.send('download.fetch', [{ id: resourceId(url), url, kind: 'progressive', seenAt: Date.now() }], {}, { queue: 'q_download' });
 
     const retrying = async (): Promise<string> => {
       const info = await job.info();

@@ -109,11 +109,11 @@ describe('download nodes', () => {
     expect((await index.list()).map((e) => e.url)).toEqual([slow]);
     expect(readdirSync(`${cache}/store`)).toEqual([`${resourceId(slow)}.mp4`]);
 
-    const big = await (await app.send('download.fetch', [{ id: resourceId(`${movie}?big`), url: `${movie}?big`, kind: 'progressive', size: 5_000_000, seenAt: Date.now() }], { queue: 'q_download' })).get({ timeout: 30_000, propagate: false });
+    const big = await (await app.send('download.fetch', [{ id: resourceId(`${movie}?big`), url: `${movie}?big`, kind: 'progressive', size: 5_000_000, seenAt: Date.now() }], {}, { queue: 'q_download' })).get({ timeout: 30_000, propagate: false });
     expect((big as Error).message).toContain('has 5000000 bytes, more than the whole cache may hold (TASKQ_CACHE_MAX_BYTES=4194304)');
 
     // The wire said one size, the origin sends another (a truncated or changed file): removed, retried, never indexed.
-    const wrong = await (await app.send('download.fetch', [{ id: resourceId(`${movie}?wrong`), url: `${movie}?wrong`, kind: 'progressive', size: 2_400_000, seenAt: Date.now() }], { queue: 'q_download', retries: 1, backoff: 100 })).get({ timeout: 30_000, propagate: false });
+    const wrong = await (await app.send('download.fetch', [{ id: resourceId(`${movie}?wrong`), url: `${movie}?wrong`, kind: 'progressive', size: 2_400_000, seenAt: Date.now() }], {}, { queue: 'q_download', retries: 1, backoff: 100 })).get({ timeout: 30_000, propagate: false });
     expect((wrong as Error).message).toMatch(/has 2500000 bytes, expected 2400000: removed, to be fetched again/);
     expect(origin.requests.filter((r) => r.path === '/vod/movie.mp4' && r.method === 'GET' && !r.range).length).toBeGreaterThanOrEqual(3); // first fetch + 2 attempts
     expect(await index.has(resourceId(`${movie}?wrong`))).toBe(false);

@@ -35,7 +35,7 @@ describe('download.fetch', () => {
 
     const id = resourceId(url);
     const request = { id, url, kind: 'progressive', size: VIDEO.length, contentType: 'video/mp4', seenAt: Date.now() };
-    const first = (await (await app.send('download.fetch', [request], { jobId: `dl:${id}`, queue: 'q_download' })).get({ timeout: 30_000 })) as { file: string; size: number; sha256: string };
+    const first = (await (await app.send('download.fetch', [request], {}, { jobId: `dl:${id}`, queue: 'q_download' })).get({ timeout: 30_000 })) as { file: string; size: number; sha256: string };
     const origin = createHash('sha256').update(VIDEO).digest('hex');
     expect(first).toMatchObject({ size: VIDEO.length, sha256: origin, file: `${cache}/store/${id}.mp4` });
     expect(createHash('sha256').update(readFileSync(first.file)).digest('hex')).toBe(origin);
@@ -58,7 +58,7 @@ describe('download.fetch', () => {
     serve.signal('SIGTERM');
     expect(await serve.exited).toBe(0);
 
-    const again = await (await app.send('download.fetch', [request], { queue: 'q_download' })).get({ timeout: 10_000 });
+    const again = await (await app.send('download.fetch', [request], {}, { queue: 'q_download' })).get({ timeout: 10_000 });
     expect(again).toEqual({ id, cached: true });
 
     // The node killed -9: its aria2c goes with it.
@@ -71,7 +71,7 @@ describe('download.fetch', () => {
     expect((await runTaskq(['cache', 'ls'], env)).stdout).toBe('the cache is empty\n0 entries, 0 B of 10 GiB\n');
     // Removed, then seen again: aria2 still lists the finished download under the same gid, but its
     // file went into the store and away: it is fetched again, not taken for done.
-    const refetched = (await (await app.send('download.fetch', [request], { queue: 'q_download' })).get({ timeout: 30_000 })) as { sha256: string; file: string };
+    const refetched = (await (await app.send('download.fetch', [request], {}, { queue: 'q_download' })).get({ timeout: 30_000 })) as { sha256: string; file: string };
     expect(refetched).toMatchObject({ sha256: origin, file: first.file });
     expect(readdirSync(`${cache}/store`)).toEqual([`${id}.mp4`]);
 

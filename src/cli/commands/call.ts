@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { ExitCode } from '../../errors.js';
 import type { ApplyOptions, Priority } from '../../core/task.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
-import { jsonArgs, nonNegativeInt, nonNegativeNumber } from '../parse.js';
+import { jsonArgs, jsonKwargs, nonNegativeInt, nonNegativeNumber } from '../parse.js';
 import { json, resultText } from '../presenter.js';
 
 interface CallOptions {
@@ -17,6 +17,7 @@ interface CallOptions {
   id?: string;
   retries?: number;
   priority?: Priority;
+  kwargs?: Record<string, unknown>;
   wait?: boolean;
   timeout?: number;
   json?: boolean;
@@ -27,6 +28,7 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
     .description('send a task by name (arguments as a JSON array) and print its id; --wait prints its result')
     .argument('<task>', 'task name')
     .argument('[args]', "JSON array of arguments, e.g. '[2, 3]'", jsonArgs, [])
+    .option('-k, --kwargs <json>', `JSON object of keyword arguments, e.g. '{"y": 2}'`, jsonKwargs)
     .option('-A, --app <module>', 'module exporting the app (applies its routes)')
     .option('--countdown <s>', 'run no earlier than this many seconds from now', nonNegativeNumber)
     .option('--eta <time>', 'run no earlier than this ISO time')
@@ -51,7 +53,7 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
         if (options.app && !app.tasks.has(task)) {
           io.stderr(`taskq: warning: ${options.app} registers no task ${JSON.stringify(task)} (it has: ${[...app.tasks.keys()].join(', ') || 'none'}); sending it anyway\n`);
         }
-        const r = await app.send(task, args, apply);
+        const r = await app.send(task, args, options.kwargs ?? {}, apply);
         if (!options.wait) {
           io.stdout(options.json ? json({ id: r.id }) : `${r.id}\n`);
           return exit(ExitCode.ok);

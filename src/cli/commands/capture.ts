@@ -37,7 +37,7 @@ function controlCommands(io: CliIo, exit: (code: number) => void): Command[] {
         await withApp(o, io, async (app) => {
           captureFilter(o.ports ?? DEFAULT_PORTS, o.tls); // checks the ports before anything is sent
           const id = `capture:${o.device}`;
-          await app.send('capture.run', [{ device: o.device, ...(o.ports ? { ports: o.ports } : {}), tls: o.tls }], { jobId: id });
+          await app.send('capture.run', [{ device: o.device, ...(o.ports ? { ports: o.ports } : {}), tls: o.tls }], {}, { jobId: id });
           io.stdout(`capture on ${o.device} sent to q_pcap (job ${id}); \`taskq result ${id}\` shows its counters (updated every 5 s), \`taskq capture stop -A ${o.app} --device ${o.device}\` ends it\n`);
           exit(ExitCode.ok);
         });

@@ -8,6 +8,7 @@ import type { Keys } from '../../broker/keys.js';
 import { JobTemplate } from '../job-template.js';
 import { Router } from '../routing.js';
 import { toJson } from '../serialize.js';
+import { kwargsTail } from '../producer.js';
 import type { ApplyOptions } from '../task.js';
 import { isChord, isGroup, type FrozenChord, type FrozenNode, type FrozenSig } from './frozen.js';
 
@@ -65,9 +66,8 @@ function callOptions(sig: FrozenSig): ApplyOptions {
 
 /** What a record carries after the arguments: kwargs and the canvas around this step. */
 function dataTail(sig: FrozenSig): string {
-  let tail = '';
+  let tail = kwargsTail(sig.task, sig.kwargs);
   const where = `cannot send ${sig.task}`;
-  if (sig.kwargs && Object.keys(sig.kwargs).length > 0) tail += `,"kwargs":${toJson(sig.kwargs, 'kwargs', 'TASKQ_ARGS_UNSERIALIZABLE', where)}`;
   for (const key of ['chain', 'link', 'linkError'] as const) {
     const list = sig[key];
     if (list && list.length > 0) tail += `,"${key}":${toJson(list, key, 'TASKQ_ARGS_UNSERIALIZABLE', where)}`;

@@ -95,7 +95,7 @@ export function registerAnalyze(app: App): void {
         for (const r of await playlistRequests(o, kind, policy.volatileParams, summary)) {
           if (sent.has(r.id)) continue;
           sent.add(r.id);
-          await app.send('download.fetch', [r], { jobId: `dl:${r.id}`, queue: 'q_download' });
+          await app.send('download.fetch', [r], {}, { jobId: `dl:${r.id}`, queue: 'q_download' });
           summary.enqueued++;
         }
         continue;
@@ -117,7 +117,7 @@ export function registerAnalyze(app: App): void {
       sent.add(id);
       const request: DownloadRequest = { id, url, kind, seenAt: o.ts, ...(size !== undefined ? { size } : {}), ...(o.response?.contentType ? { contentType: o.response.contentType } : {}), ...(o.headers?.referer ? { referer: o.headers.referer } : {}) };
       // A job with this id already waiting is left as it is: one download per resource.
-      await app.send('download.fetch', [request], { jobId: `dl:${id}`, queue: 'q_download' });
+      await app.send('download.fetch', [request], {}, { jobId: `dl:${id}`, queue: 'q_download' });
       summary.enqueued++;
     }
     return summary;

@@ -38,7 +38,7 @@ export function registerCapture(app: App): void {
         const out = batch;
         batch = [];
         sent += out.length;
-        app.send('analyze.observations', [out], { queue: 'q_analyze' }).catch((err: unknown) => ctx.log.error({ err }, 'capture: could not send observations to analyze'));
+        app.send('analyze.observations', [out], {}, { queue: 'q_analyze' }).catch((err: unknown) => ctx.log.error({ err }, 'capture: could not send observations to analyze'));
       };
       const tracker = new FlowTracker({ serverPorts: ports, onObservation: (o) => (batch.push(o), batch.length >= batchSize && flush()) });
       const source = openLive({ device: options.device ?? 'lo', filter: captureFilter(ports, options.tls ?? true) }, (f, type, ts) => tracker.push(f, type, ts), (err) => ctx.log.error({ err }, 'capture: a packet could not be handled'));

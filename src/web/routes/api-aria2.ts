@@ -128,7 +128,7 @@ export function aria2Routes(web: FastifyInstance, app: App, registry: Aria2Regis
     schema: { body: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', maxLength: 8192, pattern: '^https?://' } } } },
   }, async (req, reply) => {
     const { url } = req.body;
-    const r = await app.send('download.fetch', [{ id: resourceId(url), url, kind: /\.m3u8(\?|$)/i.test(url) ? 'hls' : /\.mpd(\?|$)/i.test(url) ? 'dash' : 'progressive', seenAt: Date.now() }], { queue: 'q_download' });
+    const r = await app.send('download.fetch', [{ id: resourceId(url), url, kind: /\.m3u8(\?|$)/i.test(url) ? 'hls' : /\.mpd(\?|$)/i.test(url) ? 'dash' : 'progressive', seenAt: Date.now() }], {}, { queue: 'q_download' });
     return reply.code(202).send({ id: r.id });
   });
 }

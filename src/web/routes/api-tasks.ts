@@ -49,7 +49,7 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
     return { task: { ...(job ?? {}), ...(seen?.row ?? { id: req.params.id }) }, record: record ?? null, events: seen?.events ?? [] };
   });
 
-  web.post<{ Params: { name: string }; Body: { args?: unknown[]; options?: { countdown?: number; queue?: string; priority?: 'high' | 'normal' | 'low' } } }>('/api/apply/:name', {
+  web.post<{ Params: { name: string }; Body: { args?: unknown[]; kwargs?: Record<string, unknown>; options?: { countdown?: number; queue?: string; priority?: 'high' | 'normal' | 'low' } } }>('/api/apply/:name', {
     schema: {
       params: { type: 'object', properties: { name: NAME }, required: ['name'] },
       body: {
@@ -57,13 +57,14 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
         additionalProperties: false,
         properties: {
           args: { type: 'array', maxItems: 1000 },
+          kwargs: { type: 'object', maxProperties: 1000 },
           options: { type: 'object', additionalProperties: false, properties: { countdown: { type: 'number', minimum: 0 }, queue: { type: 'string', maxLength: 200 }, priority: { type: 'string', enum: ['high', 'normal', 'low'] } } },
         },
       },
     },
   }, async (req, reply) => {
     try {
-      const r = await app.send(req.params.name, req.body?.args ?? [], req.body?.options ?? {});
+      const r = await app.send(req.params.name, req.body?.args ?? [], req.body?.kwargs ?? {}, req.body?.options ?? {});
       return reply.code(202).send({ id: r.id });
     } catch (err) {
       if (err instanceof TaskqError && err.exitCode !== 69) return reply.code(400).send({ error: err.message, code: err.code });

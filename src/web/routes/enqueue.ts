@@ -38,9 +38,9 @@ export function enqueueRoutes(web: FastifyInstance, app: App): void {
     if (req.query.each === '1' || req.query.each === 'true') {
       if (!Array.isArray(body)) return reply.code(400).send({ error: '?each=1 takes a JSON array: one job per element' });
       if (body.length > MAX_BATCH) return reply.code(413).send({ error: `at most ${MAX_BATCH} jobs per request, got ${body.length}` });
-      return sending(reply, async () => reply.code(202).send({ ids: (await Promise.all(body.map((item) => app.send(req.params.task, [item], options)))).map((r) => r.id) }));
+      return sending(reply, async () => reply.code(202).send({ ids: (await Promise.all(body.map((item) => app.send(req.params.task, [item], {}, options)))).map((r) => r.id) }));
     }
-    return sending(reply, async () => reply.code(202).send({ id: (await app.send(req.params.task, [body], options)).id }));
+    return sending(reply, async () => reply.code(202).send({ id: (await app.send(req.params.task, [body], {}, options)).id }));
   });
 
   web.post<{ Params: { queue: string }; Querystring: { task?: string } }>('/q/:queue', {
@@ -52,6 +52,6 @@ export function enqueueRoutes(web: FastifyInstance, app: App): void {
     if (!TASK_NAME.test(task) || task.length > 200) return reply.code(400).send({ error: `not a task name: ${JSON.stringify(task.slice(0, 100))}` });
     const value = typeof body === 'object' && body && 'value' in body ? body.value : body;
     if (value === undefined || value === '') return reply.code(400).send({ error: 'no message: send value=<text> (form), a plain body or JSON' });
-    return sending(reply, async () => reply.code(202).send({ id: (await app.send(task, [value], { queue: req.params.queue })).id, queue: req.params.queue }));
+    return sending(reply, async () => reply.code(202).send({ id: (await app.send(task, [value], {}, { queue: req.params.queue })).id, queue: req.params.queue }));
   });
 }

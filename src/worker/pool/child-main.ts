@@ -99,6 +99,7 @@ async function run(app: Awaited<ReturnType<typeof loadApp>>, msg: Extract<ToChil
       id: msg.id,
       name: msg.task,
       attempt: msg.attempt,
+      kwargs: msg.kwargs ?? {},
       queue: msg.queue,
       node: msg.node,
       signal: controller.signal,

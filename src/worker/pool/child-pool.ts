@@ -194,7 +194,7 @@ export class ChildPool extends EventEmitter implements Executor {
         child = c;
         c.job = job;
         if (job.killReason) return c.kill();
-        c.send({ type: 'run', id: job.id, task: job.task, args: request.args, attempt: request.ctx.attempt, queue: request.ctx.queue, node: request.ctx.node });
+        c.send({ type: 'run', id: job.id, task: job.task, args: request.args, ...(Object.keys(request.ctx.kwargs).length ? { kwargs: request.ctx.kwargs } : {}), attempt: request.ctx.attempt, queue: request.ctx.queue, node: request.ctx.node });
         // Aborted before the child had the job: tell it now.
         if (request.ctx.signal.aborted) passOn();
       },

@@ -3,7 +3,7 @@
  * values are wire format: never rename.
  *
  * parent → child
- *   {type: 'run', id, task, args, attempt, queue, node}   run one job
+ *   {type: 'run', id, task, args, kwargs?, attempt, queue, node}   run one job (args end with kwargs when there are any)
  *   {type: 'abort', id, reason: {name, message}}          abort the job's ctx.signal (soft limit)
  *   {type: 'exit'}                                        finish and exit (recycling, shutdown)
  * child → parent
@@ -34,7 +34,7 @@ export interface WireError {
 }
 
 export type ToChild =
-  | { type: 'run'; id: string; task: string; args: unknown[]; attempt: number; queue: string; node: string }
+  | { type: 'run'; id: string; task: string; args: unknown[]; kwargs?: Record<string, unknown>; attempt: number; queue: string; node: string }
   | { type: 'abort'; id: string; reason: { name: string; message: string } }
   | { type: 'exit' }
   /** Log files were rotated: open them again (USR2 on the node). */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { chain, chord, group } from '../../../src/core/canvas/canvas.js';
 import { GroupResult } from '../../../src/core/group-result.js';
 import { startWorker, testApp } from '../../helpers/apps.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 function mathApp() {
   const app = testApp();
@@ -39,6 +40,10 @@ describe('chain', () => {
     const node = await startWorker(app);
     const r = await chain(add.s(1, 1), fail.si('step 2'), add.s(1)).delay();
     await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED', message: expect.stringContaining('failed: step 2') });
+    await waitForCount(() => node.stats.processed, 2);
+    // The next step would have been stored with the failure, atomically: it is not (the failed one is, as a dead letter).
+    const client = await app.client();
+    expect(await client.hkeys(app.keys.queue('default', 'jobs'))).toEqual([(r.parent as { id: string }).id]);
     expect(await r.state()).toBe('PENDING');
     expect(node.stats.processed).toBe(2);
   });
@@ -95,6 +100,9 @@ describe('chord', () => {
     const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ code: 'TASKQ_TASK_FAILED' });
     expect((err as Error).message).toMatch(/ChordError.*chord member .* \(fail, index 1\) failed: TypeError: failed: member/);
+    await waitForCount(() => node.stats.processed, 3);
+    const client = await app.client();
+    expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
     expect(node.stats.processed).toBe(3);
   });
 
@@ -119,11 +127,12 @@ describe('link and linkError', () => {
       return v;
     });
     const node = await startWorker(app);
-    const ok = await add.applyAsync([2, 3], { link: record.s() });
+    const ok = await add.applyAsync([2, 3], {}, { link: record.s() });
     await ok.get({ timeout: 5000 });
     const bad = await fail.s('x').applyAsync([], {}, { linkError: record.s() });
     await expect(bad.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_FAILED' });
-    await waitForCount(() => seen.length, 2);
+    await waitForCount(() => node.stats.processed, 4);
+    expect(seen).toHaveLength(2);
     expect(seen).toContainEqual(5);
     expect(seen).toContainEqual({ id: bad.id, task: 'fail', error: { name: 'TypeError', message: 'failed: x' } });
     expect(node.stats.processed).toBe(4);
@@ -131,8 +140,7 @@ describe('link and linkError', () => {
 });
 
 async function waitForCount(read: () => number, n: number): Promise<void> {
-  const { waitFor } = await import('../../helpers/wait-for.js');
-  await waitFor(`${n} runs`, read, (v) => v >= n);
+  await waitFor(`${n} outcomes`, read, (v) => v >= n);
 }
 
 describe('bad canvases', () => {
@@ -145,5 +153,26 @@ describe('bad canvases', () => {
     expect(() => chain()).toThrow(/at least one/);
     const client = await app.client();
     expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(0);
+  });
+});
+
+describe('keyword arguments', () => {
+  it('applyAsync(args, kwargs, options) and app.send(name, args, kwargs): the handler gets them last, ctx.kwargs too; signatures carry them through a chain', async () => {
+    const app = testApp();
+    const greet = app.task('greet', (ctx, name: string, kwargs: { greeting?: string } = {}) => `${kwargs.greeting ?? 'hello'}, ${name}${ctx.kwargs.mark ?? ''}`, { bind: true });
+    const upper = app.task('upper', (text: string, kwargs: { suffix?: string } = {}) => text.toUpperCase() + (kwargs.suffix ?? ''));
+    await startWorker(app);
+    expect(await (await greet.applyAsync(['ada'], { greeting: 'hi', mark: '!' }, { priority: 'high' })).get({ timeout: 5000 })).toBe('hi, ada!');
+    expect(await (await app.send('greet', ['bob'], { greeting: 'hey' })).get({ timeout: 5000 })).toBe('hey, bob');
+    const r = await chain(greet.signature(['cy'], { greeting: 'yo' }), upper.signature([], { suffix: '?' })).delay();
+    expect(await r.get({ timeout: 5000 })).toBe('YO, CY?');
+  });
+
+  it('kwargs JSON would change are refused at the call site, like args', async () => {
+    const app = testApp();
+    const t = app.task('t', () => 1);
+    await expect(t.applyAsync([], { when: new Map() })).rejects.toMatchObject({ code: 'TASKQ_ARGS_UNSERIALIZABLE', message: expect.stringContaining('kwargs.when') });
+    await expect(app.send('t', [], [] as never)).rejects.toMatchObject({ code: 'TASKQ_OPTION_INVALID' });
+    await expect(t.s().applyAsync([], { n: Number.NaN })).rejects.toMatchObject({ code: 'TASKQ_ARGS_UNSERIALIZABLE' });
   });
 });

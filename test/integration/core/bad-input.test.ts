@@ -72,10 +72,10 @@ describe('bad input', () => {
   it('invalid call options are refused at the call site', async () => {
     const app = testApp();
     const t = app.task('t', () => 1);
-    await expect(t.applyAsync([], { countdown: -1 })).rejects.toMatchObject({ code: 'TASKQ_OPTION_INVALID' });
-    await expect(t.applyAsync([], { eta: 'tomorrow-ish' })).rejects.toThrow(/eta must be a Date/);
-    await expect(t.applyAsync([], { retries: 1.5 })).rejects.toThrow(/retries must be a non-negative integer, got 1.5/);
-    await expect(t.applyAsync([], { queue: 'no spaces' })).rejects.toMatchObject({ code: 'TASKQ_QUEUE_NAME_INVALID' });
+    await expect(t.applyAsync([], {}, { countdown: -1 })).rejects.toMatchObject({ code: 'TASKQ_OPTION_INVALID' });
+    await expect(t.applyAsync([], {}, { eta: 'tomorrow-ish' })).rejects.toThrow(/eta must be a Date/);
+    await expect(t.applyAsync([], {}, { retries: 1.5 })).rejects.toThrow(/retries must be a non-negative integer, got 1.5/);
+    await expect(t.applyAsync([], {}, { queue: 'no spaces' })).rejects.toMatchObject({ code: 'TASKQ_QUEUE_NAME_INVALID' });
     expect(() => app.task('t', () => 2)).toThrow(/registered twice/);
     expect(() => app.task('bad name', () => 2)).toThrow(/invalid task name/);
   });

@@ -13,7 +13,7 @@ describe('countdown and ETA', () => {
     await startWorker(app, { concurrency: 2 });
     await startWorker(app, { concurrency: 2 }); // two nodes: both run stall checks
     const sent = Date.now();
-    const r = await later.applyAsync([], { countdown: 1.5 });
+    const r = await later.applyAsync([], {}, { countdown: 1.5 });
     await r.get({ timeout: 10_000 });
     expect(runs).toHaveLength(1);
     expect((runs[0] as number) - sent).toBeGreaterThanOrEqual(1500);
@@ -31,7 +31,7 @@ describe('countdown and ETA', () => {
     const at = app.task('at', () => Date.now());
     await startWorker(app);
     const eta = new Date(Date.now() + 400);
-    const r = await at.applyAsync([], { eta });
+    const r = await at.applyAsync([], {}, { eta });
     expect(await r.get({ timeout: 5000 })).toBeGreaterThanOrEqual(eta.getTime());
   });
 });
@@ -76,8 +76,8 @@ describe('job ids', () => {
     const app = testApp();
     let runs = 0;
     const t = app.task('t', () => ++runs);
-    const a = await t.applyAsync([], { jobId: 'order-42' });
-    const b = await t.applyAsync([], { jobId: 'order-42' });
+    const a = await t.applyAsync([], {}, { jobId: 'order-42' });
+    const b = await t.applyAsync([], {}, { jobId: 'order-42' });
     expect(a.id).toBe('order-42');
     expect(b.id).toBe('order-42');
     await startWorker(app);
@@ -91,8 +91,8 @@ describe('expiry', () => {
     const app = testApp();
     let runs = 0;
     const t = app.task('perishable', () => ++runs);
-    const stale = await t.applyAsync([], { expires: new Date(Date.now() - 1) });
-    const fresh = await t.applyAsync([], { expires: 60 });
+    const stale = await t.applyAsync([], {}, { expires: new Date(Date.now() - 1) });
+    const fresh = await t.applyAsync([], {}, { expires: 60 });
     await startWorker(app);
     expect(await fresh.get({ timeout: 5000 })).toBe(1);
     await expect(stale.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED', message: `task ${stale.id} was revoked: expired` });

@@ -37,7 +37,7 @@ describe('tasks and results', () => {
     const pinned = app.task('pinned', (ctx) => ctx.queue, { bind: true, queue: 'q_schedule' });
     const plain = app.task('plain', (ctx) => ctx.queue, { bind: true });
     await startWorker(app, { queues: ['q_download', 'q_analyze', 'q_schedule', 'default', 'other'] });
-    const results = await Promise.all([fetch.delay(), scan.delay(), pinned.delay(), plain.delay(), plain.applyAsync([], { queue: 'other' })]);
+    const results = await Promise.all([fetch.delay(), scan.delay(), pinned.delay(), plain.delay(), plain.applyAsync([], {}, { queue: 'other' })]);
     expect(await Promise.all(results.map((r) => r.get({ timeout: 5000 })))).toEqual(['q_download', 'q_analyze', 'q_schedule', 'default', 'other']);
   });
 
@@ -108,7 +108,7 @@ describe('tasks and results', () => {
   it('get() waits without polling: one subscription, woken by the worker', async () => {
     const app = testApp();
     const later = app.task('later', () => 'late');
-    const r = await later.applyAsync([], { countdown: 0.5 });
+    const r = await later.applyAsync([], {}, { countdown: 0.5 });
     const client = await app.client();
     const reads = vi.spyOn(client, 'get');
     const waiting = r.get({ timeout: 10_000 });

@@ -15,7 +15,7 @@ describe('priorities', () => {
     const sends: Array<[string, Priority | undefined]> = [
       ['low1', 'low'], ['n1', undefined], ['high1', 'high'], ['low2', 'low'], ['n2', 'normal'], ['high2', 'high'], ['n3', undefined],
     ];
-    for (const [label, priority] of sends) await job.applyAsync([label], priority ? { priority } : {});
+    for (const [label, priority] of sends) await job.applyAsync([label], {}, priority ? { priority } : {});
     await urgent.delay('task-high'); // the task's own priority
     expect(await queueStatus(app, ['default'])).toMatchObject([{ waiting: 8 }]);
     const node = await startWorker(app, { concurrency: 1 });
@@ -32,7 +32,7 @@ describe('priorities', () => {
     await plain.delay('plain (route: low)');
     await pinned.delay('pinned (task: normal)');
     await urgent.delay('urgent (route: high)');
-    await plain.applyAsync(['plain, call says high'], { priority: 'high' });
+    await plain.applyAsync(['plain, call says high'], {}, { priority: 'high' });
     expect(await queueStatus(app, ['low_q'])).toMatchObject([{ waiting: 4 }]);
     const node = await startWorker(app, { concurrency: 1, queues: ['low_q'] });
     await new Promise<void>((resolve) => node.on('job-finished', () => order.length === 4 && resolve()));
@@ -43,15 +43,15 @@ describe('priorities', () => {
     const app = testApp();
     const t = app.task('t', (x: string) => x);
     await startWorker(app, { concurrency: 1 });
-    expect(await (await t.applyAsync(['hi'], { priority: 'high' })).get({ timeout: 5000 })).toBe('hi');
-    expect(await (await t.applyAsync(['lo'], { priority: 'low' })).get({ timeout: 5000 })).toBe('lo');
+    expect(await (await t.applyAsync(['hi'], {}, { priority: 'high' })).get({ timeout: 5000 })).toBe('hi');
+    expect(await (await t.applyAsync(['lo'], {}, { priority: 'low' })).get({ timeout: 5000 })).toBe('lo');
     expect(await queueStatus(app, ['default'])).toMatchObject([{ waiting: 0, active: 0 }]);
   });
 
   it('an unknown priority is refused at the call site', async () => {
     const app = testApp();
     const t = app.task('t', () => 1);
-    await expect(t.applyAsync([], { priority: 'urgent' as Priority })).rejects.toThrow('t.applyAsync: priority must be "high", "normal" or "low", got "urgent"');
+    await expect(t.applyAsync([], {}, { priority: 'urgent' as Priority })).rejects.toThrow('t.applyAsync: priority must be "high", "normal" or "low", got "urgent"');
   });
 });
 
@@ -77,7 +77,7 @@ describe('priority is kept wherever a job goes back to waiting', () => {
     const job = app.task('job', (label: string) => order.push(label));
     await job.delay('n1');
     await job.delay('n2');
-    const later = await job.applyAsync(['high'], { priority: 'high', countdown: 0.2 });
+    const later = await job.applyAsync(['high'], {}, { priority: 'high', countdown: 0.2 });
     const client = await app.client();
     await waitFor('it to be raised', () => client.lrange(`${app.keys.queue('default', 'waiting')}:high`, 0, -1), (ids) => ids.includes(later.id));
     release();
@@ -105,7 +105,7 @@ describe('priority is kept wherever a job goes back to waiting', () => {
   it('on stall re-delivery and on dead-letter retry', async () => {
     const app = testApp({ stallIntervalMs: 150, maxStalls: 1 });
     app.task('job', () => 'ok');
-    const r = await app.send('job', [], { priority: 'high' });
+    const r = await app.send('job', [], {}, { priority: 'high' });
     const client = await app.client();
     const k = app.keys;
     const high = `${k.queue('default', 'waiting')}:high`;

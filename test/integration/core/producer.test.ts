@@ -19,8 +19,8 @@ describe('sending in bursts', () => {
     const sent = await Promise.all([
       ...Array.from({ length: 100 }, (_, i) => t.delay(i)),
       ...Array.from({ length: 5 }, (_, i) => high.delay(100 + i)),
-      t.applyAsync([200], { jobId: 'same' }),
-      t.applyAsync([201], { jobId: 'same' }), // the same id in the same burst: one job
+      t.applyAsync([200], {}, { jobId: 'same' }),
+      t.applyAsync([201], {}, { jobId: 'same' }), // the same id in the same burst: one job
     ]);
     // One call per queue and priority (normal, high) and one for the caller-chosen ids.
     expect((await evalshas()) - before).toBe(3);

@@ -84,7 +84,7 @@ describe('retries', () => {
     let runs = 0;
     const once = app.task('once', () => { runs++; throw new Flaky('x'); });
     await startWorker(app);
-    const r = await once.applyAsync([], { retries: 2, backoff: 10 });
+    const r = await once.applyAsync([], {}, { retries: 2, backoff: 10 });
     await expect(r.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
     expect(runs).toBe(3);
   });

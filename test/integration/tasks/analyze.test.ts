@@ -51,7 +51,7 @@ describe('analyze.observations', () => {
       obs(`${base}/page.html`, { response: { status: 200, contentType: 'text/html' } }),
       obs(`${base}/small/icon.mp4`), // no response seen: its size is probed (HEAD), under the minimum
     ];
-    const summary = (await (await app.send('analyze.observations', [batch], { queue: 'q_analyze' })).get({ timeout: 10_000 })) as AnalyzeSummary;
+    const summary = (await (await app.send('analyze.observations', [batch], {}, { queue: 'q_analyze' })).get({ timeout: 10_000 })) as AnalyzeSummary;
     expect(summary).toMatchObject({ seen: 9, enqueued: 4, duplicates: 1, byKind: { progressive: 3, hls: 3, dash: 1, segment: 1, none: 1 } });
     expect(summary.refused).toEqual([
       { url: `${base}/gone/index.m3u8`, why: `playlist not fetched: ${base}/gone/index.m3u8: HTTP 404` },
@@ -72,7 +72,7 @@ describe('analyze.observations', () => {
     expect(requests[`dl:${resourceId(`${base}/dash/m.mpd#sd`)}`]).toMatchObject({ kind: 'dash', representation: 'sd', init: { url: `${base}/dash/sd/i.mp4` }, parts: [{ url: `${base}/dash/sd/1.m4s` }, { url: `${base}/dash/sd/2.m4s` }] });
 
     // The same resources seen again later: nothing new waits twice.
-    await (await app.send('analyze.observations', [batch], { queue: 'q_analyze' })).get({ timeout: 10_000 });
+    await (await app.send('analyze.observations', [batch], {}, { queue: 'q_analyze' })).get({ timeout: 10_000 });
     expect(await client.hlen(app.keys.queue('q_download', 'jobs'))).toBe(4);
   });
 });

@@ -8,8 +8,8 @@ describe('schedule.stats', () => {
     const app = testApp();
     registerStats(app, ['q_a', 'default']);
     app.task('later', () => null, { queue: 'q_a' });
-    await app.send('later', [], { queue: 'q_a', countdown: 60 });
-    await app.send('later', [], { queue: 'q_a' });
+    await app.send('later', [], {}, { queue: 'q_a', countdown: 60 });
+    await app.send('later', [], {}, { queue: 'q_a' });
     await startWorker(app, { queues: ['default'], name: 'stats@box' });
     const first = await (await app.send('schedule.stats', [])).get({ timeout: 5000 });
     const second = await (await app.send('schedule.stats', [])).get({ timeout: 5000 });

@@ -18,7 +18,7 @@ describe('a worker host whose clock is an hour ahead', () => {
       NODE_OPTIONS: `--import=${root}test/fixtures/preload/clock-ahead.mjs`,
     };
     const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '4', '-n', 'ahead@%h'], { env });
-    const fresh = await app.send('add', [1, 2], { expires: 60 });
+    const fresh = await app.send('add', [1, 2], {}, { expires: 60 });
     expect(await fresh.get({ timeout: 10_000 })).toBe(3);
     expect(await fresh.info()).toMatchObject({ state: 'SUCCESS', node: expect.stringMatching(/^ahead@/) });
 

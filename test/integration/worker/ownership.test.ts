@@ -53,7 +53,7 @@ describe('final states never go backwards', () => {
       const app = testApp();
       let runs = 0;
       const t = app.task('t', () => ++runs);
-      const r = await t.applyAsync([], { jobId: `copy-${state}` });
+      const r = await t.applyAsync([], {}, { jobId: `copy-${state}` });
       const client = await app.client();
       const over = JSON.stringify({ state, id: r.id, task: 't', doneAt: Date.now() });
       await client.set(app.keys.result(r.id), over);

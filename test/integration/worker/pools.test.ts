@@ -41,13 +41,21 @@ for (const pool of ['processes', 'threads'] as const) {
       const app = await fixtureApp(producer.keys.prefix);
       await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
       const started = Date.now();
-      const spin = await producer.send('spin', [], { timeLimitMs: 1000 });
+      const spin = await producer.send('spin', [], {}, { timeLimitMs: 1000 });
       const next = await producer.send('whoami', []);
       const err = (await spin.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
       expect(err.remoteName).toBe('TimeLimitExceeded');
       expect(err.message).toContain('the task was stopped');
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await next.get({ timeout: 10_000 })).toMatch(/^\d+:\d+$/);
+    });
+
+    it('keyword arguments reach the handler in a child, after the positional ones and in ctx.kwargs', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      expect(await (await producer.send('greet', ['ada'], { greeting: 'hi' })).get({ timeout: 10_000 })).toEqual({ text: 'hi, ada', ctxKwargs: { greeting: 'hi' } });
+      expect(await (await producer.send('greet', ['bob'])).get({ timeout: 10_000 })).toEqual({ text: 'hello, bob', ctxKwargs: {} });
     });
 
     it('a child that exits under a job fails the job (WorkerLostError) and is replaced', async () => {
@@ -114,7 +122,7 @@ describe('processes pool only', () => {
     const producer = testApp();
     const app = await fixtureApp(producer.keys.prefix);
     await startWorker(app, { pool: 'processes', appModule: fixture('basic.mjs'), concurrency: 1 });
-    const r = await producer.send('waitAbort', [], { softTimeLimitMs: 200 });
+    const r = await producer.send('waitAbort', [], {}, { softTimeLimitMs: 200 });
     expect(await r.get({ timeout: 10_000 })).toBe('SoftTimeLimitExceeded');
   });
 

@@ -19,7 +19,7 @@ describe('Redis restart mid-run', () => {
 
     const first = await Promise.all(Array.from({ length: 50 }, () => app.send('count', [10])));
     // Due after the restart: bee-queue's delayed activation must survive the emptied script cache.
-    first.push(await app.send('count', [0], { countdown: 1.5 }));
+    first.push(await app.send('count', [0], {}, { countdown: 1.5 }));
     await waitFor('some jobs to run', () => client.hlen('restart:runs'), (n) => n >= 10);
     await redis.stop(); // fsyncs the AOF
     // Sends during the outage wait for the reconnect instead of failing.

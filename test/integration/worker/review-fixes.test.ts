@@ -82,8 +82,8 @@ describe('review fixes', () => {
     let n = 0;
     const t = app.task('t', () => ++n);
     await startWorker(app);
-    expect(await (await t.applyAsync([], { jobId: 'order-7' })).get({ timeout: 5000 })).toBe(1);
-    expect(await (await t.applyAsync([], { jobId: 'order-7' })).get({ timeout: 5000 })).toBe(2);
+    expect(await (await t.applyAsync([], {}, { jobId: 'order-7' })).get({ timeout: 5000 })).toBe(1);
+    expect(await (await t.applyAsync([], {}, { jobId: 'order-7' })).get({ timeout: 5000 })).toBe(2);
   });
 
   it('a job revoked while it runs is not retried after it fails', async () => {

@@ -12,7 +12,7 @@ describe('revoke', () => {
     let runs = 0;
     const t = app.task('t', () => ++runs);
     const doomed = await t.delay();
-    const later = await t.applyAsync([], { countdown: 0.2 });
+    const later = await t.applyAsync([], {}, { countdown: 0.2 });
     const kept = await t.delay();
     expect(await doomed.revoke()).toBe('REVOKED-NOW');
     expect(await later.revoke()).toBe('REVOKED-NOW');
@@ -143,7 +143,7 @@ describe('revoke', () => {
     const node = await startWorker(app, { concurrency: 1, prefetch: 1 });
     await t.delay('first');
     const expiresAt = Date.now() + 300;
-    const perishable = await t.applyAsync(['perishable'], { expires: new Date(expiresAt) });
+    const perishable = await t.applyAsync(['perishable'], {}, { expires: new Date(expiresAt) });
     await waitFor('one running, one held', () => node.busy, (n) => n === 2);
     await waitFor('its expiry to pass', () => Date.now(), (now) => now > expiresAt + 5);
     release();

@@ -39,7 +39,7 @@ describe('time limits (async pool)', () => {
     const next = app.task('next', () => order.push('next'));
     await startWorker(app, { concurrency: 1 });
     const sent = Date.now();
-    const a = await stubborn.applyAsync([], { timeLimitMs: 150 });
+    const a = await stubborn.applyAsync([], {}, { timeLimitMs: 150 });
     const b = await next.delay();
     const err = (await a.get({ timeout: 5000 }).catch((e: unknown) => e)) as TaskFailedError;
     const failedAfter = Date.now() - sent;
