@@ -3,7 +3,7 @@
  *   node bench/run.mjs [--n 20000] [--runs 3] [--quick] [--rate 500] [--latency-count 2500]
  *                      [--systems taskq,bee,bullmq] [--skip-pools] [--pools-only] [--skip-multi] [--multi-only]
  *                      [--skip-beat] [--beat-only] [--beat-seconds 30] [--skip-capture] [--capture-only]
- *                      [--skip-cache] [--cache-only] [--skip-ui] [--ui-only]
+ *                      [--skip-cache] [--cache-only] [--skip-ui] [--ui-only] [--skip-chord] [--chord-only]
  * Progress goes to stderr; the table and target checks to stdout; every figure to
  * bench/results/latest.json.
  */
@@ -21,6 +21,7 @@ import { beatText, measureBeat } from './beat.mjs';
 import { captureText, measureCapture } from './capture.mjs';
 import { cacheText, measureCache } from './cache.mjs';
 import { measureUi, uiText } from './ui.mjs';
+import { chordText, measureChord } from './chord.mjs';
 
 const CONCURRENCIES = [1, 50];
 const RESULTS_FILE = new URL('./results/latest.json', import.meta.url);
@@ -47,6 +48,8 @@ function options() {
       'cache-only': { type: 'boolean', default: false },
       'skip-ui': { type: 'boolean', default: false },
       'ui-only': { type: 'boolean', default: false },
+      'skip-chord': { type: 'boolean', default: false },
+      'chord-only': { type: 'boolean', default: false },
     },
   });
   const int = (name, raw, fallback) => {
@@ -67,7 +70,7 @@ function options() {
 
 /** Which sections run: every one but those skipped, or only those named with --<section>-only. */
 function sections(values) {
-  const names = ['pools', 'multi', 'beat', 'capture', 'cache', 'ui'];
+  const names = ['pools', 'multi', 'beat', 'capture', 'cache', 'ui', 'chord'];
   const only = names.filter((n) => values[`${n}-only`]);
   const on = Object.fromEntries(names.map((n) => [n, only.length ? only.includes(n) : !values[`skip-${n}`]]));
   return { ...on, poolsOnly: only.length > 0 };
@@ -156,8 +159,10 @@ async function main() {
     if (cache) process.stdout.write(`\n${cacheText(cache)}`);
     const ui = opts.ui ? await measureUi(redis, { log }) : undefined;
     if (ui) process.stdout.write(`\n${uiText(ui)}`);
+    const chord = opts.chord ? await measureChord(redis, { n: opts.n >= 20_000 ? 10_000 : 1000, runs: opts.runs, log }) : undefined;
+    if (chord) process.stdout.write(`\n${chordText(chord)}`);
     const meta = { date: new Date().toISOString(), node: process.version, redis: redis.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, durationMs: Date.now() - started, ...opts };
-    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat, capture, cache, ui });
+    writeJson(RESULTS_FILE, { meta, systems: systemsOut, targets, extras, pools, multi, beat, capture, cache, ui, chord });
     log(`figures written to bench/results/latest.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } finally {
     await redis.stop();

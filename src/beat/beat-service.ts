@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
 import { defineScripts, runScript } from '../broker/scripts.js';
 import type { App } from '../core/app.js';
+import { kwargsTail } from '../core/producer.js';
 import { JobTemplate } from '../core/job-template.js';
 import type { ApplyOptions } from '../core/task.js';
 import { defaults } from '../defaults.js';
@@ -186,7 +187,7 @@ export class BeatService extends EventEmitter {
     const spec = entry.spec;
     const template = new JobTemplate(spec.task, app.tasks.get(spec.task), (spec.options ?? {}) as ApplyOptions, app.router, now, app.config.events && app.config.sentEvents);
     const id = fireId(entry.name, slot);
-    const job = template.build(spec.args ?? [], id, `beat entry ${entry.name}`);
+    const job = template.build(spec.args ?? [], id, `beat entry ${entry.name}`, kwargsTail(spec.task, spec.kwargs));
     const k = app.keys;
     const q = template.queue;
     if (!this.registered.has(q)) {

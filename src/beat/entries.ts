@@ -94,7 +94,7 @@ export class BeatEntries {
   async runNow(name: string): Promise<string> {
     const entry = await this.mustExist(name);
     const id = fireId(name, Date.now()).replace('@', '@run-now-');
-    await this.app.send(entry.spec.task, entry.spec.args ?? [], {}, { ...(entry.spec.options ?? {}), jobId: id });
+    await this.app.send(entry.spec.task, entry.spec.args ?? [], entry.spec.kwargs ?? {}, { ...(entry.spec.options ?? {}), jobId: id });
     return id;
   }
 

@@ -58,6 +58,7 @@ export function compileEntry(name: string, spec: BeatEntrySpec, knownTasks?: { h
   if (knownTasks && !knownTasks.has(spec.task)) throw bad(name, `task ${JSON.stringify(spec.task)} is not registered in the app; register it, or fix the name`);
   if ((spec.every === undefined) === (spec.cron === undefined)) throw bad(name, 'give exactly one of "every" (an interval) and "cron" (an expression)');
   if (spec.args !== undefined && !Array.isArray(spec.args)) throw bad(name, '"args" must be an array');
+  if (spec.kwargs !== undefined && (!spec.kwargs || typeof spec.kwargs !== 'object' || Array.isArray(spec.kwargs))) throw bad(name, '"kwargs" must be an object');
   const catchUp = spec.catchUp ?? 'latest';
   if (!CATCH_UP.includes(catchUp)) throw bad(name, `catchUp ${JSON.stringify(spec.catchUp)}: expected one of ${CATCH_UP.join(', ')}`);
   if (spec.timezone !== undefined && (spec.cron === undefined || !knownTimezone(spec.timezone))) {

@@ -138,6 +138,7 @@ export class App implements TaskSender, CanvasSender {
     if ('group' in shape) return new GroupResult(shape.id, shape.group.map((s) => this.handle(s)));
     const result = new AsyncResult(shape.id, this.results, shape.task, shape.ignoreResult, this.config);
     if (shape.parent) result.parent = this.handle(shape.parent);
+    if (shape.chordBody) result.followsParent = false;
     return result;
   }
 

@@ -22,6 +22,8 @@ export interface GetOptions {
 export class AsyncResult<T = unknown> {
   /** The step before this one in a chain (Celery's `parent`): `get()` fails as soon as it fails. */
   parent: AsyncResult | GroupResult | undefined;
+  /** False for a chord's body: a failed header member fails the body itself, so the header is not watched. */
+  followsParent = true;
 
   constructor(
     /** The task id. */
@@ -70,7 +72,7 @@ export class AsyncResult<T = unknown> {
    * {@link ResultTimeoutError} after `timeout` ms.
    */
   async get(options: GetOptions = {}): Promise<T> {
-    if (!this.parent) return this.getOwn(options);
+    if (!this.parent || !this.followsParent) return this.getOwn(options);
     // Celery's follow_parents: a chain's handle fails with the step that failed, not at its timeout.
     const done = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
@@ -95,7 +97,7 @@ export class AsyncResult<T = unknown> {
             throw err;
           },
         );
-    return this.parent ? Promise.race([own, this.parent.failure(signal)]) : own;
+    return this.parent && this.followsParent ? Promise.race([own, this.parent.failure(signal)]) : own;
   }
 
   private async getOwn(options: GetOptions): Promise<T> {

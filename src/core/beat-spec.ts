@@ -12,6 +12,8 @@ export interface BeatEntrySpec {
   /** IANA timezone of `cron` (default: UTC, so every host agrees). */
   timezone?: string;
   args?: unknown[];
+  /** Keyword arguments (Celery's `kwargs`). */
+  kwargs?: Record<string, unknown>;
   /** As applyAsync takes them (queue, priority, expires, …); `jobId` is beat's own. */
   options?: Record<string, unknown>;
   /** Slots missed while no beat ran: none, the latest (default) or all (at most 100). */

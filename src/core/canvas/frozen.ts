@@ -61,7 +61,9 @@ export interface FrozenChord {
 export type FrozenNode = FrozenSig | FrozenGroup | FrozenChord;
 
 /** What a canvas's handle looks like: one task (with the steps before it) or a group of handles. */
-export type ResultShape = { id: string; task: string; ignoreResult: boolean; parent?: ResultShape } | { group: ResultShape[]; id: string };
+export type ResultShape =
+  | { id: string; task: string; ignoreResult: boolean; parent?: ResultShape; /** A chord's body: its header's failure reaches it through the chord (not followed). */ chordBody?: true }
+  | { group: ResultShape[]; id: string };
 
 /** The built-in task that hands its first argument on (a chord body that is not one task runs behind it). */
 export const PASS_TASK = 'taskq.pass';
@@ -77,7 +79,12 @@ export function isChord(n: FrozenNode): n is FrozenChord {
 /** The shape of the handle of a node already in normal form. */
 export function shapeOf(n: FrozenNode, parent?: ResultShape): ResultShape {
   if (isGroup(n)) return { group: n.group.map((m) => shapeOf(m, parent)), id: n.id };
-  if (isChord(n)) return shapeOf(n.body, { group: n.chord.map((m) => shapeOf(m, parent)), id: n.id });
+  if (isChord(n)) {
+    const body = shapeOf({ ...n.body, chain: [] }, { group: n.chord.map((m) => shapeOf(m, parent)), id: n.id });
+    let shape: ResultShape = { ...body, chordBody: true } as ResultShape;
+    for (const step of n.body.chain ?? []) shape = shapeOf(step, shape);
+    return shape;
+  }
   let shape: ResultShape = { id: n.id, task: n.task, ignoreResult: n.options?.ignoreResult ?? false, ...(parent ? { parent } : {}) };
   for (const step of n.chain ?? []) shape = shapeOf(step, shape);
   return shape;

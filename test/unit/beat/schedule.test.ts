@@ -104,6 +104,7 @@ describe('bad entries are refused with the entry and the value', () => {
     [{ task: 'schedule.sync', every: '1m', catchUp: 'some' }, /catchUp "some": expected one of none, latest, all/],
     [{ task: 'schedule.sync', every: '1m', options: { jobId: 'x' } }, /"options.jobId" is beat's own/],
     [{ task: 'schedule.sync', every: '1m', timezone: 'UTC' }, /"timezone" applies to "cron" entries only/],
+    [{ task: 'schedule.sync', every: '1m', kwargs: [1] }, /"kwargs" must be an object/],
   ])('%j', (spec, message) => {
     expect(() => compileEntry('e', spec as never, tasks)).toThrow(message);
   });
