@@ -107,10 +107,24 @@ export class UnrecoverableError extends Error {
  */
 export class Retry extends Error {
   readonly countdownMs: number | undefined;
-  constructor(message: string, countdownMs?: number, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Most retries for this request (Celery's `max_retries` argument), beating the task's. */
+  readonly maxRetries: number | undefined;
+  constructor(message: string, countdownMs?: number, options?: { cause?: unknown; maxRetries?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'Retry';
     this.countdownMs = countdownMs;
+    this.maxRetries = options?.maxRetries;
+  }
+}
+
+/**
+ * A task asked for a retry past its maximum without saying which error to fail with (Celery's
+ * name); with `exc`, the task fails with that error instead.
+ */
+export class MaxRetriesExceededError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MaxRetriesExceededError';
   }
 }
 

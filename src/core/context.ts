@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 export interface RetryOptions {
   /** Seconds before the next attempt (default: the task's backoff, else 1 s). */
   countdown?: number;
-  /** The error that caused the retry, recorded with the RETRY state. */
+  /** When the next attempt runs (Date, ms since epoch or ISO text); not with `countdown`. */
+  eta?: Date | number | string;
+  /** Most retries for this task run, beating the task's `retries` (Celery's `max_retries`). */
+  maxRetries?: number;
+  /**
+   * The error that caused the retry (Celery's `exc`): recorded with the RETRY state, and the error the
+   * task fails with once no retry is left (without it: MaxRetriesExceededError).
+   */
+  exc?: Error;
+  /** Same as `exc` (the name taskq used first). */
   error?: Error;
 }
 

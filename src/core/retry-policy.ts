@@ -3,8 +3,8 @@
  *
  * - `retries` (n): how many times a failed task runs again. Any error retries unless `autoretryFor`
  *   narrows it to some error classes; `UnrecoverableError` never retries.
- * - `ctx.retry()` asks for a retry explicitly; it is allowed up to `retries`, or 3 when the task did
- *   not set `retries` (Celery's max_retries).
+ * - `ctx.retry()` asks for a retry explicitly; it is allowed up to its own `maxRetries`, else the
+ *   task's `retries`, else 3 (Celery's max_retries). `autoretryFor` without `retries` also allows 3.
  * - backoff: `fixed` waits `delayMs` each time; `exponential` waits min(maxMs, delayMs·2^(n-1)) for
  *   retry n, and with `jitter` a uniform random delay in [0, that] ("full jitter", as Celery).
  */
@@ -64,6 +64,32 @@ export function normalizeRetries(value: unknown, where: string): number | undefi
   return value;
 }
 
+/** Celery's backoff options, as a task gives them. */
+export interface CeleryBackoffOptions {
+  retryBackoff?: boolean | number;
+  retryBackoffMax?: number;
+  retryJitter?: boolean;
+}
+
+/**
+ * Celery's `retry_backoff` (true = 1 s, or a factor in seconds), `retry_backoff_max` (seconds,
+ * default 600) and `retry_jitter` (default true) as an exponential backoff spec; undefined when
+ * `retryBackoff` is not set (or false).
+ */
+export function celeryBackoff(o: CeleryBackoffOptions, where: string): BackoffSpec | undefined {
+  const { retryBackoff, retryBackoffMax, retryJitter } = o;
+  if (retryBackoff === undefined || retryBackoff === false) {
+    if (retryBackoffMax !== undefined || retryJitter !== undefined) throw new OptionError(`${where} retryBackoffMax and retryJitter apply with retryBackoff; set retryBackoff: true (or a factor in seconds)`);
+    return undefined;
+  }
+  const factor = retryBackoff === true ? 1 : retryBackoff;
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor <= 0) throw new OptionError(`${where} retryBackoff must be true or a positive number of seconds, got ${show(retryBackoff)}`);
+  const max = retryBackoffMax ?? defaults.retryBackoffMaxMs / 1000;
+  if (typeof max !== 'number' || !Number.isFinite(max) || max < 0) throw new OptionError(`${where} retryBackoffMax must be a non-negative number of seconds, got ${show(retryBackoffMax)}`);
+  if (retryJitter !== undefined && typeof retryJitter !== 'boolean') throw new OptionError(`${where} retryJitter must be true or false, got ${show(retryJitter)}`);
+  return { type: 'exponential', delayMs: factor * 1000, maxMs: max * 1000, jitter: retryJitter ?? true };
+}
+
 /** Delay before retry number `retryNumber` (1 = first retry). */
 export function backoffDelay(spec: BackoffSpec | undefined, retryNumber: number, random: () => number = Math.random): number {
   if (!spec) return 0;
@@ -87,12 +113,14 @@ export function decideRetry(err: Error, attempt: number, policy: RetryPolicy, ra
   }
   const retriesDone = attempt - 1;
   if (err instanceof Retry) {
-    const max = policy.retries ?? defaults.maxRetries;
+    const max = err.maxRetries ?? policy.retries ?? defaults.maxRetries;
     if (retriesDone >= max) return { retry: false, reason: `max retries (${max}) exceeded` };
     const delayMs = err.countdownMs ?? (policy.backoff ? backoffDelay(policy.backoff, retriesDone + 1, random) : defaults.retryDelayMs);
     return { retry: true, delayMs };
   }
-  const max = policy.retries ?? 0;
+  // autoretryFor alone retries up to Celery's default max_retries; otherwise retries are opt-in.
+  const listed = policy.autoretryFor !== undefined && policy.autoretryFor.length > 0;
+  const max = policy.retries ?? (listed ? defaults.maxRetries : 0);
   if (max === 0) return { retry: false, reason: 'no retries configured' };
   if (policy.autoretryFor && policy.autoretryFor.length > 0 && !matches(err, policy.autoretryFor)) {
     return { retry: false, reason: `${err.name} is not in autoretryFor` };

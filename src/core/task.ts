@@ -3,7 +3,7 @@ import type { AsyncResult } from './async-result.js';
 import type { TaskContext } from './context.js';
 import { OptionError, show, TaskqError } from '../errors.js';
 import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
-import { normalizeBackoff, normalizeRetries } from './retry-policy.js';
+import { celeryBackoff, normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
 import { Group, Signature, type CanvasSender, type SignatureOptions } from './canvas/canvas.js';
 
@@ -12,11 +12,19 @@ export interface TaskOptions {
   queue?: string;
   /** Pass a {@link TaskContext} as the first argument. */
   bind?: boolean;
-  /** Retries after a failure (default 0; `ctx.retry()` alone allows 3). */
+  /** Retries after a failure (default 0; 3 with `autoretryFor`; `ctx.retry()` alone allows 3). */
   retries?: number;
+  /** Celery's name for `retries` (`max_retries`). */
+  maxRetries?: number;
   /** Delay between retries: ms (fixed) or `{type: 'exponential', delayMs, maxMs, jitter}`. */
   backoff?: BackoffOption;
-  /** Retry only errors of these classes (matched by `instanceof` or by name). */
+  /** Celery's `retry_backoff`: exponential backoff from 1 s (true) or from this many seconds. */
+  retryBackoff?: boolean | number;
+  /** Celery's `retry_backoff_max`: the longest backoff, seconds (default 600). */
+  retryBackoffMax?: number;
+  /** Celery's `retry_jitter`: a random delay up to the backoff (default true). */
+  retryJitter?: boolean;
+  /** Retry only errors of these classes (matched by `instanceof` or by name); alone, it allows 3 retries (Celery's `autoretry_for`). */
   autoretryFor?: readonly ErrorClass[];
   /** Do not store results of this task. */
   ignoreResult?: boolean;
@@ -118,6 +126,19 @@ export function assertTaskName(name: unknown, where: string): asserts name is st
   }
 }
 
+function retriesOf(options: TaskOptions, where: string): number | undefined {
+  const retries = normalizeRetries(options.retries, where);
+  const max = normalizeRetries(options.maxRetries, `${where} maxRetries:`);
+  if (retries !== undefined && max !== undefined && retries !== max) throw new OptionError(`${where} retries (${retries}) and maxRetries (${max}) disagree; give one`);
+  return retries ?? max;
+}
+
+function backoffOf(options: TaskOptions, where: string): BackoffSpec | undefined {
+  const celery = celeryBackoff(options, where);
+  if (celery && options.backoff !== undefined) throw new OptionError(`${where} give backoff or retryBackoff, not both`);
+  return celery ?? normalizeBackoff(options.backoff, where);
+}
+
 export function defineTask(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): TaskDefinition {
   assertTaskName(name, 'app.task');
   if (typeof handler !== 'function') throw new OptionError(`task ${name}: the handler must be a function, got ${typeof handler}`);
@@ -129,8 +150,8 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
     name,
     queue: options.queue,
     bind: options.bind ?? false,
-    retries: normalizeRetries(options.retries, where),
-    backoff: normalizeBackoff(options.backoff, where),
+    retries: retriesOf(options, where),
+    backoff: backoffOf(options, where),
     autoretryFor: options.autoretryFor ?? [],
     ignoreResult: options.ignoreResult ?? false,
     timeLimitMs: normalizeTimeLimit(options.timeLimitMs, `${where} timeLimitMs`),

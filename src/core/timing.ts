@@ -11,7 +11,7 @@ export interface Timing {
   expiresMs: number | undefined;
 }
 
-function toMs(value: Date | number | string, what: string): number {
+export function toMs(value: Date | number | string, what: string): number {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : value;
   // The largest time a Date holds (year 275760): past it a value cannot be a real moment.
   if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {

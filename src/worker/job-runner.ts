@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { TaskContext, RetryOptions } from '../core/context.js';
-import { Retry, SoftTimeLimitExceeded, TaskqError, TimeLimitExceeded, toError, UnrecoverableError } from '../errors.js';
+import { MaxRetriesExceededError, Retry, SoftTimeLimitExceeded, TaskqError, TimeLimitExceeded, toError, UnrecoverableError } from '../errors.js';
+import { retryRequest } from '../core/retry-request.js';
 import { decodeJobRecord, errorInfo, peekTaskName, type ErrorInfo, type JobRecord } from '../broker/message.js';
 import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
@@ -97,8 +98,7 @@ function taskContext(input: RunJobInput, record: JobRecord): TaskContext {
     progress: (value: unknown) => input.progress(value),
     updateState: (state: string, meta?: unknown) => input.progress(meta, checkCustomState(state)),
     retry(options: RetryOptions = {}): never {
-      const countdownMs = options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000);
-      throw new Retry(options.error ? `retry requested: ${options.error.message}` : 'retry requested', countdownMs, { cause: options.error });
+      throw retryRequest(options);
     },
   };
 }
@@ -153,13 +153,15 @@ function outcomeOf(ended: Ended, record: JobRecord, def: TaskDefinition): Outcom
     }
   }
   const err = toError(ended.hard ? ended.thrown : (settled as { thrown: unknown }).thrown);
-  const reported = err instanceof Retry && err.cause instanceof Error ? err.cause : err;
   const decision = decideRetry(err, record.options.attempt, {
     retries: record.options.retries ?? def.retries,
     backoff: record.options.backoff ?? def.backoff,
     autoretryFor: def.autoretryFor,
   });
+  let reported = err instanceof Retry && err.cause instanceof Error ? err.cause : err;
   if (decision.retry) return { kind: 'retry', error: errorInfo(reported), delayMs: decision.delayMs };
+  // As Celery: past its maximum, ctx.retry() fails with its `exc`, else MaxRetriesExceededError.
+  if (reported instanceof Retry) reported = new MaxRetriesExceededError(`task ${def.name} asked for a retry: ${decision.reason}`);
   return failure(reported, ended.hard ? 'hard time limit exceeded' : decision.reason);
 }
 

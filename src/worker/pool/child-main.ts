@@ -3,6 +3,7 @@
  * jobs its parent node sends, one at a time, and reports results already serialised (so a value JSON
  * cannot carry is caught here, where it was made).
  */
+import { retryRequest } from '../../core/retry-request.js';
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
@@ -35,7 +36,8 @@ function wire(err: Error): WireError {
   if (err instanceof TaskqError) out.code = err.code;
   if (err instanceof Retry) {
     out.countdownMs = err.countdownMs ?? null;
-    if (err.cause instanceof Error) out.message = err.cause.message;
+    if (err.maxRetries !== undefined) out.maxRetries = err.maxRetries;
+    if (err.cause instanceof Error) out.cause = { name: err.cause.name, message: err.cause.message, ...(err.cause.stack ? { stack: err.cause.stack } : {}) };
   }
   return out;
 }
@@ -107,7 +109,7 @@ async function run(app: Awaited<ReturnType<typeof loadApp>>, msg: Extract<ToChil
       progress: async (value) => send({ type: 'progress', id: msg.id, value }),
       updateState: async (state, meta) => send({ type: 'progress', id: msg.id, value: meta, state: checkCustomState(state) }),
       retry(options = {}): never {
-        throw new Retry('retry requested', options.countdown === undefined ? undefined : Math.max(0, options.countdown * 1000), { cause: options.error });
+        throw retryRequest(options);
       },
     };
     const value = await (def.bind ? def.handler(ctx, ...msg.args) : def.handler(...msg.args));

@@ -73,7 +73,9 @@ export function workerLost(child: Child, how: string, job: Job): Error {
 
 /** A task's error as the child sent it. */
 export function fromWire(e: WireError): Error {
-  if (e.name === 'Retry') return new Retry(e.message, e.countdownMs ?? undefined);
+  if (e.name === 'Retry') {
+    return new Retry(e.message, e.countdownMs ?? undefined, { ...(e.cause ? { cause: fromWire(e.cause) } : {}), ...(e.maxRetries !== undefined ? { maxRetries: e.maxRetries } : {}) });
+  }
   if (e.code === 'TASKQ_RESULT_UNSERIALIZABLE') return new UnrecoverableError(e.message);
   const err = new Error(e.message);
   err.name = e.name;

@@ -31,6 +31,10 @@ export interface WireError {
   code?: string;
   /** Set for ctx.retry(): the countdown asked for (ms), or null for the default. */
   countdownMs?: number | null;
+  /** ctx.retry({ maxRetries }). */
+  maxRetries?: number;
+  /** ctx.retry({ exc }): the error behind the request. */
+  cause?: { name: string; message: string; stack?: string };
 }
 
 export type ToChild =

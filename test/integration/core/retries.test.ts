@@ -79,6 +79,46 @@ describe('retries', () => {
     expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(295);
   });
 
+  it("ctx.retry({eta, maxRetries, exc}) as Celery's self.retry: past its maximum the task fails with exc", async () => {
+    const app = testApp();
+    const times: number[] = [];
+    const flaky = app.task('flaky', (ctx) => {
+      times.push(Date.now());
+      throw ctx.retry({ eta: new Date(Date.now() + 200), maxRetries: 2, exc: new Flaky(`attempt ${ctx.attempt}`) });
+    }, { bind: true, retries: 10 });
+    await startWorker(app);
+    const r = await flaky.delay();
+    const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ code: 'TASKQ_TASK_FAILED', remoteName: 'Flaky', message: expect.stringContaining('attempt 3') });
+    expect((await r.info())?.reason).toBe('max retries (2) exceeded');
+    expect(times).toHaveLength(3);
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(190);
+  });
+
+  it('without exc, a retry past the maximum fails with MaxRetriesExceededError', async () => {
+    const app = testApp();
+    const stubborn = app.task('stubborn', (ctx) => ctx.retry({ countdown: 0, maxRetries: 1 }), { bind: true });
+    await startWorker(app);
+    const err = await (await stubborn.delay()).get({ timeout: 5000 }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ remoteName: 'MaxRetriesExceededError', message: expect.stringContaining('task stubborn asked for a retry: max retries (1) exceeded') });
+  });
+
+  it("Celery's option names: autoretryFor alone retries 3 times; maxRetries, retryBackoff, retryBackoffMax, retryJitter", async () => {
+    const app = testApp();
+    const runs = { auto: 0, named: 0 };
+    const auto = app.task('auto', () => { runs.auto++; throw new Flaky('again'); }, { autoretryFor: [Flaky], retryBackoff: 0.01, retryJitter: false });
+    const named = app.task('named', () => { runs.named++; throw new Flaky('again'); }, { autoretryFor: [Flaky], maxRetries: 1, retryBackoff: true, retryBackoffMax: 0.05 });
+    expect(named.definition.backoff).toEqual({ type: 'exponential', delayMs: 1000, maxMs: 50, jitter: true });
+    await startWorker(app);
+    const [a, n] = await Promise.all([auto.delay(), named.delay()]);
+    await expect(a.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
+    await expect(n.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
+    expect(runs).toEqual({ auto: 4, named: 2 });
+    expect(() => app.task('both', () => 1, { backoff: 10, retryBackoff: true })).toThrow(/give backoff or retryBackoff, not both/);
+    expect(() => app.task('odd', () => 1, { retries: 1, maxRetries: 2 })).toThrow(/retries \(1\) and maxRetries \(2\) disagree/);
+    expect(() => app.task('lone', () => 1, { retryJitter: false })).toThrow(/apply with retryBackoff/);
+  });
+
   it('call options override the task: retries for one call', async () => {
     const app = testApp();
     let runs = 0;

@@ -58,6 +58,17 @@ for (const pool of ['processes', 'threads'] as const) {
       expect(await (await producer.send('greet', ['bob'])).get({ timeout: 10_000 })).toEqual({ text: 'hello, bob', ctxKwargs: {} });
     });
 
+    it('ctx.retry({ maxRetries, exc }) in a child: the task fails with exc once no retry is left', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const r = await producer.send('retryExc', []);
+      const err = (await r.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
+      expect(err.remoteName).toBe('Upstream');
+      expect(err.message).toContain('upstream down (attempt 2)');
+      expect((await r.info())?.reason).toBe('max retries (1) exceeded');
+    });
+
     it('a child that exits under a job fails the job (WorkerLostError) and is replaced', async () => {
       const producer = testApp();
       const app = await fixtureApp(producer.keys.prefix);

@@ -220,12 +220,24 @@ describe('decideRetry: autoretryFor', () => {
     expect(decideRetry(new NetworkError('x'), 4, policy, never)).toEqual({ retry: false, reason: 'max retries (3) exceeded' });
   });
 
+  it("without retries, a listed error is retried up to Celery's default max_retries (3)", () => {
+    const listed = { autoretryFor: [NetworkError] };
+    expect(decideRetry(new NetworkError('x'), 1, listed, never)).toEqual({ retry: true, delayMs: 0 });
+    expect(decideRetry(new NetworkError('x'), 4, listed, never)).toEqual({ retry: false, reason: 'max retries (3) exceeded' });
+    expect(decideRetry(new TypeError('x'), 1, listed, never)).toEqual({ retry: false, reason: 'TypeError is not in autoretryFor' });
+  });
+
   it('an empty autoretryFor retries any error', () => {
     expect(decideRetry(new TypeError('x'), 1, { retries: 1, autoretryFor: [] }, never)).toEqual({ retry: true, delayMs: 0 });
   });
 });
 
 describe('decideRetry: ctx.retry() (Retry)', () => {
+  it("its own maxRetries beats the task's", () => {
+    expect(decideRetry(new Retry('again', undefined, { maxRetries: 1 }), 1, { retries: 5 }, never)).toEqual({ retry: true, delayMs: 1000 });
+    expect(decideRetry(new Retry('again', undefined, { maxRetries: 1 }), 2, { retries: 5 }, never)).toEqual({ retry: false, reason: 'max retries (1) exceeded' });
+  });
+
   it('is allowed 3 times when the task set no retries', () => {
     expect(decideRetry(new Retry('again'), 1, {}, never)).toEqual({ retry: true, delayMs: 1000 });
     expect(decideRetry(new Retry('again'), 3, {}, never)).toEqual({ retry: true, delayMs: 1000 });
