@@ -17,6 +17,12 @@ export const defaults = {
   retryDelayMs: 1000,
   /** Cap on the exponential backoff delay (ms) (Celery's retry_backoff_max is 600 s). */
   retryBackoffMaxMs: 600_000,
+  /**
+   * How a send waits out a broker outage before failing with BrokerUnavailableError (seconds; Celery's
+   * names). Celery's default gives up after 0.4 s; this one waits about 20 s, so a Redis restart does
+   * not fail producers.
+   */
+  publishRetryPolicy: { maxRetries: 10, intervalStart: 0, intervalStep: 0.5, intervalMax: 3 },
   /** A job whose worker has not shown life for this long is re-delivered (ms). */
   stallIntervalMs: 5000,
   /** A job re-delivered this many times after stalls fails for good and goes to the dead-letter list. */

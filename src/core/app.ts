@@ -44,9 +44,9 @@ export class App implements TaskSender, CanvasSender {
     this.keys = new Keys(this.config.keyPrefix);
     this.router = new Router(this.config.routes, this.config.defaultQueue);
     this.redis = new RedisFactory({ url: this.config.broker });
-    this.producer = new Producer(this.config, this.keys, this.router, () => this.client());
+    this.producer = new Producer(this.config, this.keys, this.router, () => this.client(), this.redis.display);
     this.results = new ResultStore(this.redis, this.keys, () => this.client());
-    // Built in, as Celery's celery.* tasks: a chord body that is not one task runs behind it.
+    // Built in, as Celery's celery.* tasks (the worker banner leaves it out, as Celery's): a chord body that is not one task runs behind it.
     this.registry.set(PASS_TASK, defineTask(PASS_TASK, (value: unknown) => value));
   }
 
@@ -130,7 +130,7 @@ export class App implements TaskSender, CanvasSender {
     const frozen = freezeCanvas(canvas, args, kwargs, options, { router: this.router, tasks: this.registry, newId: randomUUID, now });
     const plan = emptyPlan();
     applyNode(plan, frozen, { keys: this.keys, now, sentEvents: this.config.events && this.config.sentEvents });
-    await this.producer.sendPlan(plan, queuesOf(frozen), describe(frozen));
+    await this.producer.sendPlan(plan, queuesOf(frozen), describe(frozen), options);
     return this.handle(shapeOf(frozen));
   }
 

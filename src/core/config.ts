@@ -2,6 +2,7 @@
  * App configuration: one schema, resolved once from options given in code → TASKQ_* environment →
  * defaults (core/defaults.ts). Invalid values fail loudly, naming the setting and the value.
  */
+import { normalizePublishPolicy, type PublishPolicy, type RetryPolicyOptions } from './publish-policy.js';
 import { defaults } from '../defaults.js';
 import { ConfigError, show } from '../errors.js';
 import type { Routes } from './routing.js';
@@ -39,6 +40,8 @@ export interface AppOptions {
   maxStalls?: number | undefined;
   /** Worker heartbeat period (ms, TASKQ_HEARTBEAT_MS). */
   heartbeatMs?: number | undefined;
+  /** How sends wait out a broker outage (Celery's task_publish_retry_policy; seconds). */
+  publishRetryPolicy?: RetryPolicyOptions | undefined;
   /** Periodic tasks `taskq beat` sends (Celery's beat_schedule): name → {task, every | cron, …}. */
   beatSchedule?: BeatSchedule | undefined;
 }
@@ -58,6 +61,7 @@ export interface AppConfig {
   stallIntervalMs: number;
   maxStalls: number;
   heartbeatMs: number;
+  publishRetryPolicy: PublishPolicy;
 }
 
 type Env = Record<string, string | undefined>;
@@ -100,6 +104,14 @@ function atLeast(s: { value: number; source: string }, min: number): number {
   return s.value;
 }
 
+function publishPolicyOption(value: RetryPolicyOptions | undefined): PublishPolicy {
+  try {
+    return normalizePublishPolicy(value, defaults.publishRetryPolicy, 'the app option publishRetryPolicy');
+  } catch (err) {
+    throw new ConfigError('TASKQ_CONFIG_INVALID', (err as Error).message);
+  }
+}
+
 /** Resolves the app's configuration; throws ConfigError (exit 78) on the first invalid value. */
 export function resolveAppConfig(options: AppOptions = {}, env: Env = process.env): AppConfig {
   const prefix = setting(env, options.keyPrefix, 'keyPrefix', 'TASKQ_KEY_PREFIX', text, 'a key prefix', defaults.keyPrefix);
@@ -122,5 +134,6 @@ export function resolveAppConfig(options: AppOptions = {}, env: Env = process.en
     stallIntervalMs: atLeast(setting(env, options.stallIntervalMs, 'stallIntervalMs', 'TASKQ_STALL_INTERVAL_MS', int, ms, defaults.stallIntervalMs), 100),
     maxStalls: atLeast(setting(env, options.maxStalls, 'maxStalls', 'TASKQ_MAX_STALLS', int, 'a count', defaults.maxStalls), 0),
     heartbeatMs: atLeast(setting(env, options.heartbeatMs, 'heartbeatMs', 'TASKQ_HEARTBEAT_MS', int, ms, defaults.heartbeatMs), 100),
+    publishRetryPolicy: publishPolicyOption(options.publishRetryPolicy),
   };
 }

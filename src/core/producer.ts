@@ -14,6 +14,7 @@ import type { ApplyOptions, TaskDefinition } from './task.js';
 import { JobTemplate } from './job-template.js';
 import type { Plan } from './canvas/plan.js';
 import { OptionError, show } from '../errors.js';
+import { normalizePublishPolicy, whenConnected, type PublishPolicy } from './publish-policy.js';
 import { toJson } from './serialize.js';
 
 export interface SendSpec {
@@ -46,7 +47,7 @@ interface PendingSend {
 export class Producer {
   private readonly knownQueues = new Set<string>();
   /** Sends queued in this burst, by queue, priority and id kind (enqueue.lua takes one of each a call). */
-  private readonly pending = new Map<string, { queue: string; priority: string; custom: string; items: PendingSend[] }>();
+  private readonly pending = new Map<string, { queue: string; priority: string; custom: string; policy: PublishPolicy; items: PendingSend[] }>();
   private flushQueued = false;
 
   constructor(
@@ -54,7 +55,19 @@ export class Producer {
     private readonly keys: Keys,
     private readonly router: Router,
     private readonly client: () => Promise<Redis>,
+    /** The broker, as error messages name it (password masked). */
+    private readonly where = 'the broker',
   ) {}
+
+  /** Runs a send once the connection is up, waiting out an outage as `policy` allows (nothing is queued offline). */
+  private async publish<T>(client: Redis, policy: PublishPolicy, what: string, call: () => Promise<T>): Promise<T> {
+    await whenConnected(client, policy, what, this.where);
+    return call();
+  }
+
+  private policy(options: ApplyOptions, where: string): PublishPolicy {
+    return normalizePublishPolicy(options.retryPolicy, this.config.publishRetryPolicy, where);
+  }
 
   private enqueueKeys(queue: string): string[] {
     const k = this.keys;
@@ -74,10 +87,11 @@ export class Producer {
     const client = await this.client();
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
+    const policy = this.policy(spec.options, `${spec.task}.applyAsync`);
     const created = await new Promise<boolean>((resolve, reject) => {
-      const key = `${template.queue}\u0000${template.priority}\u0000${custom}`;
+      const key = `${template.queue}\u0000${template.priority}\u0000${custom}\u0000${spec.options.retryPolicy ? JSON.stringify(policy) : ''}`;
       let batch = this.pending.get(key);
-      if (!batch) this.pending.set(key, (batch = { queue: template.queue, priority: template.priority, custom, items: [] }));
+      if (!batch) this.pending.set(key, (batch = { queue: template.queue, priority: template.priority, custom, policy, items: [] }));
       batch.items.push({ task: spec.task, entry, resolve, reject });
       if (!this.flushQueued) {
         this.flushQueued = true;
@@ -101,7 +115,7 @@ export class Producer {
         const items = b.items.slice(i, i + ENQUEUE_BATCH);
         const argv: Array<string | number> = [this.config.eventsMaxLen, b.priority, b.custom];
         for (const item of items) argv.push(...item.entry);
-        runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv).then(
+        this.publish(client, b.policy, `sending task ${items[0]?.task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
           (reply) => items.forEach((item, j) => item.resolve((reply as number[])[j] === 1)),
           (err: unknown) => items.forEach((item) => item.reject(brokerError(err, `sending task ${item.task}`))),
         );
@@ -115,6 +129,7 @@ export class Producer {
    */
   async sendBulk(task: string, def: TaskDefinition | undefined, argsList: unknown[][], options: ApplyOptions): Promise<Sent[]> {
     const template = new JobTemplate(task, def, options, this.router, Date.now(), this.config.events && this.config.sentEvents);
+    const policy = this.policy(options, `${task}.applyBulk`);
     const entries = argsList.map((args, i) => template.build(args, randomUUID(), `${task}.applyBulk (call ${i})`));
     const client = await this.client();
     this.register(client, template.queue);
@@ -125,7 +140,7 @@ export class Producer {
       const argv: Array<string | number> = [this.config.eventsMaxLen, template.priority, ''];
       for (const entry of batch) argv.push(...entry);
       calls.push(
-        runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv).then((reply) => {
+        this.publish(client, policy, `bulk send of ${task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv)).then((reply) => {
           (reply as number[]).forEach((flag, j) => (created[i + j] = flag === 1));
         }),
       );
@@ -143,11 +158,12 @@ export class Producer {
    * Sends a canvas's plan in one script call (apply.lua): every job and every chord of it is stored,
    * or none. `queues` are registered first, so `taskq` commands list them.
    */
-  async sendPlan(plan: Plan, queues: Iterable<string>, what: string): Promise<void> {
+  async sendPlan(plan: Plan, queues: Iterable<string>, what: string, options: ApplyOptions = {}): Promise<void> {
+    const policy = this.policy(options, `sending ${what}`);
     const client = await this.client();
     for (const queue of queues) this.register(client, queue);
     try {
-      await runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]);
+      await this.publish(client, policy, `sending ${what}`, () => runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]));
     } catch (err) {
       throw brokerError(err, `sending ${what}`);
     }

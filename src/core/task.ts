@@ -4,6 +4,7 @@ import type { TaskContext } from './context.js';
 import { OptionError, show, TaskqError } from '../errors.js';
 import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { celeryBackoff, normalizeBackoff, normalizeRetries } from './retry-policy.js';
+import type { RetryPolicyOptions } from './publish-policy.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
 import { Group, Signature, type CanvasSender, type SignatureOptions } from './canvas/canvas.js';
 
@@ -81,6 +82,8 @@ export interface ApplyOptions {
   softTimeLimitMs?: number;
   /** Priority of this call within its queue (overrides the task's). */
   priority?: Priority;
+  /** How this send waits out a broker outage (overrides the app's publishRetryPolicy; Celery's retry_policy). */
+  retryPolicy?: RetryPolicyOptions;
 }
 
 export type Handler<A extends unknown[], R> = (...args: A) => R | Promise<R>;

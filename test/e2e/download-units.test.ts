@@ -41,7 +41,7 @@ async function pipeline(extraEnv: NodeJS.ProcessEnv = {}) {
   onTestFinished(() => app.close());
   const node = (name: string) => spawnTaskq(['worker', '-A', `${root}dist/app.js`, '-Q', 'q_download', '-c', '4', '-n', `${name}@box`], { env });
   const fetch1 = (app2: App, url: string, kind: 'progressive' | 'hls', size?: number) =>
-    app2.send('download.fetch', [{ id: resourceId(url), url, kind, ...(size ? { size } : {}), seenAt: Date.now() }], { queue: 'q_download' });
+    app2.send('download.fetch', [{ id: resourceId(url), url, kind, ...(size ? { size } : {}), seenAt: Date.now() }], {}, { queue: 'q_download' });
   return { origin, cache, app, env, node, fetch: (url: string, kind: 'progressive' | 'hls' = 'progressive', size?: number) => fetch1(app, url, kind, size) };
 }
 
