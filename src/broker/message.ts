@@ -26,6 +26,7 @@
  *   options.softTimeLimitMs number? soft time limit asked at the call site
  *   options.priority  string?   'high' | 'low' (absent: normal); every return to `waiting` keeps it
  *   options.revoked   true?     set by revoke.lua: the job must never start
+ *   options.acksLate  false?    acknowledged early (at most once): never re-delivered, failed instead
  *   options.lastError object?  {name, message, stack} of the latest failed attempt
  *   status           string?   'retrying' | 'failed' once an attempt failed
  *
@@ -62,6 +63,8 @@ export interface JobOptions {
   softTimeLimitMs?: number;
   priority?: 'high' | 'low';
   revoked?: boolean;
+  /** false: acknowledged early — never re-delivered (stalls.lua fails it instead). */
+  acksLate?: false;
   lastError?: ErrorInfo;
   /** Older records only. */
   stacktraces?: string[];

@@ -14,7 +14,7 @@ const SCRIPTS = {
   taskqTake: { file: 'take.lua', keys: 8 },
   taskqFinish: { file: 'finish.lua', keys: 8, libs: ['plan'] },
   taskqApply: { file: 'apply.lua', keys: 1, libs: ['plan'] },
-  taskqStalls: { file: 'stalls.lua', keys: 10 },
+  taskqStalls: { file: 'stalls.lua', keys: 10, libs: ['plan'] },
   taskqPurge: { file: 'purge.lua', keys: 3 },
   taskqRevoke: { file: 'revoke.lua', keys: 4 },
   taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },

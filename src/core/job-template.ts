@@ -60,6 +60,8 @@ export class JobTemplate {
     if (timeLimitMs !== undefined) jobOptions.timeLimitMs = timeLimitMs;
     const softTimeLimitMs = normalizeTimeLimit(options.softTimeLimitMs, `${where}: softTimeLimitMs`);
     if (softTimeLimitMs !== undefined) jobOptions.softTimeLimitMs = softTimeLimitMs;
+    if (options.acksLate !== undefined && typeof options.acksLate !== 'boolean') throw new OptionError(`${where}: acksLate must be true or false, got ${JSON.stringify(options.acksLate)}`);
+    if ((options.acksLate ?? def?.acksLate) === false) jobOptions.acksLate = false;
     const taskJson = JSON.stringify(task);
     this.recordHead = `{"stalls":0,"options":${JSON.stringify(jobOptions)},"data":{"task":${taskJson},"args":`;
     if (events) {

@@ -46,6 +46,19 @@ export interface TaskOptions {
    * waiting the shutdown timeout for an end that never comes.
    */
   untilStopped?: boolean;
+  /**
+   * Acknowledge after the task ran (default true: at least once — a job whose node dies runs again
+   * elsewhere). `false` is Celery's early acknowledgement, at most once: a job whose node dies, or
+   * that a warm shutdown cuts short, is failed (WorkerLostError / WorkerShutdown), never run twice.
+   * Written into the job by senders that know the task; `app.send` by name takes it as a call option.
+   */
+  acksLate?: boolean;
+  /**
+   * When a pool child dies under the job (WorkerLostError): give the job back to its queue instead
+   * of failing it (Celery's `reject_on_worker_lost`; with acksLate). Bounded like stalls: past the
+   * app's `maxStalls` losses it fails.
+   */
+  rejectOnWorkerLost?: boolean;
 }
 
 /** Priority levels of a queue, served high → normal → low. Wire values: never rename. */
@@ -82,6 +95,8 @@ export interface ApplyOptions {
   softTimeLimitMs?: number;
   /** Priority of this call within its queue (overrides the task's). */
   priority?: Priority;
+  /** `false`: acknowledge early, at most once (overrides the task's; see TaskOptions.acksLate). */
+  acksLate?: boolean;
   /** How this send waits out a broker outage (overrides the app's publishRetryPolicy; Celery's retry_policy). */
   retryPolicy?: RetryPolicyOptions;
 }
@@ -104,6 +119,8 @@ export interface TaskDefinition {
   rateIntervalMs: number | undefined;
   priority: Priority | undefined;
   untilStopped: boolean;
+  acksLate: boolean;
+  rejectOnWorkerLost: boolean;
   handler: (...args: unknown[]) => unknown;
 }
 
@@ -162,6 +179,8 @@ export function defineTask(name: string, handler: (...args: never[]) => unknown,
     rateIntervalMs: parseRateLimit(options.rateLimit, where),
     priority: normalizePriority(options.priority, `${where} priority`),
     untilStopped: options.untilStopped ?? false,
+    acksLate: options.acksLate ?? true,
+    rejectOnWorkerLost: options.rejectOnWorkerLost ?? false,
     handler: handler as (...args: unknown[]) => unknown,
   };
 }

@@ -98,16 +98,16 @@ export class GiveBack {
     private readonly done: (id: string) => void,
   ) {}
 
-  /** Gives these back; the last first, so they keep their order at the front. */
-  async all(held: Held[]): Promise<void> {
-    await Promise.all(held.reverse().map((h) => this.one(h)));
+  /** Gives these back; the last first, so they keep their order at the front. `lost`: their worker died (stall count +1). */
+  async all(held: Held[], lost = false): Promise<void> {
+    await Promise.all(held.reverse().map((h) => this.one(h, lost)));
   }
 
-  private async one(held: Held): Promise<void> {
+  private async one(held: Held, lost: boolean): Promise<void> {
     const q = held.consumer.queue;
     this.pending++;
     try {
-      const owned = await runScript(this.client, 'taskqRequeue', [this.keys.queue(q, 'active'), this.keys.queue(q, 'waiting'), this.keys.queue(q, 'jobs')], [held.job.id, held.job.token]);
+      const owned = await runScript(this.client, 'taskqRequeue', [this.keys.queue(q, 'active'), this.keys.queue(q, 'waiting'), this.keys.queue(q, 'jobs')], [held.job.id, held.job.token, lost ? '1' : '0']);
       this.log.info({ jobId: held.job.id, queue: q }, owned === 1 ? 'returned to its queue' : 'not returned: this delivery no longer owned it');
     } catch (err) {
       // Still in `active`: the stall check re-delivers it once this node stops proving it alive.

@@ -55,6 +55,11 @@ export interface RunJobInput {
 }
 
 /** An outcome decided without running the handler (revoked while held, an error in the node). */
+/** A pool child died under the job (Celery's WorkerLostError). */
+export function workerLost(attempt: Attempt): boolean {
+  return attempt.outcome.kind === 'failure' && attempt.outcome.error.name === 'WorkerLostError';
+}
+
 export function unrunAttempt(job: { id: string; raw: string }, queue: string, outcome: Outcome): Attempt {
   return { id: job.id, queue, record: undefined, taskName: peekTaskName(job.raw), outcome, runtimeMs: 0 };
 }
@@ -64,7 +69,7 @@ export function internalFailure(id: string, err: Error): Outcome {
   return failure(new TaskqError('TASKQ_INTERNAL', `the worker failed while handling job ${id}: ${err.message}`, { cause: err }), 'worker error');
 }
 
-function failure(err: Error, reason: string): Outcome {
+export function failure(err: Error, reason: string): Outcome {
   return { kind: 'failure', error: errorInfo(err), reason };
 }
 

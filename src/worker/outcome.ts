@@ -40,7 +40,7 @@ export function startedRecord(fields: { delivery: string; id: string; task: stri
 }
 
 /** What the scripts read from a record's options text (before the caller's arguments, which cannot pose as options). */
-export function peekOptions(raw: string): { attempt: number; ignoreResult: boolean; expires: number | undefined } {
+export function peekOptions(raw: string): { attempt: number; ignoreResult: boolean; expires: number | undefined; acksLate: false | undefined } {
   const data = raw.indexOf(',"data":{');
   const optionsText = data < 0 ? '' : raw.slice(0, data);
   const expires = /"expires":(\d+)/.exec(optionsText)?.[1];
@@ -48,6 +48,7 @@ export function peekOptions(raw: string): { attempt: number; ignoreResult: boole
     attempt: Number(/"attempt":(\d+)/.exec(optionsText)?.[1] ?? 1),
     ignoreResult: optionsText.includes('"ignoreResult":true'),
     expires: expires === undefined ? undefined : Number(expires),
+    acksLate: optionsText.includes('"acksLate":false') ? false : undefined,
   };
 }
 

@@ -33,6 +33,8 @@ The same run keeps the other keys bounded (once per interval per queue): this qu
 count and age (records deleted with them), the event stream by age (its length is capped by every
 XADD), the node registry (nodes gone silent), and one other queue of the registry, picked at random,
 is dropped from it if it has no key left (live workers add their queues with every heartbeat).
+A job acknowledged early (options.acksLate false) is failed (WorkerLostError), never re-delivered; a job
+that fails for good here also fails its chord, if it is a member (lib/plan.lua).
 returns {requeued ids…, "|", failed ids…}, or {} when another process ran the check this interval
 ]]
 if not redis.call("set", KEYS[1], "1", "PX", math.floor(tonumber(ARGV[1]) * 3 / 4), "NX") then return {} end
@@ -43,7 +45,33 @@ local maxStalls, now = tonumber(ARGV[2]), nowMs()
 local last = tonumber(redis.call("get", KEYS[8]))
 redis.call("set", KEYS[8], tostring(now), "PX", tonumber(ARGV[1]) * 10)
 local sweep = last ~= nil and now - last <= tonumber(ARGV[1]) * 1.5
--- One stalled delivery, already out of `active`: back to its queue, or dead after too many stalls.
+-- A job that will not run again: FAILURE (with "reason" right after "state": finish.lua recognises
+-- this presumption by its first fields), a dead letter, and its chord (if it is a member) failed.
+local function failForGood(id, raw, n, errName, message)
+  local task = string.match(raw, ',"data":{"task":("[^"\\]*")')
+  local ok, rec = pcall(cjson.decode, raw)
+  local data = ok and type(rec) == "table" and type(rec.data) == "table" and rec.data or {}
+  if not task then task = cjson.encode(tostring(data.task or "<undecodable>")) end
+  local err = cjson.encode({name = errName, message = message})
+  local qid = cjson.encode(id)
+  redis.call("zadd", KEYS[6], now, id)
+  redis.call("set", ARGV[5] .. id, '{"state":"FAILURE","reason":"stalled","id":' .. qid .. ',"task":' .. task ..
+    ',"error":' .. err .. ',"doneAt":' .. now .. '}', "PX", ARGV[3])
+  redis.call("publish", ARGV[5] .. id, "failure")
+  if ARGV[7] == "1" then
+    emit(KEYS[7], ARGV[4], "task-failed", '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
+      ',"reason":"stalled","stalls":' .. n .. '}')
+  end
+  local chord = data.chord
+  if type(chord) == "table" and type(chord.id) == "string" then
+    chordFailed({ARGV[12] .. "chord:" .. chord.id, cjson.encode({name = "ChordError", message = "chord member " .. id .. " (" ..
+      cjson.decode(task) .. ", index " .. tostring(chord.i) .. ") failed: " .. errName .. ": " .. message})}, KEYS[7], ARGV[4], ARGV[3], ARGV[5], ARGV[7] == "1")
+  end
+  failed[#failed + 1] = id
+end
+
+-- One stalled delivery, already out of `active`: back to its queue, or dead after too many stalls
+-- (or at once when it was acknowledged early: at most once).
 local function redeliver(entry)
   local id = entryId(entry)
   local raw = redis.call("hget", KEYS[5], id)
@@ -52,25 +80,12 @@ local function redeliver(entry)
     if n then raw = '{"stalls":' .. (n + 1) .. ',' .. string.sub(raw, string.len('{"stalls":' .. n .. ',') + 1) end
     n = (n or 0) + 1
     redis.call("hset", KEYS[5], id, raw)
-    if n > maxStalls then
-      local task = string.match(raw, ',"data":{"task":("[^"\\]*")')
-      if not task then
-        local ok, rec = pcall(cjson.decode, raw)
-        task = cjson.encode(ok and type(rec) == "table" and type(rec.data) == "table" and tostring(rec.data.task) or "<undecodable>")
-      end
-      local err = cjson.encode({name = "JobStalled", message = "job " .. id .. " stalled " .. n .. " times (max " .. maxStalls ..
-        "): its worker died or blocked its event loop for longer than the stall interval (" .. ARGV[1] .. " ms)"})
-      local qid = cjson.encode(id)
-      redis.call("zadd", KEYS[6], now, id)
-      -- "reason" right after "state": finish.lua recognises this presumption by its first fields.
-      redis.call("set", ARGV[5] .. id, '{"state":"FAILURE","reason":"stalled","id":' .. qid .. ',"task":' .. task ..
-        ',"error":' .. err .. ',"doneAt":' .. now .. '}', "PX", ARGV[3])
-      redis.call("publish", ARGV[5] .. id, "failure")
-      if ARGV[7] == "1" then
-        emit(KEYS[7], ARGV[4], "task-failed", '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
-          ',"reason":"stalled","stalls":' .. n .. '}')
-      end
-      failed[#failed + 1] = id
+    if string.find(optionsText(raw), '"acksLate":false', 1, true) then
+      failForGood(id, raw, n, "WorkerLostError", "job " .. id .. " was acknowledged early (acksLate: false) and its worker vanished " ..
+        "(no sign of life for the stall interval, " .. ARGV[1] .. " ms): it is not run again (at most once)")
+    elseif n > maxStalls then
+      failForGood(id, raw, n, "JobStalled", "job " .. id .. " stalled " .. n .. " times (max " .. maxStalls ..
+        "): its worker died or blocked its event loop for longer than the stall interval (" .. ARGV[1] .. " ms)")
     else
       -- To the front of its priority's list: a re-delivered job has waited long enough.
       pushWaiting(KEYS[3], raw, id, true)

@@ -127,6 +127,7 @@ class Freezer {
     if (hard !== undefined) out.timeLimitMs = hard;
     const soft = normalizeTimeLimit(o.softTimeLimitMs, `${where}: softTimeLimitMs`);
     if (soft !== undefined) out.softTimeLimitMs = soft;
+    if ((o.acksLate ?? def?.acksLate) === false) out.acksLate = false;
     return out;
   }
 }

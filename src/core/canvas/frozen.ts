@@ -25,6 +25,7 @@ export interface FrozenCallOptions {
   ignoreResult?: boolean;
   timeLimitMs?: number;
   softTimeLimitMs?: number;
+  acksLate?: false;
 }
 
 export interface FrozenSig {

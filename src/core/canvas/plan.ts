@@ -61,6 +61,7 @@ function callOptions(sig: FrozenSig): ApplyOptions {
   if (o.ignoreResult) out.ignoreResult = true;
   if (o.timeLimitMs !== undefined) out.timeLimitMs = o.timeLimitMs;
   if (o.softTimeLimitMs !== undefined) out.softTimeLimitMs = o.softTimeLimitMs;
+  if (o.acksLate === false) out.acksLate = false;
   return out;
 }
 

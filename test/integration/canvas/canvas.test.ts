@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { chain, chord, group } from '../../../src/core/canvas/canvas.js';
 import { GroupResult } from '../../../src/core/group-result.js';
-import { startWorker, testApp } from '../../helpers/apps.js';
+import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 function mathApp() {
@@ -174,5 +174,28 @@ describe('keyword arguments', () => {
     await expect(t.applyAsync([], { when: new Map() })).rejects.toMatchObject({ code: 'TASKQ_ARGS_UNSERIALIZABLE', message: expect.stringContaining('kwargs.when') });
     await expect(app.send('t', [], [] as never)).rejects.toMatchObject({ code: 'TASKQ_OPTION_INVALID' });
     await expect(t.s().applyAsync([], { n: Number.NaN })).rejects.toMatchObject({ code: 'TASKQ_ARGS_UNSERIALIZABLE' });
+  });
+});
+
+describe('a chord member the stall check gives up on', () => {
+  it('an early-ack member whose node vanished fails the chord (WorkerLostError), from the stall check', async () => {
+    const app = testApp({ stallIntervalMs: 100 });
+    const { sum } = { sum: app.task('sum', (v: number[]) => v.length) };
+    const member = app.task('member', () => 1, { acksLate: false });
+    const r = await chord([member.s(), app.signature('sum', [[1]])], sum.s()).delay();
+    const client = await app.client();
+    const k = app.keys;
+    const id = ((r.parent as GroupResult).results[0] as { id: string }).id;
+    // A node takes the member, then vanishes (its delivery entry stays in `active`, never unmarked).
+    await client.lrem(k.queue('default', 'waiting'), 0, id);
+    await client.lpush(k.queue('default', 'active'), `~gone~${id}`);
+    const checker = await stallChecker(app);
+    for (let i = 0; i < 2; i++) {
+      await waitFor('the stall-check block to expire', () => client.pttl(k.queue('default', 'stallBlock')), (ttl) => ttl < 0);
+      await checker.checkStalls();
+    }
+    const err = await r.get({ timeout: 2000 }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ remoteName: 'ChordError' });
+    expect((err as Error).message).toContain(`chord member ${id} (member, index 0) failed: WorkerLostError: job ${id} was acknowledged early`);
   });
 });

@@ -58,6 +58,17 @@ for (const pool of ['processes', 'threads'] as const) {
       expect(await (await producer.send('greet', ['bob'])).get({ timeout: 10_000 })).toEqual({ text: 'hello, bob', ctxKwargs: {} });
     });
 
+    it('rejectOnWorkerLost: a job whose child dies under it goes back to its queue and runs again', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const r = await producer.send('dieOnce', []);
+      expect(await r.get({ timeout: 10_000 })).toBe('second run');
+      const client = await producer.client();
+      expect(await client.hget(`${producer.keys.prefix}:runs`, r.id)).toBe('2');
+      expect((await producer.result(r.id).info())?.attempt).toBe(1);
+    });
+
     it('ctx.retry({ maxRetries, exc }) in a child: the task fails with exc once no retry is left', async () => {
       const producer = testApp();
       const app = await fixtureApp(producer.keys.prefix);
