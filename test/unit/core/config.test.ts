@@ -48,6 +48,7 @@ describe('resolveAppConfig precedence', () => {
       stallIntervalMs: 5000,
       maxStalls: 3,
       heartbeatMs: 2000,
+      publishRetryPolicy: { maxRetries: 10, intervalStart: 0, intervalStep: 0.5, intervalMax: 3 },
     });
     expect(resolveAppConfig({}, {}).resultExpiresMs).toBe(defaults.resultExpiresMs);
   });
@@ -68,6 +69,7 @@ describe('resolveAppConfig precedence', () => {
       stallIntervalMs: 1500,
       maxStalls: 0,
       heartbeatMs: 250,
+      publishRetryPolicy: defaults.publishRetryPolicy,
     });
   });
 
@@ -90,6 +92,7 @@ describe('resolveAppConfig precedence', () => {
           stallIntervalMs: 100,
           maxStalls: 7,
           heartbeatMs: 100,
+          publishRetryPolicy: { maxRetries: 1 },
         },
         fullEnv,
       ),
@@ -108,6 +111,7 @@ describe('resolveAppConfig precedence', () => {
       stallIntervalMs: 100,
       maxStalls: 7,
       heartbeatMs: 100,
+      publishRetryPolicy: { ...defaults.publishRetryPolicy, maxRetries: 1 },
     });
   });
 
