@@ -17,6 +17,12 @@ describe('taskq commands', () => {
     const [id, state, task, , value] = ok.stdout.trim().split(/\s+/);
     expect([state, task, value]).toEqual(['SUCCESS', 'add', '5']);
 
+    const greeted = await runTaskq(['call', 'greet', '["ada"]', '-k', '{"greeting": "hi"}', '--wait', '--json'], env);
+    expect(JSON.parse(greeted.stdout)).toMatchObject({ state: 'SUCCESS', result: { text: 'hi, ada', ctxKwargs: { greeting: 'hi' } } });
+    const badKwargs = await runTaskq(['call', 'greet', '["ada"]', '-k', '[1]'], env);
+    expect(badKwargs.code).toBe(64);
+    expect(badKwargs.stderr).toContain(`kwargs must be a JSON object, e.g. '{"y": 2}', got an array`);
+
     const res = await runTaskq(['result', id as string, '--json'], env);
     expect(JSON.parse(res.stdout)).toMatchObject({ id, state: 'SUCCESS', task: 'add', result: 5 });
 
