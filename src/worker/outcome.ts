@@ -10,6 +10,9 @@ import type { ResultRecord } from '../core/result-record.js';
 import type { Attempt } from './job-runner.js';
 import { followUps } from './follow-ups.js';
 
+/** How much of a result a task-succeeded event carries. */
+const RESULT_PREVIEW = 512;
+
 /** The finish script's keys for a queue. */
 export function finishKeys(keys: Keys, queue: string): string[] {
   return [
@@ -100,7 +103,9 @@ function written(attempt: Attempt, ctx: FinishContext, runtimeMs: number, childr
       if (children.length > 0) meta.children = children;
       // Splice the already-serialised value in rather than parse and re-serialise it.
       const result = `${JSON.stringify(meta).slice(0, -1)},"result":${outcome.resultJson}}`;
-      return { result, eventType: 'task-succeeded', event: { ...base, runtimeMs }, updated: '', delayMs: 0 };
+      // As Celery's, the event carries the result (its JSON text, at most 512 bytes) for monitors to show and search.
+      const shown = outcome.resultJson.length > RESULT_PREVIEW ? `${outcome.resultJson.slice(0, RESULT_PREVIEW)}…` : outcome.resultJson;
+      return { result, eventType: 'task-succeeded', event: { ...base, runtimeMs, result: shown }, updated: '', delayMs: 0 };
     }
     case 'retry': {
       const delayMs = Math.max(0, Math.round(outcome.delayMs));

@@ -67,6 +67,20 @@ end
 local function event(etype, data)
   if events then emit(KEYS[4], ARGV[6], etype, data) end
 end
+-- The caller's arguments as text, for task-received events (Celery's carry them, so monitors can show
+-- and search them): the record from its args on (kwargs included), the canvas around the job left
+-- out, at most 512 bytes, as a JSON string (",\"args\":…" to append; "" when not found).
+local function argsField(raw, dataAt)
+  local from = dataAt and string.find(raw, ',"args":', dataAt, true)
+  if not from then return "" end
+  local text = string.sub(raw, from + 8, -3)
+  for _, mark in ipairs({',"chain":[{', ',"link":[{', ',"linkError":[{', ',"chord":{"id":', '},"status":"'}) do
+    local cut = string.find(text, mark, 1, true)
+    if cut then text = string.sub(text, 1, cut - 1) end
+  end
+  if #text > 512 then text = string.sub(text, 1, 512) .. "…" end
+  return ',"args":' .. cjson.encode(text)
+end
 -- An id no producer makes (hand-written into Redis: bytes outside the id alphabet, not UTF-8) could not
 -- be named back to Redis by a worker: the job is dead-lettered here, its record kept as it is.
 local function validId(id)
@@ -152,7 +166,7 @@ local function start(id, held, token)
     if slot > nowMsV then notBefore = tostring(slot) end
   end
   if held or notBefore ~= "0" then
-    event("task-received", '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. ',"prefetched":true}')
+    event("task-received", '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. argsField(raw, dataAt) .. ',"prefetched":true}')
     return handOver(id, raw, notBefore, "0", token)
   end
   if not ignore then
@@ -175,9 +189,9 @@ local function start(id, held, token)
   elseif redis.call("zscore", KEYS[5], id) then
     return release("revoked")
   end
-  local data = '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt .. '}'
-  event("task-received", data)
-  event("task-started", data)
+  local data = '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"attempt":' .. attempt
+  if events then event("task-received", data .. argsField(raw, dataAt) .. '}') end
+  event("task-started", data .. '}')
   handOver(id, raw, notBefore, "1", token)
 end
 

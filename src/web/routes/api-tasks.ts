@@ -15,14 +15,15 @@ const ID = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const NAME = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z_][A-Za-z0-9_.:\\-]*$' } as const;
 
 /** The job's own record while a queue still holds it (waiting, running, retrying, dead): its args and queue. */
-async function jobOf(app: App, id: string): Promise<{ args: unknown[]; queue: string } | undefined> {
+async function jobOf(app: App, id: string): Promise<{ args: unknown[]; kwargs?: Record<string, unknown>; queue: string } | undefined> {
   const client = await app.client();
   const nodes = await aliveNodes(app);
   for (const queue of await listQueues(app, nodes.flatMap((n) => n.queues ?? []))) {
     const raw = await client.hget(app.keys.queue(queue, 'jobs'), id);
     if (!raw) continue;
     try {
-      return { args: decodeJobRecord(raw, id, queue).data.args, queue };
+      const data = decodeJobRecord(raw, id, queue).data;
+      return { args: data.args, ...(data.kwargs ? { kwargs: data.kwargs } : {}), queue };
     } catch {
       return undefined;
     }
@@ -46,7 +47,8 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
     const record = await app.result(req.params.id).info();
     const job = await jobOf(app, req.params.id);
     if (!seen && !record && !job) return reply.code(404).send({ error: `no task ${req.params.id} (not in the events the UI kept, no result record, no job)` });
-    return { task: { ...(job ?? {}), ...(seen?.row ?? { id: req.params.id }) }, record: record ?? null, events: seen?.events ?? [] };
+    // The job's own arguments (exact, with kwargs) beat the events' previews while a queue holds it.
+    return { task: { ...(seen?.row ?? { id: req.params.id }), ...(job ?? {}) }, record: record ?? null, events: seen?.events ?? [] };
   });
 
   web.post<{ Params: { name: string }; Body: { args?: unknown[]; kwargs?: Record<string, unknown>; options?: { countdown?: number; queue?: string; priority?: 'high' | 'normal' | 'low' } } }>('/api/apply/:name', {

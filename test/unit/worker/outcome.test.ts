@@ -70,7 +70,7 @@ describe('finishEntry: success', () => {
       '{"state":"SUCCESS","id":"j1","task":"tasks.add","node":"w1@host","attempt":2,' +
         `"startedAt":${startedAt},"doneAt":${now},"runtimeMs":12.346,"result":{"sum":5,"list":[]}}`,
       'task-succeeded',
-      '{"id":"j1","task":"tasks.add","node":"w1@host","attempt":2,"runtimeMs":12.346}',
+      '{"id":"j1","task":"tasks.add","node":"w1@host","attempt":2,"runtimeMs":12.346,"result":"{\\"sum\\":5,\\"list\\":[]}"}',
       '',
       0,
       '',
