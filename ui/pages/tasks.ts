@@ -38,10 +38,10 @@ export function Tasks() {
     <table id="tasks"><thead><tr><th>id</th><th>task</th><th>state</th><th>node</th><th>args</th><th>runtime</th><th>updated</th></tr></thead>
       <tbody>${rows.map((r) => html`<tr data-id=${r.id} data-state=${r.state}>
         <td><a href=${`#/tasks/${encodeURIComponent(r.id)}`}>${r.id.slice(0, 13)}</a></td><td>${r.name}</td><td class=${`state ${r.state}`}>${r.state}</td>
-        <td>${r.node ?? ''}</td><td class="args">${r.args === undefined ? '' : JSON.stringify(r.args).slice(0, 80)}</td><td>${r.runtimeMs !== undefined ? `${r.runtimeMs < 10 ? r.runtimeMs.toFixed(1) : Math.round(r.runtimeMs)} ms` : ''}</td><td>${ago(r.updatedAt)}</td></tr>`)}</tbody></table>`;
+        <td>${r.node ?? ''}</td><td class="args">${r.args === undefined ? '' : jsonText(r.args).slice(0, 80)}</td><td>${r.runtimeMs !== undefined ? `${r.runtimeMs < 10 ? r.runtimeMs.toFixed(1) : Math.round(r.runtimeMs)} ms` : ''}</td><td>${ago(r.updatedAt)}</td></tr>`)}</tbody></table>`;
 }
 
-interface Detail { task: Row & { result?: unknown; progress?: unknown }; record: Record<string, unknown> | null; events: Array<{ streamId: string; type: string; time: number; data: Record<string, unknown> }> }
+interface Detail { task: Row & { result?: unknown; progress?: unknown; kwargs?: Record<string, unknown> }; record: Record<string, unknown> | null; events: Array<{ streamId: string; type: string; time: number; data: Record<string, unknown> }> }
 
 export function TaskDetail({ id }: { id: string }) {
   const [d, setD] = useState<Detail | undefined>();
@@ -63,10 +63,16 @@ export function TaskDetail({ id }: { id: string }) {
     ${d && html`
       <p>${d.task.name} — <span id="task-state" class=${`state ${String(rec?.state ?? d.task.state)}`}>${String(rec?.state ?? d.task.state)}</span> ${d.task.node ? `on ${d.task.node}` : ''}</p>
       <p><button id="revoke" onClick=${() => revoke(false)}>Revoke</button> <button id="terminate" onClick=${() => revoke(true)}>Terminate</button> ${String(rec?.state ?? d.task.state) === 'FAILURE' && html`<button id="retry" onClick=${retry}>Retry</button>`} <span id="note">${note}</span></p>
-      <h2>Arguments</h2><pre>${JSON.stringify(d.task.args ?? rec?.args ?? null, null, 2)}</pre>
+      <h2>Arguments</h2><pre>${jsonText(d.task.args ?? rec?.args ?? null, 2)}</pre>
+      ${d.task.kwargs && html`<h2>Keyword arguments</h2><pre>${JSON.stringify(d.task.kwargs, null, 2)}</pre>`}
       ${rec && 'result' in rec && html`<h2>Result</h2><pre>${JSON.stringify(rec.result, null, 2)}</pre>`}
       ${rec?.progress !== undefined && html`<h2>Progress</h2><pre>${JSON.stringify(rec.progress, null, 2)}</pre>`}
       ${err && html`<h2>Error</h2><pre class="error">${err.name ?? 'Error'}: ${err.message ?? ''}\n${err.stack ?? ''}</pre>`}
       <h2>Events</h2>
       <ol class="timeline">${d.events.map((e) => html`<li><time>${new Date(e.time).toISOString()}</time> ${e.type} ${e.data.node ? `(${String(e.data.node)})` : ''}</li>`)}</ol>`}`;
+}
+
+/** Events carry arguments as their JSON text already (cut at 512 bytes); a job's own are values. */
+function jsonText(value: unknown, indent?: number): string {
+  return typeof value === 'string' ? value : JSON.stringify(value, null, indent);
 }
