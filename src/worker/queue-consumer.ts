@@ -8,6 +8,7 @@
  * moved to `active` would be lost with the unread reply), a blocked fetch is ended with CLIENT
  * UNBLOCK, which makes BRPOPLPUSH return nil without moving anything; a job that did arrive is run.
  */
+import { sendStallErrbacks } from './stall-errbacks.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { BeeBroker } from '../broker/bee-broker.js';
@@ -241,7 +242,10 @@ export class QueueConsumer {
     const requeued = sep < 0 ? [] : reply.slice(0, sep);
     const failed = sep < 0 ? [] : reply.slice(sep + 1);
     if (requeued.length) this.log.warn({ queue: q, jobs: requeued }, 'stalled jobs re-delivered (their worker stopped)');
-    if (failed.length) this.log.error({ queue: q, jobs: failed }, 'jobs failed after too many stalls; see `taskq dead ls`');
+    if (failed.length) {
+      this.log.error({ queue: q, jobs: failed }, 'jobs failed after too many stalls (or acknowledged early with their worker gone); see `taskq dead ls`');
+      await sendStallErrbacks(this.client, k, this.config, q, failed, this.log);
+    }
     if (requeued.length) this.host.pump();
     return { requeued, failed };
   }

@@ -182,7 +182,9 @@ describe('a chord member the stall check gives up on', () => {
     const app = testApp({ stallIntervalMs: 100 });
     const { sum } = { sum: app.task('sum', (v: number[]) => v.length) };
     const member = app.task('member', () => 1, { acksLate: false });
-    const r = await chord([member.s(), app.signature('sum', [[1]])], sum.s()).delay();
+    const seen: unknown[] = [];
+    const errback = app.task('errback', (failure: unknown) => seen.push(failure));
+    const r = await chord([member.s().linkError(errback.s()), app.signature('sum', [[1]])], sum.s()).delay();
     const client = await app.client();
     const k = app.keys;
     const id = ((r.parent as GroupResult).results[0] as { id: string }).id;
@@ -197,5 +199,9 @@ describe('a chord member the stall check gives up on', () => {
     const err = await r.get({ timeout: 2000 }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ remoteName: 'ChordError' });
     expect((err as Error).message).toContain(`chord member ${id} (member, index 0) failed: WorkerLostError: job ${id} was acknowledged early`);
+    // Its errback was sent by the node that ran the check (the script cannot plan a canvas).
+    await startWorker(app);
+    await waitFor('the errback to run', () => seen.length, (n) => n === 1);
+    expect(seen[0]).toMatchObject({ id, task: 'member', error: { name: 'WorkerLostError' } });
   });
 });
