@@ -60,10 +60,18 @@ export class Producer {
   ) {}
 
   /** Runs a send once the connection is up, waiting out an outage as `policy` allows (nothing is queued offline). */
-  private async publish<T>(client: Redis, policy: PublishPolicy, what: string, call: () => Promise<T>): Promise<T> {
-    await whenConnected(client, policy, what, this.where);
-    return call();
+  private publish<T>(client: Redis, policy: PublishPolicy, what: string, call: () => Promise<T>): Promise<T> {
+    // Connected (the usual case): no extra turn of the event loop before the command goes out.
+    if (client.status === 'ready') return call();
+    return whenConnected(client, policy, what, this.where).then(call);
   }
+
+  /** The connection, without a turn of the event loop once it exists. */
+  private connection(): Redis | Promise<Redis> {
+    return this.connected ?? this.client().then((c) => (this.connected = c));
+  }
+
+  private connected: Redis | undefined;
 
   private policy(options: ApplyOptions, where: string): PublishPolicy {
     return normalizePublishPolicy(options.retryPolicy, this.config.publishRetryPolicy, where);
@@ -84,7 +92,8 @@ export class Producer {
     const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, Date.now(), this.config.events && this.config.sentEvents);
     const id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
     const entry = template.build(spec.args, id, `${spec.task}.applyAsync`, kwargsTail(spec.task, spec.kwargs));
-    const client = await this.client();
+    const pending = this.connection();
+    const client = pending instanceof Promise ? await pending : pending;
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
     const policy = this.policy(spec.options, `${spec.task}.applyAsync`);
