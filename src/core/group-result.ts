@@ -14,8 +14,15 @@ export class GroupResult<R = unknown> {
   ) {}
 
   /** Every member's value, in order; rejects with the first failure met (as Celery with `propagate`). */
-  get(options: GetOptions = {}): Promise<R[]> {
-    return Promise.all(this.results.map((r) => r.get(options))) as Promise<R[]>;
+  async get(options: GetOptions = {}): Promise<R[]> {
+    // The first failure ends the wait for the others too (their subscriptions are released).
+    const done = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+    try {
+      return (await Promise.all(this.results.map((r) => r.get({ ...options, signal })))) as R[];
+    } finally {
+      done.abort();
+    }
   }
 
   /** How many members succeeded (Celery's `completed_count()`). */

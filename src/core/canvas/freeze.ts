@@ -57,6 +57,7 @@ function place(c: Canvas, args: readonly unknown[], kwargs: Kwargs, options: Sig
 
 class Freezer {
   private tasks = 0;
+  private readonly ids = new Set<string>();
   /** The app registers tasks of its own (not only the built-in ones): it knows its tasks. */
   private readonly strict: boolean;
   constructor(private readonly fc: FreezeContext) {
@@ -99,6 +100,9 @@ class Freezer {
     assertQueueName(queue, `the queue of ${s.task}`);
     const priority = normalizePriority(o.priority, `${where}: priority`) ?? def?.priority ?? fc.router.priority(s.task);
     const out: FrozenSig = { task: s.task, id: o.jobId === undefined ? fc.newId() : JobTemplate.checkJobId(s.task, o.jobId), queue, args: [...s.args] };
+    // One id, one job: a second task with the same id would never run (and a chord would wait for it forever).
+    if (this.ids.has(out.id)) throw canvasError(`task id ${JSON.stringify(out.id)} appears twice in this canvas: give each task its own jobId (or none)`);
+    this.ids.add(out.id);
     if (priority === 'high' || priority === 'low') out.priority = priority;
     if (Object.keys(s.kwargs).length > 0) out.kwargs = { ...s.kwargs };
     if (s.immutable) out.immutable = true;

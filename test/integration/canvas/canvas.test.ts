@@ -60,6 +60,20 @@ describe('group', () => {
     expect(await g.ready()).toBe(true);
   });
 
+  it("get() rejects with the first failure and stops waiting for the others (their subscriptions end)", async () => {
+    const { app, fail } = mathApp();
+    const elsewhere = app.task('elsewhere', () => 1, { queue: 'nobody' });
+    const g = await group(fail.s('first'), elsewhere.s()).delay();
+    const waiting = g.get();
+    const client = await app.client();
+    const channel = app.keys.resultChannel((g.results[1] as { id: string }).id);
+    const subscribers = async (): Promise<number> => Number(((await client.pubsub('NUMSUB', channel)) as unknown[])[1]);
+    await waitFor('the wait for the other member to begin', subscribers, (n) => n === 1);
+    await startWorker(app, { queues: ['default'] });
+    await expect(waiting).rejects.toThrow(/failed: first/);
+    await waitFor('the wait for the other member to end', subscribers, (n) => n === 0);
+  });
+
   it('a chain inside a group, a group after a chain step', async () => {
     const { app, add, mul } = mathApp();
     await startWorker(app, { concurrency: 4 });
@@ -151,6 +165,8 @@ describe('bad canvases', () => {
     (g.tasks as unknown[]).push(g);
     await expect(g.delay()).rejects.toMatchObject({ code: 'TASKQ_CANVAS_INVALID' });
     expect(() => chain()).toThrow(/at least one/);
+    const twice = add.s(1, 1).set({ jobId: 'same' });
+    await expect(chord([twice, twice], add.s(1)).delay()).rejects.toThrow(/task id "same" appears twice in this canvas/);
     const client = await app.client();
     expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(0);
   });
