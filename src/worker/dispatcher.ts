@@ -7,9 +7,8 @@ import { deliveryEntry } from '../broker/delivery.js';
 import { Revoked, toError, WorkerShutdown } from '../errors.js';
 import { startHeld, stopRunning } from './held-start.js';
 import { taskNameOf } from '../broker/message.js';
-import { failure, internalFailure, poolUnavailable, runJob, unrunAttempt, workerLost } from './job-runner.js';
-import type { TaskDefinition } from '../core/task.js';
-import { peekOptions } from './outcome.js';
+import { internalFailure, runJob, unrunAttempt } from './job-runner.js';
+import { acknowledgedEarly, afterRun, shutdownFailure } from './acknowledgement.js';
 import { OutcomeLedger } from './outcome-ledger.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { GiveBack, HeldJobs } from './held-jobs.js';
@@ -186,26 +185,13 @@ export class Dispatcher extends EventEmitter {
       },
     });
     if (entry.abandoned) return;
-    const early = acknowledgedEarly(attempt.record?.options.acksLate, this.deps.app.tasks.get(attempt.taskName));
-    if (entry.shutdown && early && attempt.outcome.kind !== 'success') {
-      // At most once: cut short by the shutdown, it fails rather than run again.
-      attempt.outcome = failure(new WorkerShutdown('the worker shut down while this job ran; it was acknowledged early (acksLate: false), so it is not run again'), 'worker shutdown (acksLate: false)');
-    } else if ((entry.shutdown || poolUnavailable(attempt)) && attempt.outcome.kind !== 'success') {
-      // Aborted by the shutdown timeout, or no pool child could take it: not the job's fault. It runs again elsewhere.
+    const next = afterRun(attempt, job.raw, this.deps.app.tasks.get(attempt.taskName), entry.shutdown, this.deps.app.config.maxStalls);
+    if (next.kind === 'give-back') {
+      // Cut short by the shutdown, no pool child could take it, or (rejectOnWorkerLost) its child died: it runs again.
+      if (next.lost) this.deps.log.warn({ jobId: job.id, task: attempt.taskName, losses: next.losses }, 'its pool child died under it; given back to its queue (rejectOnWorkerLost)');
       entry.abandoned = true;
-      await this.giveBack.all([entry]);
+      await this.giveBack.all([entry], next.lost);
       return;
-    } else if (workerLost(attempt) && !early && this.deps.app.tasks.get(attempt.taskName)?.rejectOnWorkerLost) {
-      const losses = Number(/^\{"stalls":(\d+),/.exec(job.raw)?.[1] ?? 0) + 1;
-      const max = this.deps.app.config.maxStalls;
-      if (losses <= max) {
-        // Celery's reject_on_worker_lost: back to its queue, to run again (a fresh child takes it).
-        this.deps.log.warn({ jobId: job.id, task: attempt.taskName, losses }, 'its pool child died under it; given back to its queue (rejectOnWorkerLost)');
-        entry.abandoned = true;
-        await this.giveBack.all([entry], true);
-        return;
-      }
-      if (attempt.outcome.kind === 'failure') attempt.outcome.reason = `worker lost ${losses} times (maxStalls ${max})`;
     }
     if (entry.revoked) attempt.outcome = { kind: 'revoked', reason: 'terminated' };
     entry.recorded = true;
@@ -296,11 +282,9 @@ export class Dispatcher extends EventEmitter {
     for (const r of entries) {
       if (r.recorded || r.abandoned) continue;
       r.abandoned = true;
-      const name = taskNameOf(r.job.raw) ?? '';
-      if (acknowledgedEarly(peekOptions(r.job.raw).acksLate, this.deps.app.tasks.get(name))) {
+      if (acknowledgedEarly(r.job.raw, this.deps.app.tasks.get(taskNameOf(r.job.raw) ?? ''))) {
         r.recorded = true;
-        const error = new WorkerShutdown('the worker shut down while this job ran; it was acknowledged early (acksLate: false), so it is not run again');
-        this.recorder.record(r.consumer.queue, r.job, unrunAttempt(r.job, r.consumer.queue, failure(error, 'worker shutdown (acksLate: false)')));
+        this.recorder.record(r.consumer.queue, r.job, unrunAttempt(r.job, r.consumer.queue, shutdownFailure()));
       } else {
         back.push(r);
       }
@@ -309,7 +293,3 @@ export class Dispatcher extends EventEmitter {
   }
 }
 
-/** The job is acknowledged early (at most once): its record says so, or the task does. */
-function acknowledgedEarly(recordAcksLate: false | undefined, def: TaskDefinition | undefined): boolean {
-  return recordAcksLate === false || def?.acksLate === false;
-}
