@@ -121,7 +121,7 @@ export function assertFrozenNode(value: unknown, where: string, depth = 0): asse
  */
 export function attach(a: FrozenNode, steps: readonly FrozenNode[], newId: () => string): FrozenNode {
   if (steps.length === 0) return a;
-  if (isGroup(a)) return { chord: a.group, body: asBody(attach(steps[0] as FrozenNode, steps.slice(1), newId), newId), id: a.id };
+  if (isGroup(a)) return { chord: a.group.map((m, i) => asMember(m, { id: a.id, i }, newId)), body: asBody(attach(steps[0] as FrozenNode, steps.slice(1), newId), newId), id: a.id };
   if (isChord(a)) return { ...a, body: attach(a.body, steps, newId) as FrozenSig };
   return { ...a, chain: [...(a.chain ?? []), ...steps] };
 }
@@ -141,7 +141,10 @@ export function asBody(n: FrozenNode, newId: () => string): FrozenSig {
 
 /** Marks the task whose value is `n`'s value as member `i` of chord `id`. */
 export function asMember(n: FrozenNode, chord: { id: string; i: number }, newId: () => string): FrozenNode {
-  if (isGroup(n)) return asMember({ chord: n.group, body: asBody({ task: PASS_TASK, id: newId(), queue: firstSig(n).queue, args: [] }, newId), id: n.id }, chord, newId);
+  if (isGroup(n)) {
+    const body: FrozenSig = { task: PASS_TASK, id: newId(), queue: firstSig(n).queue, args: [], chord };
+    return { chord: n.group.map((m, i) => asMember(m, { id: n.id, i }, newId)), body, id: n.id };
+  }
   if (isChord(n)) return { ...n, body: asMember(n.body, chord, newId) as FrozenSig };
   const steps = n.chain ?? [];
   const last = steps[steps.length - 1];

@@ -120,6 +120,18 @@ describe('chord', () => {
     expect(node.stats.processed).toBe(3);
   });
 
+  it('a group followed by more steps is a chord: in the middle of a chain, at its start, and as a chord member', async () => {
+    const { app, add, mul, sum } = mathApp();
+    const ident = app.task('ident', (v: unknown) => v);
+    await startWorker(app, { concurrency: 4 });
+    const middle = await chain(add.s(1, 1), group(mul.s(2), mul.s(3)), sum.s()).delay();
+    expect(await middle.get({ timeout: 5000 })).toBe(10);
+    const first = await chain(group(add.s(1, 1), add.s(2, 2)), sum.s()).delay();
+    expect(await first.get({ timeout: 5000 })).toBe(6);
+    const nested = await chord([group(add.s(1, 1), add.s(2, 2)), add.s(5, 5)], ident.s()).delay();
+    expect(await nested.get({ timeout: 5000 })).toEqual([[2, 4], 10]);
+  });
+
   it('a chord body that is a chain, a chord inside a chain, a group as a chord body', async () => {
     const { app, add, mul, sum } = mathApp();
     await startWorker(app, { concurrency: 4 });
