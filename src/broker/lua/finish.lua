@@ -37,7 +37,8 @@ released), "over" (its result is final already) — then one code per job:
   2 its delivery owned the job, but a final state was recorded meanwhile: kept, nothing else done
   0 its delivery no longer owns the job (a stall check re-delivered it): nothing recorded
   3 not owned, but a success: recorded (unless final already), and a re-delivered copy that had not
-    started yet withdrawn, so it does not run twice
+    started yet withdrawn, so it does not run twice — only for a job without follow-ups (a plan):
+    one with them gets 0, its copy or the stall check's failure decides, once
 A delivery that lost its job never removes another delivery's entry, never re-enqueues and never
 dead-letters. Final states (SUCCESS, FAILURE, REVOKED) are never overwritten, with one exception: the
 late success of a delivery presumed dead replaces the "stalled" FAILURE that presumption wrote.
@@ -162,7 +163,9 @@ local function recordAll()
     elseif outcome == "success" then
       local previous = result ~= "" and redis.call("get", key) or nil
       local state = stateOf(previous)
-      if state and FINAL[state] and string.sub(previous, 1, #STALLED) ~= STALLED then
+      -- A job with follow-ups is left to its re-delivered copy (or to the failure the stall check
+      -- recorded, errbacks and chord included): its links must not run beside those, or twice.
+      if plan ~= "" or (state and FINAL[state] and string.sub(previous, 1, #STALLED) ~= STALLED) then
         code = 0
       else
         code = 3
@@ -172,7 +175,6 @@ local function recordAll()
         redis.call("lrem", waitingListOf(KEYS[4], raw), 0, id)
         redis.call("zrem", KEYS[7], id)
         settle(id, outcome, result, etype, edata, record, delay)
-        if plan ~= "" then applyPlan(plan, KEYS[3], ARGV[2], ttl, ARGV[3], withEvents) end
       end
     else
       code = 0

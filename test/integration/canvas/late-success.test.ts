@@ -1,0 +1,59 @@
+/**
+ * A delivery presumed dead that succeeds late, for a job with follow-ups: its success is not recorded
+ * (code 0), so its links never run beside the errbacks and chord failure the stall check already
+ * caused; a job without follow-ups keeps the late success as before.
+ */
+import { describe, expect, it } from 'vitest';
+import { stallChecker, testApp } from '../../helpers/apps.js';
+import { waitFor } from '../../helpers/wait-for.js';
+import { decodeJobRecord } from '../../../src/broker/message.js';
+import { runScript } from '../../../src/broker/scripts.js';
+import { finishEntry, finishHeader, finishKeys } from '../../../src/worker/outcome.js';
+import type { App } from '../../../src/core/app.js';
+
+/** Node A takes job `id` and vanishes; the stall check (maxStalls 0) fails it for good. */
+async function strand(app: App, id: string): Promise<string> {
+  const client = await app.client();
+  const k = app.keys;
+  await client.lrem(k.queue('default', 'waiting'), 0, id);
+  await client.lpush(k.queue('default', 'active'), `~tokA~${id}`);
+  const checker = await stallChecker(app);
+  for (let i = 0; i < 2; i++) {
+    await waitFor('the stall-check block to expire', () => client.pttl(k.queue('default', 'stallBlock')), (ttl) => ttl < 0);
+    await checker.checkStalls();
+  }
+  expect(await app.result(id).state()).toBe('FAILURE');
+  return (await client.hget(k.queue('default', 'jobs'), id)) as string;
+}
+
+/** Node A's late success reaches finish.lua; returns its code. */
+async function lateSuccess(app: App, id: string, raw: string): Promise<string> {
+  const client = await app.client();
+  const now = Date.now();
+  const attempt = { id, queue: 'default', record: decodeJobRecord(raw, id, 'default'), taskName: 'parent', outcome: { kind: 'success' as const, resultJson: '1' }, runtimeMs: 1 };
+  const argv = [...finishHeader(app.config, app.keys, now, 0, 'A@host'), ...finishEntry(attempt, 'tokA', { config: app.config, keys: app.keys, node: 'A@host', now, startedAt: now, raw })];
+  return String(((await runScript(client, 'taskqFinish', finishKeys(app.keys, 'default'), argv)) as unknown[])[0]);
+}
+
+describe('a late success after the stall check failed the job', () => {
+  it('with a link: not recorded, the link never sent', async () => {
+    const app = testApp({ stallIntervalMs: 100, maxStalls: 0 });
+    const parent = app.task('parent', () => 1);
+    const child = app.task('child', () => 2);
+    const r = await parent.applyAsync([], {}, { link: child.s() });
+    const raw = await strand(app, r.id);
+    expect(await lateSuccess(app, r.id, raw)).toBe('0');
+    expect(await r.state()).toBe('FAILURE');
+    const client = await app.client();
+    expect(await client.hkeys(app.keys.queue('default', 'jobs'))).toEqual([r.id]); // the dead letter, no child
+  });
+
+  it('without follow-ups: the late success is kept (code 3), as before', async () => {
+    const app = testApp({ stallIntervalMs: 100, maxStalls: 0 });
+    const parent = app.task('parent', () => 1);
+    const r = await parent.delay();
+    const raw = await strand(app, r.id);
+    expect(await lateSuccess(app, r.id, raw)).toBe('3');
+    expect(await r.state()).toBe('SUCCESS');
+  });
+});
