@@ -2,7 +2,8 @@
  * What a finished job sends (Celery's callbacks and canvas steps), as a plan the finish script carries
  * out with the job's outcome, only if that outcome is recorded: on success the next step of its chain
  * (given its value), its links, and its chord's progress; on a failure for good its errbacks and its
- * chord's failure; on revocation its chord's failure. Pure: `now` is passed in.
+ * chord's failure; on revocation its chord's failure; on a retry, its chord's failure in case the
+ * finish script finds it revoked meanwhile and records REVOKED instead. Pure: `now` is passed in.
  */
 import { randomUUID } from 'node:crypto';
 import type { Keys } from '../broker/keys.js';
@@ -50,6 +51,10 @@ export function followUps(attempt: Attempt, keys: Keys, now: number, sentEvents:
       const message = `chord member ${attempt.id} (${attempt.taskName}, index ${chord.i}) failed: ${error.name}: ${error.message}`;
       plan.f = [keys.chord(chord.id), JSON.stringify({ name: 'ChordError', message })];
     }
+  } else if (chord) {
+    // A retry sends nothing, unless finish.lua turns it into a revocation (revoked while it ran):
+    // this plan is applied then, and the chord fails.
+    plan.f = [keys.chord(chord.id), JSON.stringify({ name: 'ChordError', message: `chord member ${attempt.id} (${attempt.taskName}, index ${chord.i}) failed: TaskRevokedError: revoked (revoked while it ran)` })];
   } else {
     return NONE;
   }

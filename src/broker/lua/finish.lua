@@ -157,7 +157,7 @@ local function recordAll()
       end
       if code == 1 then
         settle(id, outcome, result, etype, edata, record, delay)
-        -- A retry turned into a revocation here sends nothing (its plan is for the end the node saw).
+        -- A retry's plan is for the case it became a revocation here (its chord fails); a retry sends nothing.
         if plan ~= "" and outcome ~= "retry" then applyPlan(plan, KEYS[3], ARGV[2], ttl, ARGV[3], withEvents) end
       end
     elseif outcome == "success" then

@@ -4,6 +4,7 @@ import { chain, chord, group } from '../../../src/core/canvas/canvas.js';
 import { GroupResult } from '../../../src/core/group-result.js';
 import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { gate } from '../../helpers/gate.js';
 
 function mathApp() {
   const app = testApp();
@@ -98,6 +99,24 @@ describe('chord', () => {
     const r2 = await chord(group(add.s(1, 1), add.s(2, 2)), counted.s()).delay();
     expect(await r2.get({ timeout: 5000 })).toEqual([2, 4]);
     expect(bodies).toBe(1);
+  });
+
+  it('a member revoked while it runs, whose retry the revocation turns into REVOKED, fails the chord', async () => {
+    const { app, add, sum } = mathApp();
+    const { passed, open } = gate();
+    const retrying = app.task('retrying', async (ctx) => {
+      await passed;
+      throw ctx.retry({ countdown: 0 });
+    }, { bind: true });
+    await startWorker(app, { concurrency: 2 });
+    const r = await chord([retrying.s(), add.s(1, 1)], sum.s()).delay();
+    const member = (r.parent as GroupResult).results[0] as { id: string };
+    await waitFor('the member to start', () => app.result(member.id).state(), (s) => s === 'STARTED');
+    await app.revoke(member.id);
+    open();
+    expect(await app.result(member.id).get({ timeout: 5000, propagate: false }).then(() => app.result(member.id).state())).toBe('REVOKED');
+    const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${member.id} (retrying, index 0) failed: TaskRevokedError`) });
   });
 
   it('an empty header runs the body at once with []', async () => {

@@ -212,7 +212,7 @@ describe('finishEntry: what follows (canvas)', () => {
     expect(JSON.parse(argv[3] as string).children).toEqual(['j2']);
   });
 
-  it("a failure for good sends errbacks and fails its chord; a retry sends nothing", () => {
+  it("a failure for good sends errbacks and fails its chord; a retry sends nothing (unless revoked meanwhile)", () => {
     const rec = record();
     rec.data.linkError = [next];
     rec.data.chord = { id: 'c1', i: 4 };
@@ -222,7 +222,12 @@ describe('finishEntry: what follows (canvas)', () => {
     expect(plan.j[0]?.[3]).toContain('"args":[{"id":"j1","task":"tasks.add","error":{"name":"TypeError","message":"bad"}},10]');
     expect(plan.f[0]).toBe('tq:chord:c1');
     expect(JSON.parse(plan.f[1] as string)).toEqual({ name: 'ChordError', message: 'chord member j1 (tasks.add, index 4) failed: TypeError: bad' });
+    // A retry carries only its chord's failure, for finish.lua to apply if it turns the retry into a revocation.
     const retried = finishEntry(attempt({ kind: 'retry', error, delayMs: 10 }, rec), 'tok', context());
-    expect(retried[8]).toBe('');
+    const retryPlan = JSON.parse(retried[8] as string) as { j: unknown[]; f: string[] };
+    expect(retryPlan.j).toEqual([]);
+    expect(retryPlan.f[0]).toBe('tq:chord:c1');
+    delete rec.data.chord;
+    expect(finishEntry(attempt({ kind: 'retry', error, delayMs: 10 }, rec), 'tok', context())[8]).toBe('');
   });
 });
