@@ -10,12 +10,17 @@ import { Router } from '../routing.js';
 import { toJson } from '../serialize.js';
 import { kwargsTail } from '../producer.js';
 import type { ApplyOptions } from '../task.js';
-import { isChord, isGroup, type FrozenChord, type FrozenNode, type FrozenSig } from './frozen.js';
+import { randomUUID } from 'node:crypto';
+import { asBody, isChord, isGroup, type FrozenChord, type FrozenNode, type FrozenSig } from './frozen.js';
 
 /** One job: queue key base (`<prefix>:<queue>:`), priority, id, record, due ms ("0" = now), task-sent event. */
 export type PlanJob = [base: string, priority: string, id: string, record: string, due: string, event: string];
-/** One chord: key, size, then its body's base, priority, id, task name (JSON), record head, record tail, "1" if the values go in, delay ms. */
-export type PlanChord = [key: string, size: string, base: string, priority: string, id: string, task: string, head: string, tail: string, mutable: string, delayMs: string];
+/**
+ * One chord: key, size, then its body's base, priority, id, task name (JSON), record head, record tail,
+ * "1" if the values go in, countdown ms, eta ms ("0" = none), relative expiry ms ("0" = none), and its
+ * errbacks ("" or JSON [[base, priority, id, head, tail]…], given the body's failure).
+ */
+export type PlanChord = [key: string, size: string, base: string, priority: string, id: string, task: string, head: string, tail: string, mutable: string, delayMs: string, etaMs: string, expiresMs: string, errbacks: string];
 
 export interface Plan {
   j: PlanJob[];
@@ -95,20 +100,35 @@ function applySig(plan: Plan, sig: FrozenSig, ctx: PlanContext, parent: string |
   plan.j.push([ctx.keys.queueBase(template.queue), template.priority, sig.id, record, String(template.dueMs), event]);
 }
 
+/** A record as head and tail around where the parent's value goes (tail "" when it takes none). */
+function split(sig: FrozenSig, ctx: PlanContext): { head: string; tail: string; template: JobTemplate } {
+  const { entry, template } = build(sig, ctx, true);
+  const record = entry[1] as string;
+  const at = sig.immutable ? -1 : record.indexOf(PARENT_JSON);
+  return { head: at < 0 ? record : record.slice(0, at), tail: at < 0 ? '' : record.slice(at + PARENT_JSON.length), template };
+}
+
 function applyChord(plan: Plan, node: FrozenChord, ctx: PlanContext, parent: string | undefined): void {
   if (node.chord.length === 0) {
     // As Celery: an empty header's body runs at once with [].
     applyNode(plan, node.body, ctx, '[]');
     return;
   }
-  const body = node.body;
-  const { entry, template } = build(body, ctx, true);
-  const record = entry[1] as string;
-  const at = body.immutable ? -1 : record.indexOf(PARENT_JSON);
-  const head = at < 0 ? record : record.slice(0, at);
-  const tail = at < 0 ? '' : record.slice(at + PARENT_JSON.length);
-  const delayMs = template.dueMs > 0 ? Math.max(1, template.dueMs - ctx.now) : 0;
-  plan.c.push([ctx.keys.chord(node.id), String(node.chord.length), ctx.keys.queueBase(template.queue), template.priority, body.id, JSON.stringify(body.task), head, tail, at < 0 ? '0' : '1', String(delayMs)]);
+  // The body's times count from when it is sent, not from now: its record leaves them out, the
+  // chord keeps them (countdown and relative expiry as ms, eta as a time), and the script applies them.
+  const { countdown, eta, expires, ...fixed } = node.body.options ?? {};
+  const body: FrozenSig = { ...node.body, options: fixed };
+  const { head, tail, template } = split(body, ctx);
+  // Its errbacks, for a member's failure (the body then fails without running): each gets the body's failure first.
+  const errbacks = (body.linkError ?? []).map((e) => {
+    const sig = asBody(e, randomUUID);
+    const parts = split(sig, ctx);
+    return [ctx.keys.queueBase(parts.template.queue), parts.template.priority, sig.id, parts.head, parts.tail];
+  });
+  plan.c.push([
+    ctx.keys.chord(node.id), String(node.chord.length), ctx.keys.queueBase(template.queue), template.priority, body.id, JSON.stringify(body.task), head, tail, tail === '' ? '0' : '1',
+    String(countdown ? Math.round(countdown * 1000) : 0), String(eta ?? 0), String(expires ? Math.round(expires * 1000) : 0), errbacks.length ? JSON.stringify(errbacks) : '',
+  ]);
   for (const member of node.chord) applyNode(plan, member, ctx, parent);
 }
 

@@ -119,6 +119,21 @@ describe('chord', () => {
     expect(err).toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${member.id} (retrying, index 0) failed: TaskRevokedError`) });
   });
 
+  it("a failing member sends the body's errbacks the body's failure; a body's expiry counts from when it is sent", async () => {
+    const { app, add, sum, fail } = mathApp();
+    const seen: unknown[] = [];
+    const errback = app.task('errback', (failure: unknown) => seen.push(failure));
+    const nap = app.task('nap', async (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)));
+    await startWorker(app, { concurrency: 4 });
+    const failed = await chord([add.s(1, 1), fail.s('m')], sum.s()).applyAsync([], {}, { linkError: errback.s() });
+    await expect(failed.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError' });
+    await waitFor('the errback to run', () => seen.length, (n) => n === 1);
+    expect(seen[0]).toMatchObject({ id: failed.id, task: 'sum', error: { name: 'ChordError', message: expect.stringContaining('(fail, index 1) failed: TypeError: failed: m') } });
+    // The header takes longer than the body's expiry: the body still runs (its clock starts when it is sent).
+    const late = await chord([nap.s(600), nap.s(700)], sum.s().set({ expires: 0.4 })).delay();
+    expect(await late.get({ timeout: 5000 })).toBe(1300);
+  });
+
   it('an empty header runs the body at once with []', async () => {
     const { app, sum } = mathApp();
     await startWorker(app);

@@ -4,10 +4,12 @@ A plan is JSON: {"j": jobs, "c": chords, "m": member value, "f": member failure}
 a string, records are stored as given (never re-encoded).
   job    [queue key base "<prefix>:<queue>:", priority, id, record, due ms ("0" = now), task-sent event ("" = none)]
   chord  [key, size, body's base, priority, id, task name JSON, record head, record tail, "1" if the
-          values go between head and tail ("0": the head is the whole record), delay ms]
+          values go between head and tail ("0": the head is the whole record), countdown ms, eta ms,
+          relative expiry ms ("0" = none; counted from when the body is sent), errbacks ("" or JSON
+          [[base, priority, id, head, tail]…]: sent with the body's failure between head and tail)]
   m      [chord key, index, value JSON]: a member succeeded; the last one sends the body, once
   f      [chord key, error JSON]: a member failed for good; the body fails (once) with that error
-A chord is a HASH (n, b, p, id, task, h, t, m, d, and `fired` once its body went or failed) with its
+A chord is a HASH (n, b, p, id, task, h, t, m, d, a, x, e, and `fired` once its body went or failed) with its
 members' values in <key>:r (index → value); both expire with the results.
 ]]
 local function enqueueJob(base, priority, id, record, due, edata, eventsKey, maxlen)
@@ -50,10 +52,19 @@ local function chordMember(m, eventsKey, maxlen, ttl)
     local got = redis.call("hmget", values, unpack(fields))
     for i = 1, #got do all[#all + 1] = got[i] end
   end
-  local b = redis.call("hmget", key, "b", "p", "id", "h", "t", "m", "d")
+  local b = redis.call("hmget", key, "b", "p", "id", "h", "t", "m", "d", "a", "x")
   local record = b[6] == "1" and (b[4] .. "[" .. table.concat(all, ",") .. "]" .. b[5]) or b[4]
-  local delay = tonumber(b[7]) or 0
-  enqueueJob(b[1], b[2], b[3], record, delay > 0 and tostring(nowMs() + delay) or "0", "", eventsKey, maxlen)
+  local delay, eta, expires = tonumber(b[7]) or 0, tonumber(b[8]) or 0, tonumber(b[9]) or 0
+  local due = 0
+  if eta > nowMs() then due = eta elseif delay > 0 then due = nowMs() + delay end
+  if expires > 0 then
+    -- Counted from now: into the options, after the version (take.lua reads it from there).
+    local lead = '{"stalls":0,"options":{"v":1,'
+    if string.sub(record, 1, #lead) == lead then
+      record = lead .. '"expires":' .. string.format("%d", nowMs() + expires) .. ',' .. string.sub(record, #lead + 1)
+    end
+  end
+  enqueueJob(b[1], b[2], b[3], record, string.format("%d", due), "", eventsKey, maxlen)
   redis.call("del", values)
   redis.call("pexpire", key, ttl)
 end
@@ -70,6 +81,14 @@ local function chordFailed(f, eventsKey, maxlen, ttl, resultPrefix, withEvents)
   if withEvents then
     emit(eventsKey, maxlen, "task-failed", '{"id":' .. qid .. ',"task":' .. b[2] .. ',"error":' .. err .. ',"reason":"chord member failed"}')
   end
+  -- The body's errbacks, given its failure as a failed task's are.
+  local errbacks = redis.call("hget", key, "e")
+  if errbacks and errbacks ~= "" then
+    local failure = '{"id":' .. qid .. ',"task":' .. b[2] .. ',"error":' .. err .. '}'
+    for _, e in ipairs(cjson.decode(errbacks)) do
+      enqueueJob(e[1], e[2], e[3], e[5] == "" and e[4] or (e[4] .. failure .. e[5]), "0", "", eventsKey, maxlen)
+    end
+  end
   redis.call("del", key .. ":r")
   redis.call("pexpire", key, ttl)
 end
@@ -78,7 +97,7 @@ local function applyPlan(text, eventsKey, maxlen, ttl, resultPrefix, withEvents)
   local plan = cjson.decode(text)
   for _, c in ipairs(plan.c or {}) do
     redis.call("del", c[1] .. ":r")
-    redis.call("hset", c[1], "n", c[2], "b", c[3], "p", c[4], "id", c[5], "task", c[6], "h", c[7], "t", c[8], "m", c[9], "d", c[10])
+    redis.call("hset", c[1], "n", c[2], "b", c[3], "p", c[4], "id", c[5], "task", c[6], "h", c[7], "t", c[8], "m", c[9], "d", c[10], "a", c[11], "x", c[12], "e", c[13])
     redis.call("pexpire", c[1], ttl)
   end
   for _, j in ipairs(plan.j or {}) do enqueueJob(j[1], j[2], j[3], j[4], j[5], j[6], eventsKey, maxlen) end
