@@ -2,6 +2,7 @@
  * A handle on a task's outcome, as in Celery. It works from any process that can reach the broker:
  * `app.result(id)` rebuilds one from an id.
  */
+import { setMaxListeners } from 'node:events';
 import { defaults } from '../defaults.js';
 import { ResultTimeoutError, TaskFailedError, TaskRevokedError, TaskqError } from '../errors.js';
 import type { ResultRecord } from './result-record.js';
@@ -76,6 +77,7 @@ export class AsyncResult<T = unknown> {
     // Celery's follow_parents: a chain's handle fails with the step that failed, not at its timeout.
     const done = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+    setMaxListeners(0, signal); // one listener per step of the chain
     try {
       return await Promise.race([this.getOwn({ ...options, signal }), this.parent.failure(signal)]);
     } finally {

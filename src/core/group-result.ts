@@ -2,6 +2,7 @@
  * The handle of a group (Celery's GroupResult): its members' handles in order; `get()` gives their
  * values in that order.
  */
+import { setMaxListeners } from 'node:events';
 import { AsyncResult, type GetOptions } from './async-result.js';
 import type { RevokeResult } from './result-store.js';
 
@@ -18,6 +19,7 @@ export class GroupResult<R = unknown> {
     // The first failure ends the wait for the others too (their subscriptions are released).
     const done = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, done.signal]) : done.signal;
+    setMaxListeners(0, signal); // one listener per member
     try {
       return (await Promise.all(this.results.map((r) => r.get({ ...options, signal })))) as R[];
     } finally {

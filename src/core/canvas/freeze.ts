@@ -17,6 +17,8 @@ import { asBody, asMember, attach, PASS_TASK, type FrozenCallOptions, type Froze
 export const MAX_CANVAS_DEPTH = 32;
 /** Most tasks one canvas may hold. */
 export const MAX_CANVAS_TASKS = 100_000;
+/** Most steps in one chain (each handle follows its parents; Celery's own chains hit Python's recursion limit near here). */
+export const MAX_CHAIN_STEPS = 1000;
 
 export interface FreezeContext {
   router: Router;
@@ -68,7 +70,9 @@ class Freezer {
     if (depth > MAX_CANVAS_DEPTH) throw canvasError(`canvas nested more than ${MAX_CANVAS_DEPTH} deep (or cyclic: a canvas that contains itself): flatten it`);
     if (c instanceof Signature) return this.sig(c, depth);
     if (c instanceof Chain) {
-      const steps = this.flatten(c.tasks, depth).map((t) => this.node(t, depth + 1));
+      const flat = this.flatten(c.tasks, depth);
+      if (flat.length > MAX_CHAIN_STEPS) throw canvasError(`a chain may have at most ${MAX_CHAIN_STEPS} steps, this one has ${flat.length}: use a group or a chord for fan-out, or chain chains from a task`);
+      const steps = flat.map((t) => this.node(t, depth + 1));
       if (steps.length === 0) throw canvasError('a chain needs at least one task');
       return attach(steps[0] as FrozenNode, steps.slice(1), this.fc.newId);
     }

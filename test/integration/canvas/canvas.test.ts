@@ -34,6 +34,14 @@ describe('chain', () => {
     await startWorker(app);
     const r = await add.s(1).pipe(mul.si(5, 5), add.s(1)).delay(10);
     expect(await r.get({ timeout: 5000 })).toBe(26);
+    // A long chain's handle follows every step before it (no listener warnings).
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const long = await chain(Array.from({ length: 30 }, (_, i) => (i === 0 ? add.s(0, 1) : add.s(1)))).delay();
+    expect(await long.get({ timeout: 10_000 })).toBe(30);
+    process.off('warning', onWarning);
+    expect(warnings).toEqual([]);
   });
 
   it("a failing step fails the chain's handle with its error, and later steps never run", async () => {
@@ -211,6 +219,7 @@ describe('bad canvases', () => {
     (g.tasks as unknown[]).push(g);
     await expect(g.delay()).rejects.toMatchObject({ code: 'TASKQ_CANVAS_INVALID' });
     expect(() => chain()).toThrow(/at least one/);
+    await expect(chain(Array.from({ length: 1001 }, () => add.s(1))).delay(0)).rejects.toThrow(/a chain may have at most 1000 steps, this one has 1001/);
     const twice = add.s(1, 1).set({ jobId: 'same' });
     await expect(chord([twice, twice], add.s(1)).delay()).rejects.toThrow(/task id "same" appears twice in this canvas/);
     const client = await app.client();
