@@ -4,7 +4,6 @@
  * `intervalMax` — and then fails with BrokerUnavailableError. Nothing is sent while the connection is
  * down (no offline queue), so a send that failed was never stored.
  */
-import { once } from 'node:events';
 import type { Redis } from '../broker/redis-factory.js';
 import { BrokerUnavailableError, OptionError, show } from '../errors.js';
 
@@ -41,6 +40,19 @@ export function retryWaitMs(policy: PublishPolicy, n: number): number {
   return Math.min(policy.intervalStart + policy.intervalStep * n, policy.intervalMax) * 1000;
 }
 
+/** Waits for the client's 'ready', or `ms`; its 'error' events (one per failed reconnect) do not end the wait. */
+function readyOrTimeout(client: Redis, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+  });
+}
+
 /**
  * Resolves once `client` is connected, waiting as `policy` allows; rejects with BrokerUnavailableError
  * (exit 69) saying what was not sent, where Redis was, and for how long it was tried.
@@ -55,7 +67,6 @@ export async function whenConnected(client: Redis, policy: PublishPolicy, what: 
           'a longer outage can be waited out with a larger retryPolicy (maxRetries, intervalStart, intervalStep, intervalMax).',
       );
     }
-    const wait = AbortSignal.timeout(Math.max(1, retryWaitMs(policy, n)));
-    await once(client, 'ready', { signal: wait }).catch(() => {});
+    await readyOrTimeout(client, Math.max(1, retryWaitMs(policy, n)));
   }
 }

@@ -43,6 +43,20 @@ describe('publishing with Redis down', () => {
     expect(await client.hexists('pub2:default:jobs', 'waited')).toBe(1);
   });
 
+  it("waits its intervals: the connection's failed reconnects (each an 'error') do not use up its retries", async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'pub3', publishRetryPolicy: { maxRetries: 3, intervalStart: 2, intervalStep: 0, intervalMax: 2 } });
+    onTestFinished(() => app.close());
+    const client = await app.client();
+    await redis.stop();
+    let errors = 0;
+    client.on('error', () => errors++);
+    const during = app.send('t', [], {}, { jobId: 'patient' });
+    await waitFor('several failed reconnects', () => errors, (n) => n >= 4);
+    await redis.start();
+    expect((await during).id).toBe('patient');
+  });
+
   it('a bad app policy is a config error naming it', () => {
     expect(() => createApp({ publishRetryPolicy: { intervalMax: Number.NaN } })).toThrow(/the app option publishRetryPolicy: retryPolicy.intervalMax must be a non-negative number of seconds/);
   });
