@@ -73,12 +73,24 @@ end
 local function argsField(raw, dataAt)
   local from = dataAt and string.find(raw, ',"args":', dataAt, true)
   if not from then return "" end
-  local text = string.sub(raw, from + 8, -3)
-  for _, mark in ipairs({',"chain":[{', ',"link":[{', ',"linkError":[{', ',"chord":{"id":', '},"status":"'}) do
-    local cut = string.find(text, mark, 1, true)
-    if cut then text = string.sub(text, 1, cut - 1) end
+  -- A record re-encoded after a retry ends with its status; the canvas fields come last in `data`.
+  local stop = string.find(raw, '},"status":"%l+"}$') or (#raw - 1)
+  local text = string.sub(raw, from + 8, stop - 1)
+  -- The chord membership ends `data`; canvas lists hold frozen nodes, which open as below (frozen.ts).
+  local member = string.find(text, ',"chord":{"id":"[^"]*","i":%d+}$')
+  if member then text = string.sub(text, 1, member - 1) end
+  for _, field in ipairs({"chain", "link", "linkError"}) do
+    for _, open in ipairs({'{"task":"', '{"group":[', '{"chord":['}) do
+      local at = string.find(text, ',"' .. field .. '":[' .. open, 1, true)
+      if at then text = string.sub(text, 1, at - 1) end
+    end
   end
-  if #text > 512 then text = string.sub(text, 1, 512) .. "…" end
+  if #text > 512 then
+    -- Not in the middle of a UTF-8 character.
+    local cut = 512
+    while cut > 0 and string.byte(text, cut + 1) and string.byte(text, cut + 1) >= 128 and string.byte(text, cut + 1) < 192 do cut = cut - 1 end
+    text = string.sub(text, 1, cut) .. "…"
+  end
   return ',"args":' .. cjson.encode(text)
 end
 -- An id no producer makes (hand-written into Redis: bytes outside the id alphabet, not UTF-8) could not

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { chain } from '../../../src/core/canvas/canvas.js';
 
 describe('event stream', () => {
   it('two independent readers each read every task event; a third resumes from a cursor after a reconnect', async () => {
@@ -79,5 +80,32 @@ describe('event stream', () => {
     await (await t.delay()).get({ timeout: 5000 });
     const client = await app.client();
     expect(await client.exists(app.keys.events)).toBe(0);
+  });
+});
+
+describe('what task events carry (as Celery)', () => {
+  it('task-received: the arguments and kwargs as JSON text, whole even when they look like record fields, cut at 512 bytes on a character; task-succeeded: the result', async () => {
+    const app = testApp();
+    const echo = app.task('echo', (v: unknown) => v);
+    const retried = app.task('retried', (ctx, v: unknown) => (ctx.attempt === 1 ? ctx.retry({ countdown: 0 }) : v), { bind: true });
+    await startWorker(app);
+    const tricky = { x: {}, status: 'y', chain: [{ a: 1 }] };
+    const a = await echo.applyAsync([tricky], { k: 'é' });
+    const b = await retried.delay(tricky); // its record is re-encoded for the retry (with a status)
+    const big = await echo.delay('é'.repeat(400)); // 800 bytes of two-byte characters
+    const c = await chain(echo.s('first'), echo.s()).delay(); // the canvas around a step is left out
+    await Promise.all([a, b, big, c].map((r) => r.get({ timeout: 5000 })));
+    const events = await new EventReader(await app.redis.connected('blocking', 'ev'), app.keys.events, '0').read({ count: 1000 });
+    const received = (id: string): string[] => events.filter((e) => e.type === 'task-received' && e.data.id === id).map((e) => e.data.args as string);
+    expect(received(a.id)).toEqual(['[{"x":{},"status":"y","chain":[{"a":1}]}],"kwargs":{"k":"é"}']);
+    expect(received(b.id)).toEqual(['[{"x":{},"status":"y","chain":[{"a":1}]}]', '[{"x":{},"status":"y","chain":[{"a":1}]}]']);
+    expect(received((c.parent as { id: string }).id)).toEqual(['["first"]']);
+    expect(received(c.id)).toEqual(['["first"]']);
+    const cut = received(big.id)[0] as string;
+    expect(cut.endsWith('…')).toBe(true);
+    expect(cut).not.toContain('\uFFFD');
+    expect(Buffer.byteLength(cut.slice(0, -1))).toBeLessThanOrEqual(512);
+    const succeeded = events.find((e) => e.type === 'task-succeeded' && e.data.id === a.id);
+    expect(succeeded?.data.result).toBe('{"x":{},"status":"y","chain":[{"a":1}]}');
   });
 });
