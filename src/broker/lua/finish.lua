@@ -156,6 +156,8 @@ local function recordAll()
         end
       end
       if code == 1 then
+        -- Checked before anything is written (see lib/plan.lua): a broken key fails the call whole.
+        if plan ~= "" and outcome ~= "retry" then plan = checkPlan(plan) end
         settle(id, outcome, result, etype, edata, record, delay)
         -- A retry's plan is for the case it became a revocation here (its chord fails); a retry sends nothing.
         if plan ~= "" and outcome ~= "retry" then applyPlan(plan, KEYS[3], ARGV[2], ttl, ARGV[3], withEvents) end

@@ -4,7 +4,9 @@
  * caused; a job without follow-ups keeps the late success as before.
  */
 import { describe, expect, it } from 'vitest';
-import { stallChecker, testApp } from '../../helpers/apps.js';
+import pino from 'pino';
+import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
+import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { decodeJobRecord } from '../../../src/broker/message.js';
 import { runScript } from '../../../src/broker/scripts.js';
@@ -55,5 +57,30 @@ describe('a late success after the stall check failed the job', () => {
     const raw = await strand(app, r.id);
     expect(await lateSuccess(app, r.id, raw)).toBe('3');
     expect(await r.state()).toBe('SUCCESS');
+  });
+});
+
+describe('a follow-up that cannot be stored', () => {
+  it('a broken key where a link goes fails the whole finish: the job stays owned and unrecorded, and is recorded with its link once the key is mended', async () => {
+    const app = testApp();
+    const parent = app.task('parent', () => 1);
+    const child = app.task('child', () => 2, { queue: 'other' });
+    const client = await app.client();
+    const broken = app.keys.queue('other', 'waiting');
+    await client.set(broken, 'not a list');
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    await startWorker(app, { queues: ['default'], logger });
+    const r = await parent.applyAsync([], {}, { link: child.s() });
+    await waitFor('a finish to fail on the broken key', () => lines.filter((l) => l.includes('could not record job outcomes')).length, (n) => n >= 2);
+    expect(lines.join('\n')).toContain(`the key ${broken} holds a string, not a list`);
+    expect(await r.state()).toBe('STARTED');
+    expect(await client.hlen(app.keys.queue('other', 'jobs'))).toBe(0);
+    await client.del(broken);
+    expect(await r.get({ timeout: 10_000 })).toBe(1);
+    // Nothing of the failed calls stayed behind: one task-succeeded event, not one per try.
+    const events = await new EventReader(await app.redis.connected('blocking', 'ev'), app.keys.events, '0').read({ count: 1000 });
+    expect(events.filter((e) => e.type === 'task-succeeded' && e.data.id === r.id)).toHaveLength(1);
+    await waitFor('the link to be queued', () => client.llen(broken), (n) => n === 1);
   });
 });

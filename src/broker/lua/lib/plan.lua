@@ -93,8 +93,37 @@ local function chordFailed(f, eventsKey, maxlen, ttl, resultPrefix, withEvents)
   redis.call("pexpire", key, ttl)
 end
 
-local function applyPlan(text, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+-- Redis does not roll a failed script back: before anything is written, every key a plan writes at
+-- once must be of its type (or absent), so a broken key fails the call before it changed anything.
+local function checkKey(key, want)
+  local t = redis.call("type", key)
+  t = type(t) == "table" and t.ok or t
+  if t ~= "none" and t ~= want then
+    error("WRONGTYPE the key " .. key .. " holds a " .. t .. ", not a " .. want .. ": a follow-up of this job cannot be stored there")
+  end
+end
+
+local function checkPlan(text)
   local plan = cjson.decode(text)
+  for _, j in ipairs(plan.j or {}) do
+    for _, k in ipairs({{"jobs", "hash"}, {"waiting", "list"}, {"waiting:high", "list"}, {"waiting:low", "list"}, {"delayed", "zset"}}) do
+      checkKey(j[1] .. k[1], k[2])
+    end
+  end
+  for _, c in ipairs(plan.c or {}) do
+    checkKey(c[1], "hash")
+    checkKey(c[1] .. ":r", "hash")
+  end
+  if plan.m then
+    checkKey(plan.m[1], "hash")
+    checkKey(plan.m[1] .. ":r", "hash")
+  end
+  if plan.f then checkKey(plan.f[1], "hash") end
+  return plan
+end
+
+local function applyPlan(plan, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+  if type(plan) == "string" then plan = checkPlan(plan) end
   for _, c in ipairs(plan.c or {}) do
     redis.call("del", c[1] .. ":r")
     redis.call("hset", c[1], "n", c[2], "b", c[3], "p", c[4], "id", c[5], "task", c[6], "h", c[7], "t", c[8], "m", c[9], "d", c[10], "a", c[11], "x", c[12], "e", c[13])
