@@ -95,7 +95,11 @@ end
 
 -- Redis does not roll a failed script back: before anything is written, every key a plan writes at
 -- once must be of its type (or absent), so a broken key fails the call before it changed anything.
+-- Each key once per script call (a chord's members finishing in one batch, a canvas on one queue).
+local checkedKeys = {}
 local function checkKey(key, want)
+  if checkedKeys[key] then return end
+  checkedKeys[key] = true
   local t = redis.call("type", key)
   t = type(t) == "table" and t.ok or t
   if t ~= "none" and t ~= want then
