@@ -128,7 +128,10 @@ export function attach(a: FrozenNode, steps: readonly FrozenNode[], newId: () =>
 
 /** The first task a node sends (its queue is where a `taskq.pass` in front of it goes). */
 export function firstSig(n: FrozenNode): FrozenSig {
-  if (isGroup(n)) return n.group.length ? firstSig(n.group[0] as FrozenNode) : { task: PASS_TASK, id: n.id, queue: 'celery', args: [] };
+  if (isGroup(n)) {
+    if (!n.group.length) throw new OptionError('an empty group has no task to run: give it at least one signature');
+    return firstSig(n.group[0] as FrozenNode);
+  }
   if (isChord(n)) return n.chord.length ? firstSig(n.chord[0] as FrozenNode) : n.body;
   return n;
 }

@@ -43,7 +43,8 @@ const PARENT = '\u0000taskq:parent\u0000';
 const PARENT_JSON = JSON.stringify(PARENT);
 const PARENT_IN_EVENT = JSON.stringify(PARENT_JSON).slice(1, -1);
 
-const router = new Router(undefined, 'celery');
+/** Every frozen task names its queue: this router only ever returns the call's queue. */
+const router = new Router(undefined, 'default');
 
 export function emptyPlan(): Plan {
   return { j: [], c: [] };
