@@ -6,6 +6,7 @@ import type { AppOptions } from '../../src/core/config.js';
 import { WorkerNode, type WorkerNodeOptions } from '../../src/worker/worker-node.js';
 import pino from 'pino';
 import { QueueConsumer } from '../../src/worker/queue-consumer.js';
+import { waitFor } from './wait-for.js';
 
 export function uniquePrefix(): string {
   return `t${randomBytes(5).toString('hex')}`;
@@ -32,4 +33,19 @@ export async function startWorker(app: App, options: WorkerNodeOptions = {}): Pr
 export async function stallChecker(app: App, queue = 'default'): Promise<QueueConsumer> {
   const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '', now: () => Date.now() };
   return new QueueConsumer(queue, host, app.keys, app.config, await app.client(), app.redis, silent, 'checker');
+}
+
+/**
+ * Job `id` of `queue` is taken by a node that then vanishes (its delivery entry stays in `active`,
+ * never unmarked), and two stall checks run: the first marks it, the second finds it stalled.
+ */
+export async function strandAndSweep(app: App, id: string, queue = 'default', token = 'gone'): Promise<void> {
+  const client = await app.client();
+  await client.lrem(app.keys.queue(queue, 'waiting'), 0, id);
+  await client.lpush(app.keys.queue(queue, 'active'), `~${token}~${id}`);
+  const checker = await stallChecker(app, queue);
+  for (let i = 0; i < 2; i++) {
+    await waitFor('the stall-check block to expire', () => client.pttl(app.keys.queue(queue, 'stallBlock')), (ttl) => ttl < 0);
+    await checker.checkStalls();
+  }
 }

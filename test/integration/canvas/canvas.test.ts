@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { chain, chord, group } from '../../../src/core/canvas/canvas.js';
 import { GroupResult } from '../../../src/core/group-result.js';
-import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
+import { startWorker, strandAndSweep, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { gate } from '../../helpers/gate.js';
 
@@ -256,17 +256,8 @@ describe('a chord member the stall check gives up on', () => {
     const seen: unknown[] = [];
     const errback = app.task('errback', (failure: unknown) => seen.push(failure));
     const r = await chord([member.s().linkError(errback.s()), app.signature('sum', [[1]])], sum.s()).delay();
-    const client = await app.client();
-    const k = app.keys;
     const id = ((r.parent as GroupResult).results[0] as { id: string }).id;
-    // A node takes the member, then vanishes (its delivery entry stays in `active`, never unmarked).
-    await client.lrem(k.queue('default', 'waiting'), 0, id);
-    await client.lpush(k.queue('default', 'active'), `~gone~${id}`);
-    const checker = await stallChecker(app);
-    for (let i = 0; i < 2; i++) {
-      await waitFor('the stall-check block to expire', () => client.pttl(k.queue('default', 'stallBlock')), (ttl) => ttl < 0);
-      await checker.checkStalls();
-    }
+    await strandAndSweep(app, id);
     const err = await r.get({ timeout: 2000 }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ remoteName: 'ChordError' });
     expect((err as Error).message).toContain(`chord member ${id} (member, index 0) failed: WorkerLostError: job ${id} was acknowledged early`);

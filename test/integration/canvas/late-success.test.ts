@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
+import { startWorker, strandAndSweep, testApp } from '../../helpers/apps.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { decodeJobRecord } from '../../../src/broker/message.js';
@@ -15,17 +15,9 @@ import type { App } from '../../../src/core/app.js';
 
 /** Node A takes job `id` and vanishes; the stall check (maxStalls 0) fails it for good. */
 async function strand(app: App, id: string): Promise<string> {
-  const client = await app.client();
-  const k = app.keys;
-  await client.lrem(k.queue('default', 'waiting'), 0, id);
-  await client.lpush(k.queue('default', 'active'), `~tokA~${id}`);
-  const checker = await stallChecker(app);
-  for (let i = 0; i < 2; i++) {
-    await waitFor('the stall-check block to expire', () => client.pttl(k.queue('default', 'stallBlock')), (ttl) => ttl < 0);
-    await checker.checkStalls();
-  }
+  await strandAndSweep(app, id, 'default', 'tokA');
   expect(await app.result(id).state()).toBe('FAILURE');
-  return (await client.hget(k.queue('default', 'jobs'), id)) as string;
+  return (await (await app.client()).hget(app.keys.queue('default', 'jobs'), id)) as string;
 }
 
 /** Node A's late success reaches finish.lua; returns its code. */
