@@ -143,7 +143,10 @@ export function peekTaskName(raw: string): string {
 }
 
 export function errorInfo(err: Error): ErrorInfo {
-  const info: ErrorInfo = { name: err.name || 'Error', message: err.message };
+  // `class Flaky extends Error {}` keeps the name "Error": its class's name says more (as Celery shows it).
+  const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
+  const name = err.name && err.name !== 'Error' ? err.name : typeof ctor === 'string' && ctor !== '' ? ctor : err.name || 'Error';
+  const info: ErrorInfo = { name, message: err.message };
   if (err.stack) info.stack = err.stack;
   return info;
 }

@@ -61,7 +61,7 @@ export function jsonArgs(value: string): unknown[] {
   } catch (err) {
     throw new InvalidArgumentError(`args must be a JSON array, e.g. '[2, 3]': ${(err as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw new InvalidArgumentError(`args must be a JSON array, e.g. '[2, 3]', got ${typeof parsed}`);
+  if (!Array.isArray(parsed)) throw new InvalidArgumentError(`args must be a JSON array, e.g. '[2, 3]', got ${typeof parsed}${parsed && typeof parsed === 'object' ? ` (keyword arguments go in -k '${value}')` : ''}`);
   return parsed;
 }
 

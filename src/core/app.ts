@@ -16,7 +16,7 @@ import { ResultStore, type RevokeResult } from './result-store.js';
 import { Router } from './routing.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
 import { randomUUID } from 'node:crypto';
-import { Signature, type Canvas, type CanvasSender, type Kwargs, type SignatureOptions } from './canvas/canvas.js';
+import { callKwargs, Signature, type Canvas, type CanvasSender, type Kwargs, type SignatureOptions } from './canvas/canvas.js';
 import { freezeCanvas } from './canvas/freeze.js';
 import { isChord, isGroup, PASS_TASK, shapeOf, type FrozenNode, type ResultShape } from './canvas/frozen.js';
 import { applyNode, emptyPlan } from './canvas/plan.js';
@@ -81,8 +81,10 @@ export class App implements TaskSender, CanvasSender {
    * Sends a task by name, without importing its code (Celery's `send_task(name, args, kwargs, **options)`).
    * With `link` or `linkError` it is sent as a canvas.
    */
-  async send<R = unknown>(name: string, args: unknown[] = [], kwargs: Kwargs = {}, options: SignatureOptions = {}): Promise<AsyncResult<R>> {
+  async send<R = unknown>(name: string, args: unknown[] = [], kwargsGiven?: Kwargs | null, optionsGiven?: SignatureOptions): Promise<AsyncResult<R>> {
     assertTaskName(name, 'app.send');
+    const kwargs = callKwargs(`app.send(${JSON.stringify(name)})`, kwargsGiven, optionsGiven);
+    const options = optionsGiven ?? {};
     if (options.link !== undefined || options.linkError !== undefined) return (await this.signature(name, args, kwargs, options).applyAsync()) as AsyncResult<R>;
     return (await this.sendSpec({ task: name, def: this.registry.get(name), args, kwargs, options })) as AsyncResult<R>;
   }

@@ -6,7 +6,7 @@ import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { celeryBackoff, normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import type { RetryPolicyOptions } from './publish-policy.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
-import { Group, Signature, type CanvasSender, type SignatureOptions } from './canvas/canvas.js';
+import { callKwargs, Group, Signature, type CanvasSender, type SignatureOptions } from './canvas/canvas.js';
 
 export interface TaskOptions {
   /** Queue this task goes to (beats the app's routes; the call's `queue` beats it). */
@@ -211,10 +211,17 @@ export class Task<A extends unknown[] = unknown[], R = unknown> {
    * (`apply_async(args, kwargs, **options)`). Keyword arguments reach the handler as one more
    * argument after the positional ones (an object), and a bound task's `ctx.kwargs`.
    */
-  applyAsync(args: A, kwargs: Record<string, unknown> = {}, options: SignatureOptions = {}): Promise<AsyncResult<R>> {
+  applyAsync(args: A, kwargs?: Record<string, unknown> | null, options?: SignatureOptions): Promise<AsyncResult<R>> {
+    let kw: Record<string, unknown>;
+    try {
+      kw = callKwargs(`${this.name}.applyAsync`, kwargs, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const opts = options ?? {};
     // Callbacks make it a canvas: sent with its links in one script call.
-    if (options.link !== undefined || options.linkError !== undefined) return this.s(...args).applyAsync([], kwargs, options);
-    return this.sender.dispatch(this.definition, args, kwargs, options) as Promise<AsyncResult<R>>;
+    if (opts.link !== undefined || opts.linkError !== undefined) return this.s(...args).applyAsync([], kw, opts);
+    return this.sender.dispatch(this.definition, args, kw, opts) as Promise<AsyncResult<R>>;
   }
 
   /** Sends many calls in one pipelined round trip; results come back in the same order. */

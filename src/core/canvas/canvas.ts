@@ -3,7 +3,7 @@
  * is a description until it is sent; `.delay()` / `.applyAsync()` send it whole and return its
  * handle (an AsyncResult, or a GroupResult for a group).
  */
-import { OptionError } from '../../errors.js';
+import { OptionError, show } from '../../errors.js';
 import type { AsyncResult } from '../async-result.js';
 import type { GroupResult } from '../group-result.js';
 import type { ApplyOptions } from '../task.js';
@@ -34,8 +34,13 @@ abstract class CanvasBase<H> {
   }
 
   /** Sends it with arguments, keyword arguments and call options (applied where `args` go; `link` to its last task). */
-  applyAsync(args: unknown[] = [], kwargs: Kwargs = {}, options: SignatureOptions = {}): Promise<H> {
-    return this.sender.applyCanvas(this as unknown as Canvas, args, kwargs, options) as Promise<H>;
+  applyAsync(args: unknown[] = [], kwargs?: Kwargs | null, options?: SignatureOptions): Promise<H> {
+    try {
+      const kw = callKwargs('applyAsync', kwargs, options);
+      return this.sender.applyCanvas(this as unknown as Canvas, args, kw, options ?? {}) as Promise<H>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** This, then `next` (with this one's value): `a.pipe(b, c)` is `chain(a, b, c)`. */
@@ -115,6 +120,32 @@ export class Chord<R = unknown> extends CanvasBase<AsyncResult<R>> {
   ) {
     super(sender);
   }
+}
+
+/** Call options by name: what `applyAsync`'s third argument takes. */
+const OPTION_NAMES = new Set(['countdown', 'eta', 'expires', 'queue', 'jobId', 'retries', 'backoff', 'ignoreResult', 'timeLimitMs', 'softTimeLimitMs', 'priority', 'retryPolicy', 'acksLate', 'link', 'linkError']);
+
+/**
+ * A call's keyword arguments (Celery's order: args, kwargs, options; `null`/`undefined` = none).
+ * Call options passed second by mistake are refused with the fix: a signature among them always,
+ * and keys that are all option names when no options follow (pass options, even `{}`, to mean them as kwargs).
+ */
+export function callKwargs(where: string, kwargs: unknown, options: unknown): Kwargs {
+  if (kwargs === undefined || kwargs === null) return {};
+  if (typeof kwargs !== 'object' || Array.isArray(kwargs)) throw new OptionError(`${where}: kwargs (the second argument) must be an object, got ${show(kwargs)}; call options go third: applyAsync(args, {}, options)`);
+  const keys = Object.keys(kwargs);
+  for (const key of keys) {
+    if ((kwargs as Kwargs)[key] instanceof CanvasBase) {
+      throw new OptionError(`${where}: kwargs.${key} is a signature — the second argument is keyword arguments; callbacks go in the options, third: applyAsync(args, {}, { ${key}: … })`);
+    }
+  }
+  if (options === undefined && keys.length > 0 && keys.every((k) => OPTION_NAMES.has(k))) {
+    throw new OptionError(
+      `${where}: the second argument is keyword arguments (Celery's order: args, kwargs, options), but ${keys.join(', ')} ${keys.length > 1 ? 'are call options' : 'is a call option'}: ` +
+        `pass options third — applyAsync(args, {}, { ${keys.join(', ')} }) — or, if the task really takes such keyword arguments, pass the options too (even {})`,
+    );
+  }
+  return kwargs as Kwargs;
 }
 
 /** A value or list of them, as a list. */

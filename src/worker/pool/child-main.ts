@@ -3,6 +3,7 @@
  * jobs its parent node sends, one at a time, and reports results already serialised (so a value JSON
  * cannot carry is caught here, where it was made).
  */
+import { errorInfo } from '../../broker/message.js';
 import { retryRequest } from '../../core/retry-request.js';
 import { getHeapStatistics } from 'node:v8';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -31,7 +32,7 @@ const onMessage = (fn: (msg: ToChild) => void): void => {
 const memoryKb = (): number => Math.round((isMainThread ? process.memoryUsage().rss : getHeapStatistics().used_heap_size) / 1024);
 
 function wire(err: Error): WireError {
-  const out: WireError = { name: err.name, message: err.message };
+  const out: WireError = { name: errorInfo(err).name, message: err.message };
   if (err.stack) out.stack = err.stack;
   if (err instanceof TaskqError) out.code = err.code;
   if (err instanceof Retry) {

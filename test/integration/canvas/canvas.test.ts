@@ -239,6 +239,21 @@ describe('keyword arguments', () => {
     expect(await r.get({ timeout: 5000 })).toBe('YO, CY?');
   });
 
+  it('call options passed second, where kwargs go, are refused with the fix; null kwargs are none', async () => {
+    const app = testApp();
+    const add = app.task('add', (a: number, b: number) => a + b);
+    const log = app.task('log', (v: unknown) => v);
+    await expect(add.applyAsync([2, 3], { countdown: 2 })).rejects.toMatchObject({ code: 'TASKQ_OPTION_INVALID', message: expect.stringContaining('countdown is a call option: pass options third — applyAsync(args, {}, { countdown })') });
+    await expect(app.send('add', [2, 3], { queue: 'x', priority: 'high' })).rejects.toThrow(/queue, priority are call options/);
+    await expect(add.applyAsync([2, 3], { link: log.s() }, {})).rejects.toThrow(/kwargs.link is a signature .* callbacks go in the options, third/);
+    await expect(add.s(1).applyAsync([1], 'x' as never)).rejects.toThrow(/kwargs \(the second argument\) must be an object/);
+    await startWorker(app);
+    expect(await (await add.applyAsync([2, 3], null, { priority: 'high' })).get({ timeout: 5000 })).toBe(5);
+    // A task that really takes a keyword argument named like an option: say so by passing options.
+    const echo = app.task('echo', (kw: { queue?: string } = {}) => kw.queue ?? 'none');
+    expect(await (await echo.applyAsync([], { queue: 'as data' }, {})).get({ timeout: 5000 })).toBe('as data');
+  });
+
   it('kwargs JSON would change are refused at the call site, like args', async () => {
     const app = testApp();
     const t = app.task('t', () => 1);

@@ -155,3 +155,16 @@ describe('errorInfo', () => {
     expect(errorInfo(err)).toEqual({ name: 'Error', message: 'm' });
   });
 });
+
+describe('errorInfo', () => {
+  it("names an error by its class when the class kept Error's name (as Celery shows it)", () => {
+    class Flaky extends Error {}
+    class Named extends Error {
+      override name = 'CustomName';
+    }
+    expect(errorInfo(new Flaky('x')).name).toBe('Flaky');
+    expect(errorInfo(new Named('x')).name).toBe('CustomName');
+    expect(errorInfo(new Error('x')).name).toBe('Error');
+    expect(errorInfo(new TypeError('x')).name).toBe('TypeError');
+  });
+});
