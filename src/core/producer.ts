@@ -66,9 +66,9 @@ export class Producer {
     return whenConnected(client, policy, what, this.where).then(call);
   }
 
-  /** The connection, without a turn of the event loop once it exists. */
-  private connection(): Redis | Promise<Redis> {
-    return this.connected ?? this.client().then((c) => (this.connected = c));
+  /** The app's connection, kept once made (`this.connected ?? await this.connection()` costs no turn of the event loop then). */
+  private connection(): Promise<Redis> {
+    return this.client().then((c) => (this.connected = c));
   }
 
   private connected: Redis | undefined;
@@ -92,8 +92,7 @@ export class Producer {
     const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, Date.now(), this.config.events && this.config.sentEvents);
     const id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
     const entry = template.build(spec.args, id, `${spec.task}.applyAsync`, kwargsTail(spec.task, spec.kwargs));
-    const pending = this.connection();
-    const client = pending instanceof Promise ? await pending : pending;
+    const client = this.connected ?? (await this.connection());
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
     const policy = this.policy(spec.options, `${spec.task}.applyAsync`);
@@ -140,7 +139,7 @@ export class Producer {
     const template = new JobTemplate(task, def, options, this.router, Date.now(), this.config.events && this.config.sentEvents);
     const policy = this.policy(options, `${task}.applyBulk`);
     const entries = argsList.map((args, i) => template.build(args, randomUUID(), `${task}.applyBulk (call ${i})`));
-    const client = await this.client();
+    const client = this.connected ?? (await this.connection());
     this.register(client, template.queue);
     const created: boolean[] = new Array<boolean>(entries.length);
     const calls: Promise<void>[] = [];
@@ -169,7 +168,7 @@ export class Producer {
    */
   async sendPlan(plan: Plan, queues: Iterable<string>, what: string, options: ApplyOptions = {}): Promise<void> {
     const policy = this.policy(options, `sending ${what}`);
-    const client = await this.client();
+    const client = this.connected ?? (await this.connection());
     for (const queue of queues) this.register(client, queue);
     try {
       await this.publish(client, policy, `sending ${what}`, () => runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]));
