@@ -10,7 +10,9 @@ const WORKER = new URL('./worker.mjs', import.meta.url);
  * `done` are promises of its IPC messages; both reject if it errors or exits first.
  */
 export function startWorker(cfg, signal) {
-  const child = fork(WORKER, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_WORKER_ARGS: node flags for the worker process only, to profile it (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+  const execArgv = process.env.BENCH_WORKER_ARGS ? process.env.BENCH_WORKER_ARGS.split(' ') : undefined;
+  const child = fork(WORKER, [JSON.stringify(cfg)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(child, 'exit');
   const waiters = { ready: [], done: [] };
   const ready = new Promise((resolve, reject) => waiters.ready.push({ resolve, reject }));

@@ -128,14 +128,16 @@ local function recordAll()
     local delay = tonumber(ARGV[i + 7])
     local plan = ARGV[i + 8]
     local key = ARGV[3] .. id
-    local qid = cjson.encode(id)
     local code = 1
     -- From the tail: jobs are taken at the head, so the oldest (usually finished first) are near the tail.
     held, undoKey, undoValue = nil, nil, nil
-    if redis.call("lrem", KEYS[1], -1, entryOf(token, id)) == 1 then
-      held = entryOf(token, id)
-      local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
+    local entry = entryOf(token, id)
+    if redis.call("lrem", KEYS[1], -1, entry) == 1 then
+      held = entry
+      -- Rare (revoked while it ran): what it records instead is built only then.
       local function revokeInstead()
+        local qid = cjson.encode(id)
+        local task = string.match(edata, '"task":("[^"]*")') or '"<unknown>"'
         outcome, etype = "revoked", (etype ~= "" and "task-revoked" or "")
         result = result ~= "" and revokedRecord(qid, task, "revoked") or ""
         edata = '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}'

@@ -73,16 +73,22 @@ end
 local function argsField(raw, dataAt)
   local from = dataAt and string.find(raw, ',"args":', dataAt, true)
   if not from then return "" end
-  -- A record re-encoded after a retry ends with its status; the canvas fields come last in `data`.
-  local stop = string.find(raw, '},"status":"%l+"}$') or (#raw - 1)
+  -- A record re-encoded after a retry ends with its status (looked for in the last 30 bytes only);
+  -- the canvas fields come last in `data`.
+  local stop = string.find(raw, '},"status":"%l+"}$', math.max(from, #raw - 30)) or (#raw - 1)
   local text = string.sub(raw, from + 8, stop - 1)
   -- The chord membership ends `data`; canvas lists hold frozen nodes, which open as below (frozen.ts).
-  local member = string.find(text, ',"chord":{"id":"[^"]*","i":%d+}$')
-  if member then text = string.sub(text, 1, member - 1) end
-  for _, field in ipairs({"chain", "link", "linkError"}) do
-    for _, open in ipairs({'{"task":"', '{"group":[', '{"chord":['}) do
-      local at = string.find(text, ',"' .. field .. '":[' .. open, 1, true)
-      if at then text = string.sub(text, 1, at - 1) end
+  -- Plain finds first: the patterns run only when their text is there at all.
+  if string.find(text, ',"chord":{"id":"', 1, true) then
+    local member = string.find(text, ',"chord":{"id":"[^"]*","i":%d+}$')
+    if member then text = string.sub(text, 1, member - 1) end
+  end
+  if string.find(text, '":[{"', 1, true) then
+    for _, field in ipairs({"chain", "link", "linkError"}) do
+      for _, open in ipairs({'{"task":"', '{"group":[', '{"chord":['}) do
+        local at = string.find(text, ',"' .. field .. '":[' .. open, 1, true)
+        if at then text = string.sub(text, 1, at - 1) end
+      end
     end
   end
   if #text > 512 then
