@@ -7,7 +7,7 @@ import { deliveryEntry } from '../broker/delivery.js';
 import { Revoked, toError, WorkerShutdown } from '../errors.js';
 import { startHeld, stopRunning } from './held-start.js';
 import { taskNameOf } from '../broker/message.js';
-import { internalFailure, runJob, unrunAttempt } from './job-runner.js';
+import { internalFailure, runJob, unrunAttempt, type RunJobInput } from './job-runner.js';
 import { acknowledgedEarly, afterRun, shutdownFailure } from './acknowledgement.js';
 import { OutcomeLedger } from './outcome-ledger.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
@@ -29,6 +29,8 @@ export class Dispatcher extends EventEmitter {
   /** Writes outcomes; at shutdown the node gives up writes Redis keeps refusing (`abandon`). */
   readonly recorder: OutcomeRecorder;
   private pumpScheduled = false;
+  /** The node's time limits, as every job's run reads them (the same object each time; remote control changes `byTask` in place). */
+  private limits: RunJobInput['limits'];
   private claimed = 0;
   /** Counts, run times and write health of the recorded outcomes. */
   readonly ledger: OutcomeLedger;
@@ -178,7 +180,7 @@ export class Dispatcher extends EventEmitter {
       onExecution: (execution) => {
         if (execution.kill) entry.kill = execution.kill;
       },
-      limits: { timeLimitMs: this.deps.options.timeLimitMs, softTimeLimitMs: this.deps.options.softTimeLimitMs, byTask: this.deps.limitOverrides },
+      limits: (this.limits ??= { timeLimitMs: this.deps.options.timeLimitMs, softTimeLimitMs: this.deps.options.softTimeLimitMs, byTask: this.deps.limitOverrides }),
       appOrigin: this.deps.options.appOrigin ?? 'this app',
       progress: async (value, state) => {
         await this.recorder.progress(q, job, value, state);

@@ -30,19 +30,21 @@ export interface Executor {
 export type PoolKind = 'async' | 'threads' | 'processes';
 export const POOL_KINDS: readonly PoolKind[] = ['async', 'threads', 'processes'];
 
+/** Runs a handler to its end; a synchronous throw is a rejection like any other (an async function catches both). */
+async function settle({ def, ctx, args }: ExecutionRequest): Promise<Settled> {
+  try {
+    return { ok: true, value: await (def.bind ? def.handler(ctx, ...args) : def.handler(...args)) };
+  } catch (thrown) {
+    return { ok: false, thrown };
+  }
+}
+
 /** Runs handlers in this event loop. Code that ignores ctx.signal cannot be stopped here. */
 export class AsyncExecutor implements Executor {
   readonly kind = 'async';
 
-  start({ def, ctx, args }: ExecutionRequest): Execution {
-    // Started inside a promise so that a synchronous throw is a rejection like any other.
-    const settled = Promise.resolve()
-      .then(() => (def.bind ? def.handler(ctx, ...args) : def.handler(...args)))
-      .then(
-        (value): Settled => ({ ok: true, value }),
-        (thrown: unknown): Settled => ({ ok: false, thrown }),
-      );
-    return { settled };
+  start(request: ExecutionRequest): Execution {
+    return { settled: settle(request) };
   }
 
   async close(): Promise<void> {}
