@@ -28,8 +28,13 @@ export class JobTemplate {
   readonly queue: string;
   readonly dueMs: number;
   readonly priority: Priority;
-  /** The record up to the arguments: everything but them is the same for every call. */
-  private readonly recordHead: string;
+  /** The record up to its send time, and from there up to the arguments: everything else is the same for every call. */
+  private readonly recordHead = '{"stalls":0,"options":{"v":1,"timestamp":';
+  private readonly recordMid: string;
+  /** The send time the template was made for (a template without relative times may be used later: see {@link reusable}). */
+  private readonly now: number;
+  /** No option depends on the time of the call (countdown, eta, expires): the template serves later calls too. */
+  readonly reusable: boolean;
   private readonly eventHead: string | undefined;
   private readonly eventTail: string;
 
@@ -47,7 +52,10 @@ export class JobTemplate {
     const timing = resolveTiming(options, now);
     this.dueMs = timing.dueMs;
     this.priority = normalizePriority(options.priority, `${where}: priority`) ?? def?.priority ?? router.priority(task) ?? 'normal';
-    const jobOptions: JobOptions = { v: 1, timestamp: now, attempt: 1 };
+    this.now = now;
+    this.reusable = !timing.dueMs && timing.expiresMs === undefined;
+    // `v` and `timestamp` lead the options (encodeJobRecord's order); the timestamp is the call's own.
+    const jobOptions: Omit<JobOptions, 'v' | 'timestamp'> = { attempt: 1 };
     const retries = normalizeRetries(options.retries, where);
     if (retries !== undefined) jobOptions.retries = retries;
     const backoff = normalizeBackoff(options.backoff, where);
@@ -63,7 +71,7 @@ export class JobTemplate {
     if (options.acksLate !== undefined && typeof options.acksLate !== 'boolean') throw new OptionError(`${where}: acksLate must be true or false, got ${JSON.stringify(options.acksLate)}`);
     if ((options.acksLate ?? def?.acksLate) === false) jobOptions.acksLate = false;
     const taskJson = JSON.stringify(task);
-    this.recordHead = `{"stalls":0,"options":${JSON.stringify(jobOptions)},"data":{"task":${taskJson},"args":`;
+    this.recordMid = `,${JSON.stringify(jobOptions).slice(1)},"data":{"task":${taskJson},"args":`;
     if (events) {
       this.eventHead = `","task":${taskJson},"queue":${JSON.stringify(this.queue)},"args":`;
       this.eventTail = `${timing.dueMs ? `,"eta":${timing.dueMs}` : ''}${timing.expiresMs ? `,"expires":${timing.expiresMs}` : ''}}`;
@@ -83,12 +91,14 @@ export class JobTemplate {
   /**
    * The enqueue script's 4 arguments for one call: id, record, due time, task-sent event. `dataTail`
    * (JSON members, each led by a comma) follows the arguments in `data`: kwargs, the canvas around the job.
+   * `where` names the call in errors (default "<task>.applyAsync"); `now` is the send time, for a
+   * {@link reusable} template used after the time it was made for.
    */
-  build(args: unknown[], id: string, where: string, dataTail = ''): Array<string | number> {
-    if (!Array.isArray(args)) throw new OptionError(`${where}: args must be an array, got ${typeof args}`);
+  build(args: unknown[], id: string, where: string | undefined, dataTail = '', now = this.now): Array<string | number> {
+    if (!Array.isArray(args)) throw new OptionError(`${where ?? `${this.task}.applyAsync`}: args must be an array, got ${typeof args}`);
     // Fast path: flat arguments of plain values need no walk to be sent faithfully.
     const argsJson = args.every(isPlain) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
-    const record = `${this.recordHead}${argsJson}${dataTail}}}`;
+    const record = `${this.recordHead}${now}${this.recordMid}${argsJson}${dataTail}}}`;
     const event =
       this.eventHead === undefined
         ? ''

@@ -36,6 +36,13 @@ export interface Sent {
 
 /** Most jobs one enqueue script call stores (bulk sends are split). */
 const ENQUEUE_BATCH = 500;
+/** Most queues and tasks whose keys and templates a producer keeps (names sent by name may be many). */
+const CACHE_LIMIT = 1000;
+
+function isEmpty(options: object): boolean {
+  for (const _ in options) return false;
+  return true;
+}
 
 interface PendingSend {
   task: string;
@@ -59,11 +66,11 @@ export class Producer {
     private readonly where = 'the broker',
   ) {}
 
-  /** Runs a send once the connection is up, waiting out an outage as `policy` allows (nothing is queued offline). */
-  private publish<T>(client: Redis, policy: PublishPolicy, what: string, call: () => Promise<T>): Promise<T> {
+  /** Runs a send once the connection is up, waiting out an outage as `policy` allows (nothing is queued offline). `what` names it in errors. */
+  private publish<T>(client: Redis, policy: PublishPolicy, what: () => string, call: () => Promise<T>): Promise<T> {
     // Connected (the usual case): no extra turn of the event loop before the command goes out.
     if (client.status === 'ready') return call();
-    return whenConnected(client, policy, what, this.where).then(call);
+    return whenConnected(client, policy, what(), this.where).then(call);
   }
 
   /** The app's connection, kept once made (`this.connected ?? await this.connection()` costs no turn of the event loop then). */
@@ -78,9 +85,31 @@ export class Producer {
   }
 
   private enqueueKeys(queue: string): string[] {
-    const k = this.keys;
-    return [k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'earlierDelayed'), k.events];
+    let keys = this.queueKeys.get(queue);
+    if (!keys) {
+      const k = this.keys;
+      keys = [k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'earlierDelayed'), k.events];
+      if (this.queueKeys.size < CACHE_LIMIT) this.queueKeys.set(queue, keys);
+    }
+    return keys;
   }
+
+  private readonly queueKeys = new Map<string, string[]>();
+
+  /**
+   * The template of a call: a call without options to a task sent before reuses that one's (it
+   * depends on nothing but the task and the app), so a loop of delay() builds only each record.
+   */
+  private template(spec: SendSpec, now: number): JobTemplate {
+    const plain = isEmpty(spec.options);
+    const kept = plain ? this.plainTemplates.get(spec.task) : undefined;
+    if (kept && kept.def === spec.def) return kept.template;
+    const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, now, this.config.events && this.config.sentEvents);
+    if (plain && template.reusable && this.plainTemplates.size < CACHE_LIMIT) this.plainTemplates.set(spec.task, { def: spec.def, template });
+    return template;
+  }
+
+  private readonly plainTemplates = new Map<string, { def: TaskDefinition | undefined; template: JobTemplate }>();
 
   private register(client: Redis, queue: string): void {
     if (this.knownQueues.has(queue)) return;
@@ -89,13 +118,14 @@ export class Producer {
   }
 
   async send(spec: SendSpec): Promise<Sent> {
-    const template = new JobTemplate(spec.task, spec.def, spec.options, this.router, Date.now(), this.config.events && this.config.sentEvents);
+    const now = Date.now();
+    const template = this.template(spec, now);
     const id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
-    const entry = template.build(spec.args, id, `${spec.task}.applyAsync`, kwargsTail(spec.task, spec.kwargs));
+    const entry = template.build(spec.args, id, undefined, kwargsTail(spec.task, spec.kwargs), now);
     const client = this.connected ?? (await this.connection());
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
-    const policy = this.policy(spec.options, `${spec.task}.applyAsync`);
+    const policy = spec.options.retryPolicy === undefined ? this.config.publishRetryPolicy : this.policy(spec.options, `${spec.task}.applyAsync`);
     const created = await new Promise<boolean>((resolve, reject) => {
       const key = `${template.queue}\u0000${template.priority}\u0000${custom}\u0000${spec.options.retryPolicy ? JSON.stringify(policy) : ''}`;
       let batch = this.pending.get(key);
@@ -123,7 +153,7 @@ export class Producer {
         const items = b.items.slice(i, i + ENQUEUE_BATCH);
         const argv: Array<string | number> = [this.config.eventsMaxLen, b.priority, b.custom];
         for (const item of items) argv.push(...item.entry);
-        this.publish(client, b.policy, `sending task ${items[0]?.task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
+        this.publish(client, b.policy, () => `sending task ${items[0]?.task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
           (reply) => items.forEach((item, j) => item.resolve((reply as number[])[j] === 1)),
           (err: unknown) => items.forEach((item) => item.reject(brokerError(err, `sending task ${item.task}`))),
         );
@@ -148,7 +178,7 @@ export class Producer {
       const argv: Array<string | number> = [this.config.eventsMaxLen, template.priority, ''];
       for (const entry of batch) argv.push(...entry);
       calls.push(
-        this.publish(client, policy, `bulk send of ${task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv)).then((reply) => {
+        this.publish(client, policy, () => `bulk send of ${task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv)).then((reply) => {
           (reply as number[]).forEach((flag, j) => (created[i + j] = flag === 1));
         }),
       );
@@ -171,7 +201,7 @@ export class Producer {
     const client = this.connected ?? (await this.connection());
     for (const queue of queues) this.register(client, queue);
     try {
-      await this.publish(client, policy, `sending ${what}`, () => runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]));
+      await this.publish(client, policy, () => `sending ${what}`, () => runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]));
     } catch (err) {
       throw brokerError(err, `sending ${what}`);
     }

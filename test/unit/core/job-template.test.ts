@@ -39,6 +39,18 @@ describe('JobTemplate', () => {
     expect(new JobTemplate('t', undefined, {}, router, now, false).build([], 'a', 'here')[3]).toBe('');
   });
 
+  it('serves later calls when no option depends on the time of the call, each record with its own send time', () => {
+    const t = new JobTemplate('video.fetch', undefined, { retries: 1, ignoreResult: true }, router, now, false);
+    expect(t.reusable).toBe(true);
+    const later = now + 12_345;
+    const [, record] = t.build(['a'], 'job-2', undefined, '', later);
+    const expected: JobRecord = { stalls: 0, data: { task: 'video.fetch', args: ['a'] }, options: { v: 1, timestamp: later, attempt: 1, retries: 1, ignoreResult: true } };
+    expect(record).toBe(encodeJobRecord(expected));
+    for (const timed of [{ countdown: 5 }, { eta: new Date(now + 1000) }, { expires: 60 }]) {
+      expect(new JobTemplate('t', undefined, timed, router, now, false).reusable).toBe(false);
+    }
+  });
+
   it('refuses bad arguments and job ids, naming them', () => {
     const t = new JobTemplate('t', undefined, {}, router, now, true);
     expect((thrown(() => t.build([new Set([1])], 'a', 'here')) as Error).message).toContain('args[0] is a Set');
