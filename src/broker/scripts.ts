@@ -11,12 +11,12 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
-  taskqTake: { file: 'take.lua', keys: 8 },
+  taskqTake: { file: 'take.lua', keys: 8, libs: ['plan'] },
   taskqFinish: { file: 'finish.lua', keys: 8, libs: ['plan'] },
   taskqApply: { file: 'apply.lua', keys: 1, libs: ['plan'] },
   taskqStalls: { file: 'stalls.lua', keys: 10, libs: ['plan'] },
   taskqPurge: { file: 'purge.lua', keys: 3 },
-  taskqRevoke: { file: 'revoke.lua', keys: 4 },
+  taskqRevoke: { file: 'revoke.lua', keys: 4, libs: ['plan'] },
   taskqDeadRetry: { file: 'dead-retry.lua', keys: 5 },
   taskqDeadPurge: { file: 'dead-purge.lua', keys: 2 },
   taskqRequeue: { file: 'requeue.lua', keys: 3 },

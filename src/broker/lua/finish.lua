@@ -84,6 +84,8 @@ for i = 8, 7 + starts * 7, 7 do
     if edata ~= "" then event("task-started", edata) end
   else
     redis.call("lrem", KEYS[1], -1, entryOf(token, id))
+    -- A chord member released here never runs: its chord fails (lib/plan.lua).
+    if not keep then memberNeverRuns(redis.call("hget", KEYS[2], id), id, task, verdict, string.sub(ARGV[3], 1, -8), KEYS[3], ARGV[2], ttl, ARGV[3], withEvents) end
     redis.call("hdel", KEYS[2], id)
     if not keep and record ~= "" then
       redis.call("set", key, revokedRecord(cjson.encode(id), task, verdict), "PX", ttl)

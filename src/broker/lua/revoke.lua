@@ -21,7 +21,8 @@ returns the job's state as the revocation found it:
   "SUCCESS" | "FAILURE" | "REVOKED"  already over: nothing changes
   "STARTED"      running and not terminated: it finishes (as in Celery)
   "TERMINATING"  running: workers were told to stop it
-  "REVOKED-NOW"  not started yet: it will never run; its result is REVOKED now
+  "REVOKED-NOW"  not started yet: it will never run; its result is REVOKED now (and its chord, if it
+                 is a member, fails now)
 ]]
 local id, now = ARGV[1], nowMs()
 local record = redis.call("get", KEYS[2])
@@ -37,11 +38,13 @@ redis.call("publish", ARGV[9], cjson.encode({op = "revoke", id = id, terminate =
 
 -- The job's record, wherever it is queued: flagged, or deleted with its `delayed` entry.
 local task = ARGV[10] ~= "" and ARGV[10] or nil
+local found -- the job's record, when it is queued
 local HEAD = '{"stalls":%d+,"options":{"v":1,'
 for _, q in ipairs(redis.call("smembers", KEYS[4])) do
   local jobs = ARGV[2] .. q .. ":jobs"
   local raw = redis.call("hget", jobs, id)
   if raw then
+    found = raw
     task = task or string.match(raw, ',"data":{"task":("[^"\\]*")')
     if state ~= "STARTED" and redis.call("zrem", ARGV[2] .. q .. ":delayed", id) == 1 then
       redis.call("hdel", jobs, id)
@@ -73,4 +76,6 @@ redis.call("publish", KEYS[2], "revoked")
 if ARGV[7] == "1" then
   emit(KEYS[3], ARGV[6], "task-revoked", '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}')
 end
+-- A chord member: the chord fails now, as Celery's does when a header task is revoked (lib/plan.lua).
+memberNeverRuns(found, id, task, "revoked", ARGV[2], KEYS[3], ARGV[6], ARGV[5], ARGV[2] .. "result:", ARGV[7] == "1")
 return "REVOKED-NOW"

@@ -36,7 +36,8 @@ once, in order.
 
 A job that was revoked, or whose `expires` time has passed, is not handed over: its record is
 deleted, its result set to REVOKED (reason "revoked" / "expired") and task-revoked announced. A job
-whose result is already final (it succeeded, failed or was revoked) is dropped. Neither runs.
+whose result is already final (it succeeded, failed or was revoked) is dropped. Neither runs. A
+released chord member fails its chord (lib/plan.lua).
 
 Hot path: records written by taskq's producer start with {"stalls":N,"options":{"v":1, and have
 ,"data":{"task":"<name>" after the options; task, attempt, expires, revoked and ignoreResult are read
@@ -52,6 +53,8 @@ local now = ARGV[13]
 local rates = {}
 for name, ms in string.gmatch(ARGV[9], "([^=%s]+)=([%d%.]+)") do rates[name] = tonumber(ms) end
 local events = ARGV[7] == "1"
+-- The key prefix with its colon (ARGV[8] is "<prefix>:result:"), for chords (lib/plan.lua).
+local keyPrefix = string.sub(ARGV[8], 1, -8)
 local function quote(s)
   if string.find(s, '^[%w_.:@/+=%-]*$') then return '"' .. s .. '"' end
   return cjson.encode(s)
@@ -151,6 +154,7 @@ local function start(id, held, token)
     end
     event("task-revoked", '{"id":' .. qid .. ',"task":' .. task .. ',"node":' .. node .. ',"reason":"' .. reason .. '"' ..
       (reason == "expired" and ',"expired":true}' or '}'))
+    memberNeverRuns(raw, id, task, reason, keyPrefix, KEYS[4], ARGV[6], ARGV[5], ARGV[8], events)
   end
   if revoked then return release("revoked") end
   if expires and expires < nowMs() then return release("expired") end

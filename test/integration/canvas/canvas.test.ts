@@ -142,6 +142,45 @@ describe('chord', () => {
     expect(await late.get({ timeout: 5000 })).toBe(1300);
   });
 
+  it('a member revoked before it ran fails the chord at once, as Celery\'s revoked header task does (delayed or waiting)', async () => {
+    const { app, add, sum } = mathApp();
+    // No worker yet: one member waits in `delayed`, one in `waiting`.
+    const r = await chord([add.s(1, 1).set({ countdown: 60 }), add.s(2, 2), add.s(3, 3)], sum.s()).delay();
+    const [delayed, waiting] = (r.parent as GroupResult).results as Array<{ id: string }>;
+    await app.revoke(delayed!.id);
+    const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
+    expect(err).toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${delayed!.id} (add, index 0) failed: TaskRevokedError: revoked`) });
+    // Once failed, it stays failed: another revoked member and the members that run change nothing.
+    await app.revoke(waiting!.id);
+    await startWorker(app);
+    expect(await app.result(((r.parent as GroupResult).results[2] as { id: string }).id).get({ timeout: 5000 })).toBe(6);
+    expect(await app.result(waiting!.id).state()).toBe('REVOKED');
+    expect(await r.get({ timeout: 100 }).catch((e: unknown) => (e as Error).message)).toBe(err.message);
+  });
+
+  it('a member that expired before it started fails the chord, whether the node took it to run or held it', async () => {
+    const { app, add, sum } = mathApp();
+    const past = new Date(Date.now() - 1000);
+    // Taken to run at once (first in line, nothing prefetched).
+    const first = await chord([add.s(1, 1).set({ expires: past }), add.s(2, 2)], sum.s()).delay();
+    const node = await startWorker(app, { concurrency: 1, prefetch: 0 });
+    const firstId = ((first.parent as GroupResult).results[0] as { id: string }).id;
+    await expect(first.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${firstId} (add, index 0) failed: TaskRevokedError: expired`) });
+    await node.stop();
+    // Held (prefetched behind a running member), checked when it starts.
+    const { passed, open } = gate();
+    const slow = app.task('slow', async () => {
+      await passed;
+      return 1;
+    });
+    const second = await chord([slow.s(), add.s(2, 2).set({ expires: past })], sum.s()).delay();
+    await startWorker(app, { concurrency: 1, prefetch: 4 });
+    const secondId = ((second.parent as GroupResult).results[1] as { id: string }).id;
+    await waitFor('the slow member to start', () => app.result(((second.parent as GroupResult).results[0] as { id: string }).id).state(), (s) => s === 'STARTED');
+    open();
+    await expect(second.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${secondId} (add, index 1) failed: TaskRevokedError: expired`) });
+  });
+
   it('an empty header runs the body at once with []', async () => {
     const { app, sum } = mathApp();
     await startWorker(app);

@@ -93,6 +93,22 @@ local function chordFailed(f, eventsKey, maxlen, ttl, resultPrefix, withEvents)
   redis.call("pexpire", key, ttl)
 end
 
+-- A chord member that will never run — revoked or expired before it started — fails its chord as a
+-- failed member does (Celery: a revoked header task fails the body with a ChordError). `raw` is its
+-- job record, `task` its name as JSON, `why` "revoked" or "expired", `prefix` the key prefix with its
+-- colon. Best effort: a broken chord key (another type) leaves the chord waiting, never the release
+-- of the job half-done. Once per chord (chordFailed).
+local function memberNeverRuns(raw, id, task, why, prefix, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+  if not raw or not string.find(raw, ',"chord":{"id":"', 1, true) then return end
+  local ok, rec = pcall(cjson.decode, raw)
+  local chord = ok and type(rec) == "table" and type(rec.data) == "table" and rec.data.chord
+  if type(chord) ~= "table" or type(chord.id) ~= "string" then return end
+  local okName, name = pcall(cjson.decode, task)
+  local message = "chord member " .. id .. " (" .. (okName and tostring(name) or task) .. ", index " .. tostring(chord.i) ..
+    ") failed: TaskRevokedError: " .. why
+  pcall(chordFailed, {prefix .. "chord:" .. chord.id, cjson.encode({name = "ChordError", message = message})}, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+end
+
 -- Redis does not roll a failed script back: before anything is written, every key a plan writes at
 -- once must be of its type (or absent), so a broken key fails the call before it changed anything.
 -- Each key once per script call (a chord's members finishing in one batch, a canvas on one queue).
