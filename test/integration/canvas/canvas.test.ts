@@ -146,7 +146,7 @@ describe('chord', () => {
     const { app, add, sum } = mathApp();
     // No worker yet: one member waits in `delayed`, one in `waiting`.
     const r = await chord([add.s(1, 1).set({ countdown: 60 }), add.s(2, 2), add.s(3, 3)], sum.s()).delay();
-    const [delayed, waiting] = (r.parent as GroupResult).results as Array<{ id: string }>;
+    const [delayed, waiting] = (r.parent as GroupResult).results.map((m) => m as { id: string });
     await app.revoke(delayed!.id);
     const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${delayed!.id} (add, index 0) failed: TaskRevokedError: revoked`) });
@@ -155,7 +155,7 @@ describe('chord', () => {
     await startWorker(app);
     expect(await app.result(((r.parent as GroupResult).results[2] as { id: string }).id).get({ timeout: 5000 })).toBe(6);
     expect(await app.result(waiting!.id).state()).toBe('REVOKED');
-    expect(await r.get({ timeout: 100 }).catch((e: unknown) => (e as Error).message)).toBe(err.message);
+    expect(await r.get({ timeout: 100 }).catch((e: unknown) => (e as Error).message)).toBe((err as Error).message);
   });
 
   it('a member that expired before it started fails the chord, whether the node took it to run or held it', async () => {
