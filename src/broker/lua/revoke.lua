@@ -39,6 +39,7 @@ redis.call("publish", ARGV[9], cjson.encode({op = "revoke", id = id, terminate =
 -- The job's record, wherever it is queued: flagged, or deleted with its `delayed` entry.
 local task = ARGV[10] ~= "" and ARGV[10] or nil
 local found -- the job's record, when it is queued
+local unqueued = false -- taken out of `delayed`: it will surely never run
 local HEAD = '{"stalls":%d+,"options":{"v":1,'
 for _, q in ipairs(redis.call("smembers", KEYS[4])) do
   local jobs = ARGV[2] .. q .. ":jobs"
@@ -47,6 +48,7 @@ for _, q in ipairs(redis.call("smembers", KEYS[4])) do
     found = raw
     task = task or string.match(raw, ',"data":{"task":("[^"\\]*")')
     if state ~= "STARTED" and redis.call("zrem", ARGV[2] .. q .. ":delayed", id) == 1 then
+      unqueued = true
       redis.call("hdel", jobs, id)
       local t = string.match(raw, ',"data":{"task":"([^"\\]*)"')
       if t then redis.call("zrem", ARGV[2] .. q .. ":rateReserved", t .. " " .. id) end
@@ -76,6 +78,12 @@ redis.call("publish", KEYS[2], "revoked")
 if ARGV[7] == "1" then
   emit(KEYS[3], ARGV[6], "task-revoked", '{"id":' .. qid .. ',"task":' .. task .. ',"reason":"revoked"}')
 end
--- A chord member: the chord fails now, as Celery's does when a header task is revoked (lib/plan.lua).
-memberNeverRuns(found, id, task, "revoked", ARGV[2], KEYS[3], ARGV[6], ARGV[5], ARGV[2] .. "result:", ARGV[7] == "1")
+-- A chord member that will never run fails its chord now, as Celery's does when a header task is
+-- revoked (lib/plan.lua). Only when that is sure: taken out of `delayed`, or with results on (a job
+-- that started has a STARTED record, seen above). With results off no record says whether it runs:
+-- if it does, it runs on and its value counts; if it never starts, take.lua or finish.lua's start
+-- check fails the chord when it comes up.
+if unqueued or (found and not string.find(optionsText(found), '"ignoreResult":true', 1, true)) then
+  memberNeverRuns(found, id, task, "revoked", ARGV[2], KEYS[3], ARGV[6], ARGV[5], ARGV[2] .. "result:", ARGV[7] == "1")
+end
 return "REVOKED-NOW"

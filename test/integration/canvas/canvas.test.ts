@@ -158,6 +158,25 @@ describe('chord', () => {
     expect(await r.get({ timeout: 100 }).catch((e: unknown) => (e as Error).message)).toBe((err as Error).message);
   });
 
+  it('a member with results off revoked while it runs (no terminate) runs on, and its value completes the chord', async () => {
+    const { app, add, sum } = mathApp();
+    const { passed, open } = gate();
+    let started = false;
+    const slow = app.task('slow', async () => {
+      started = true;
+      await passed;
+      return 1;
+    }, { ignoreResult: true });
+    await startWorker(app, { concurrency: 2 });
+    const r = await chord([slow.s(), add.s(2, 2)], sum.s()).delay();
+    const memberId = ((r.parent as GroupResult).results[0] as { id: string }).id;
+    await waitFor('the member to run', () => started, (s) => s);
+    // No STARTED record tells revoke it runs (results are off): it must not fail the chord for a job that may be running.
+    await app.revoke(memberId);
+    open();
+    expect(await r.get({ timeout: 5000 })).toBe(5);
+  });
+
   it('a member that expired before it started fails the chord, whether the node took it to run or held it', async () => {
     const { app, add, sum } = mathApp();
     const past = new Date(Date.now() - 1000);
