@@ -17,6 +17,11 @@ export interface RetryOptions {
   error?: Error;
 }
 
+/**
+ * What a bound task (`bind: true`) gets first. Pass it on as it is: its data fields (id, name,
+ * attempt, kwargs, queue, node) are its own, its signal, log and methods come with the object, so a
+ * spread (`{ ...ctx }`) or JSON copy holds the data only.
+ */
 export interface TaskContext {
   /** Task / job id. */
   readonly id: string;

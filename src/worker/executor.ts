@@ -30,8 +30,13 @@ export interface Executor {
 export type PoolKind = 'async' | 'threads' | 'processes';
 export const POOL_KINDS: readonly PoolKind[] = ['async', 'threads', 'processes'];
 
-/** Runs a handler to its end; a synchronous throw is a rejection like any other (an async function catches both). */
+/**
+ * Runs a handler to its end; a synchronous throw is a rejection like any other (an async function
+ * catches both). The handler starts a microtask later, after start() returned: its time limits are
+ * counted from before its synchronous part.
+ */
 async function settle({ def, ctx, args }: ExecutionRequest): Promise<Settled> {
+  await undefined;
   try {
     return { ok: true, value: await (def.bind ? def.handler(ctx, ...args) : def.handler(...args)) };
   } catch (thrown) {

@@ -86,56 +86,54 @@ function unknownTask(taskName: string, tasks: ReadonlyMap<string, TaskDefinition
 /**
  * The task's `ctx`. One object per job with its methods on the prototype: at thousands of jobs a
  * second, an object literal of getters and closures per job was a measurable share of the worker's
- * garbage. Its signal and log are made on first use (most tasks read neither); `progress` and
- * `updateState` stay callable when taken off the object (`const { progress } = ctx`).
+ * garbage. Its own fields are the job's data (what JSON, Object.keys and a spread show); the node's
+ * parts are private. Its signal and log are made on first use (most tasks read neither); `progress`
+ * and `updateState` stay callable when taken off the object (`const { progress } = ctx`).
  */
 class JobContext implements TaskContext {
   readonly id: string;
   readonly name: string;
   readonly attempt: number;
+  readonly kwargs: Readonly<Record<string, unknown>>;
   readonly queue: string;
   readonly node: string;
-  private logger: Logger | undefined;
-  private bound: Pick<TaskContext, 'progress' | 'updateState'> | undefined;
+  readonly #input: RunJobInput;
+  #logger: Logger | undefined;
+  #bound: Pick<TaskContext, 'progress' | 'updateState'> | undefined;
 
-  constructor(
-    private readonly input: RunJobInput,
-    private readonly record: JobRecord,
-  ) {
+  constructor(input: RunJobInput, record: JobRecord) {
     this.id = input.id;
     this.name = record.data.task;
     this.attempt = record.options.attempt;
+    this.kwargs = record.data.kwargs ?? {};
     this.queue = input.queue;
     this.node = input.node;
-  }
-
-  get kwargs(): Readonly<Record<string, unknown>> {
-    return this.record.data.kwargs ?? {};
+    this.#input = input;
   }
 
   get signal(): AbortSignal {
-    return this.input.signal();
+    return this.#input.signal();
   }
 
   get log(): Logger {
-    return (this.logger ??= this.input.log.child({ task: this.name, jobId: this.id, attempt: this.attempt }));
+    return (this.#logger ??= this.#input.log.child({ task: this.name, jobId: this.id, attempt: this.attempt }));
   }
 
   get progress(): TaskContext['progress'] {
-    return this.methods().progress;
+    return this.#methods().progress;
   }
 
   get updateState(): TaskContext['updateState'] {
-    return this.methods().updateState;
+    return this.#methods().updateState;
   }
 
   retry(options: RetryOptions = {}): never {
     throw retryRequest(options);
   }
 
-  private methods(): Pick<TaskContext, 'progress' | 'updateState'> {
-    const input = this.input;
-    return (this.bound ??= {
+  #methods(): Pick<TaskContext, 'progress' | 'updateState'> {
+    const input = this.#input;
+    return (this.#bound ??= {
       progress: (value: unknown) => input.progress(value),
       updateState: (state: string, meta?: unknown) => input.progress(meta, checkCustomState(state)),
     });

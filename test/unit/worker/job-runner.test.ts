@@ -6,6 +6,13 @@ import type { TaskContext } from '../../../src/core/context.js';
 import { AsyncExecutor } from '../../../src/worker/executor.js';
 import { runJob, type RunJobInput } from '../../../src/worker/job-runner.js';
 
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // a synchronous start (parsing, hashing, …)
+  }
+}
+
 function input(handler: (...args: never[]) => unknown, over: Partial<RunJobInput> = {}, kwargs?: Record<string, unknown>) {
   const def = defineTask('t.job', handler, { bind: true });
   const progress: Array<{ value: unknown; state: string | undefined }> = [];
@@ -66,5 +73,46 @@ describe('runJob: the task context', () => {
     const attempt = await runJob({ ...run });
     expect(attempt.outcome.kind).toBe('failure');
     expect(progress).toEqual([]);
+  });
+
+  it('shows the job, not the node’s internals, to JSON and Object.keys; spreading it copies its data', async () => {
+    let json = '';
+    let keys: string[] = [];
+    let spread: Record<string, unknown> = {};
+    const { run } = input((ctx: TaskContext) => {
+      json = JSON.stringify(ctx);
+      keys = Object.keys(ctx);
+      spread = { ...ctx };
+      return 1;
+    }, {}, { secret: 's' });
+    expect((await runJob(run)).outcome.kind).toBe('success');
+    expect(JSON.parse(json)).toEqual({ id: 'job-1', name: 't.job', attempt: 2, kwargs: { secret: 's' }, queue: 'q1', node: 'w1@h' });
+    expect(keys.sort()).toEqual(['attempt', 'id', 'kwargs', 'name', 'node', 'queue']);
+    expect(spread).toEqual({ id: 'job-1', name: 't.job', attempt: 2, kwargs: { secret: 's' }, queue: 'q1', node: 'w1@h' });
+  });
+});
+
+describe('runJob: the async pool’s time limits', () => {
+  it('count the handler’s synchronous start: hard limit 200 ms, 150 ms busy then 150 ms awaited fails', async () => {
+    const { run } = input(async () => {
+      busy(150);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return 'done';
+    }, { limits: { timeLimitMs: 200 } });
+    const attempt = await runJob(run);
+    expect(attempt.outcome).toMatchObject({ kind: 'failure', reason: 'hard time limit exceeded' });
+    await attempt.lingering;
+  });
+
+  it('count it for the soft limit too: the signal has aborted when the handler looks after 300 ms', async () => {
+    let aborted: boolean | undefined;
+    const { run } = input(async (ctx: TaskContext) => {
+      busy(150);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      aborted = ctx.signal.aborted;
+      return 'done';
+    }, { limits: { softTimeLimitMs: 200 } });
+    await runJob(run);
+    expect(aborted).toBe(true);
   });
 });
