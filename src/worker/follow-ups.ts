@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Keys } from '../broker/keys.js';
 import { applyNode, emptyPlan, planIds, type Plan, type PlanContext } from '../core/canvas/plan.js';
-import { assertFrozenNode, attach, type FrozenNode } from '../core/canvas/frozen.js';
+import { assertFrozenNode, attach, chordAhead, type FrozenNode } from '../core/canvas/frozen.js';
 import type { CanvasData } from '../broker/message.js';
 import type { Attempt } from './job-runner.js';
 
@@ -26,6 +26,11 @@ function nodes(value: unknown, where: string): FrozenNode[] {
   if (!Array.isArray(value)) throw new TypeError(`${where} is not a list`);
   value.forEach((n) => assertFrozenNode(n, where));
   return value as FrozenNode[];
+}
+
+/** The chord a job's end counts for (its own, or that of the chain it starts; see frozen.ts). */
+function chordAheadOf(data: CanvasData): { id: string; i: number } | undefined {
+  return data.chord ?? chordAhead({ task: data.task, id: '', queue: '', args: [], chain: nodes(data.chain, 'data.chain') });
 }
 
 /** The follow-ups of an attempt's outcome (throws when the record's canvas is malformed: the job then fails). */
@@ -47,14 +52,17 @@ export function followUps(attempt: Attempt, keys: Keys, now: number, sentEvents:
       const failure = JSON.stringify({ id: attempt.id, task: attempt.taskName, error });
       for (const errback of nodes(data.linkError, 'data.linkError')) applyNode(plan, errback, ctx, failure);
     }
-    if (chord) {
-      const message = `chord member ${attempt.id} (${attempt.taskName}, index ${chord.i}) failed: ${error.name}: ${error.message}`;
-      plan.f = [keys.chord(chord.id), JSON.stringify({ name: 'ChordError', message })];
+    // Its own chord, or — a step of a chain in a chord's header — the chord the chain's end counts for.
+    const ahead = chordAheadOf(data);
+    if (ahead) {
+      const message = `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: ${error.name}: ${error.message}`;
+      plan.f = [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message })];
     }
-  } else if (chord) {
+  } else if (chordAheadOf(data)) {
     // A retry sends nothing, unless finish.lua turns it into a revocation (revoked while it ran):
     // this plan is applied then, and the chord fails.
-    plan.f = [keys.chord(chord.id), JSON.stringify({ name: 'ChordError', message: `chord member ${attempt.id} (${attempt.taskName}, index ${chord.i}) failed: TaskRevokedError: revoked (revoked while it ran)` })];
+    const ahead = chordAheadOf(data) as { id: string; i: number };
+    plan.f = [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message: `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: TaskRevokedError: revoked (revoked while it ran)` })];
   } else {
     return NONE;
   }

@@ -62,8 +62,8 @@ local function failForGood(id, raw, n, errName, message)
     emit(KEYS[7], ARGV[4], "task-failed", '{"id":' .. qid .. ',"task":' .. task .. ',"queue":' .. cjson.encode(ARGV[6]) .. ',"error":' .. err ..
       ',"reason":"stalled","stalls":' .. n .. '}')
   end
-  local chord = data.chord
-  if type(chord) == "table" and type(chord.id) == "string" then
+  local chord = chordAhead(data)
+  if chord then
     chordFailed({ARGV[12] .. "chord:" .. chord.id, cjson.encode({name = "ChordError", message = "chord member " .. id .. " (" ..
       cjson.decode(task) .. ", index " .. tostring(chord.i) .. ") failed: " .. errName .. ": " .. message})}, KEYS[7], ARGV[4], ARGV[3], ARGV[5], ARGV[7] == "1")
   end

@@ -142,6 +142,19 @@ export function asBody(n: FrozenNode, newId: () => string): FrozenSig {
   return { task: PASS_TASK, id: newId(), queue: firstSig(n).queue, args: [], chain: [n] };
 }
 
+/**
+ * The chord a node's end counts for: its own membership, or — a chain in a chord's header — that of
+ * the chain's last step (or of the body of a chord ending it), which never runs if the node fails.
+ */
+export function chordAhead(n: FrozenNode, depth = 0): { id: string; i: number } | undefined {
+  if (depth > 64) return undefined;
+  if (isChord(n)) return chordAhead(n.body, depth + 1);
+  if (isGroup(n)) return undefined;
+  if (n.chord) return n.chord;
+  const last = n.chain?.at(-1);
+  return last ? chordAhead(last, depth + 1) : undefined;
+}
+
 /** Marks the task whose value is `n`'s value as member `i` of chord `id`. */
 export function asMember(n: FrozenNode, chord: { id: string; i: number }, newId: () => string): FrozenNode {
   if (isGroup(n)) {

@@ -200,6 +200,27 @@ describe('chord', () => {
     await expect(second.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${secondId} (add, index 1) failed: TaskRevokedError: expired`) });
   });
 
+  it('a chain in the header whose first step fails, or is revoked before it runs, fails the chord (the later steps never run)', async () => {
+    const { app, add, sum, fail } = mathApp();
+    const node = await startWorker(app);
+    const failed = await chord([chain(fail.si('step 1'), add.s(1)), add.s(2, 2)], sum.s()).delay();
+    const failedStep = ((failed.parent as GroupResult).results[0] as { parent?: { id: string } }).parent!.id;
+    await expect(failed.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${failedStep} (fail, index 0) failed: TypeError: failed: step 1`) });
+    await node.stop();
+    // Revoked while it waits (no node runs): the chord fails at once.
+    const revoked = await chord([add.s(3, 3), chain(add.s(1, 1), add.s(1), add.s(1))], sum.s()).delay();
+    const firstStep = ((revoked.parent as GroupResult).results[1] as { parent?: { parent?: { id: string } } }).parent!.parent!.id;
+    await app.revoke(firstStep);
+    await expect(revoked.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining(`chord member ${firstStep} (add, index 1) failed: TaskRevokedError: revoked`) });
+  });
+
+  it('a chord in the header whose own header fails fails the outer chord too', async () => {
+    const { app, add, sum, fail } = mathApp();
+    await startWorker(app);
+    const r = await chord([chord([add.s(1, 1), fail.si('inner')], sum.s()), add.s(2, 2)], sum.s()).delay();
+    await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ remoteName: 'ChordError', message: expect.stringContaining('(sum, index 0) failed: ChordError: chord member') });
+  });
+
   it('an empty header runs the body at once with []', async () => {
     const { app, sum } = mathApp();
     await startWorker(app);

@@ -12,6 +12,19 @@ a string, records are stored as given (never re-encoded).
 A chord is a HASH (n, b, p, id, task, h, t, m, d, a, x, e, and `fired` once its body went or failed) with its
 members' values in <key>:r (index → value); both expire with the results.
 ]]
+-- The chord a job's end counts for: its own membership, or — a chain in a chord's header — that of
+-- the chain's last step (or of the body of a chord ending it), which never runs if this job fails or
+-- never starts. `n` is a job's `data` or a frozen node (core/canvas/frozen.ts).
+local function chordAhead(n, depth)
+  depth = depth or 0
+  if type(n) ~= "table" or depth > 64 then return nil end
+  if n.body ~= nil then return chordAhead(n.body, depth + 1) end
+  if n.group ~= nil then return nil end
+  if type(n.chord) == "table" and type(n.chord.id) == "string" then return n.chord end
+  if type(n.chain) == "table" and #n.chain > 0 then return chordAhead(n.chain[#n.chain], depth + 1) end
+  return nil
+end
+
 local function enqueueJob(base, priority, id, record, due, edata, eventsKey, maxlen)
   if redis.call("hsetnx", base .. "jobs", id, record) == 0 then return 0 end
   local dueMs = tonumber(due) or 0
@@ -91,6 +104,17 @@ local function chordFailed(f, eventsKey, maxlen, ttl, resultPrefix, withEvents)
   end
   redis.call("del", key .. ":r")
   redis.call("pexpire", key, ttl)
+  -- A chord in another chord's header (or ending a chain there): its body never runs, so the outer
+  -- chord fails too. Its body's record says which (its own membership, or its chain's).
+  local parts = redis.call("hmget", key, "h", "t", "m")
+  local ok, rec = pcall(cjson.decode, parts[3] == "1" and ((parts[1] or "") .. "[]" .. (parts[2] or "")) or (parts[1] or ""))
+  local outer = ok and type(rec) == "table" and chordAhead(rec.data)
+  if outer then
+    local message = "chord member " .. b[1] .. " (" .. cjson.decode(b[2]) .. ", index " .. tostring(outer.i) .. ") failed: ChordError: " ..
+      tostring((cjson.decode(err) or {}).message)
+    -- Best effort (a hand-broken outer key must not undo the inner chord's failure, recorded above).
+    pcall(chordFailed, {string.sub(resultPrefix, 1, -8) .. "chord:" .. outer.id, cjson.encode({name = "ChordError", message = message})}, eventsKey, maxlen, ttl, resultPrefix, withEvents)
+  end
 end
 
 -- A chord member that will never run — revoked or expired before it started — fails its chord as a
@@ -99,10 +123,10 @@ end
 -- colon. Best effort: a broken chord key (another type) leaves the chord waiting, never the release
 -- of the job half-done. Once per chord (chordFailed).
 local function memberNeverRuns(raw, id, task, why, prefix, eventsKey, maxlen, ttl, resultPrefix, withEvents)
-  if not raw or not string.find(raw, ',"chord":{"id":"', 1, true) then return end
+  if not raw or not string.find(raw, '"chord":{"id":"', 1, true) then return end
   local ok, rec = pcall(cjson.decode, raw)
-  local chord = ok and type(rec) == "table" and type(rec.data) == "table" and rec.data.chord
-  if type(chord) ~= "table" or type(chord.id) ~= "string" then return end
+  local chord = ok and type(rec) == "table" and chordAhead(rec.data)
+  if not chord then return end
   local okName, name = pcall(cjson.decode, task)
   local message = "chord member " .. id .. " (" .. (okName and tostring(name) or task) .. ", index " .. tostring(chord.i) ..
     ") failed: TaskRevokedError: " .. why
