@@ -58,13 +58,12 @@ export function followUps(attempt: Attempt, keys: Keys, now: number, sentEvents:
       const message = `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: ${error.name}: ${error.message}`;
       plan.f = [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message })];
     }
-  } else if (chordAheadOf(data)) {
+  } else {
     // A retry sends nothing, unless finish.lua turns it into a revocation (revoked while it ran):
     // this plan is applied then, and the chord fails.
-    const ahead = chordAheadOf(data) as { id: string; i: number };
+    const ahead = chordAheadOf(data);
+    if (!ahead) return NONE;
     plan.f = [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message: `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: TaskRevokedError: revoked (revoked while it ran)` })];
-  } else {
-    return NONE;
   }
   if (plan.j.length === 0 && plan.c.length === 0 && !plan.m && !plan.f) return NONE;
   return { plan: JSON.stringify(plan), children: planIds(plan) };
