@@ -33,6 +33,12 @@ function chordAheadOf(data: CanvasData): { id: string; i: number } | undefined {
   return data.chord ?? chordAhead({ task: data.task, id: '', queue: '', args: [], chain: nodes(data.chain, 'data.chain') });
 }
 
+/** The plan's failure of chord `ahead`, naming the member and what ended it. */
+function chordFailure(keys: Keys, attempt: Attempt, ahead: { id: string; i: number }, why: string): [string, string] {
+  const message = `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: ${why}`;
+  return [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message })];
+}
+
 /** The follow-ups of an attempt's outcome (throws when the record's canvas is malformed: the job then fails). */
 export function followUps(attempt: Attempt, keys: Keys, now: number, sentEvents: boolean): FollowUps {
   const data = attempt.record?.data as CanvasData | undefined;
@@ -55,15 +61,14 @@ export function followUps(attempt: Attempt, keys: Keys, now: number, sentEvents:
     // Its own chord, or — a step of a chain in a chord's header — the chord the chain's end counts for.
     const ahead = chordAheadOf(data);
     if (ahead) {
-      const message = `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: ${error.name}: ${error.message}`;
-      plan.f = [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message })];
+      plan.f = chordFailure(keys, attempt, ahead, `${error.name}: ${error.message}`);
     }
   } else {
     // A retry sends nothing, unless finish.lua turns it into a revocation (revoked while it ran):
     // this plan is applied then, and the chord fails.
     const ahead = chordAheadOf(data);
     if (!ahead) return NONE;
-    plan.f = [keys.chord(ahead.id), JSON.stringify({ name: 'ChordError', message: `chord member ${attempt.id} (${attempt.taskName}, index ${ahead.i}) failed: TaskRevokedError: revoked (revoked while it ran)` })];
+    plan.f = chordFailure(keys, attempt, ahead, 'TaskRevokedError: revoked (revoked while it ran)');
   }
   if (plan.j.length === 0 && plan.c.length === 0 && !plan.m && !plan.f) return NONE;
   return { plan: JSON.stringify(plan), children: planIds(plan) };
