@@ -146,7 +146,7 @@ async function main() {
     if (!opts.poolsOnly) process.stdout.write(`\n${table(systemsOut)}\n\n${targetsText(targets)}\n`);
     const taskq = systems.find((s) => s.key === 'taskq');
     const extras = !opts.poolsOnly && taskq ? await measureExtras(taskq, redis, { n: opts.n, runs: opts.runs, log }) : undefined;
-    if (extras) process.stdout.write(`\n${extrasText(extras, systemsOut.taskq.processing.c1.jobsPerSec)}`);
+    if (extras) process.stdout.write(`\n${extrasText(extras, systemsOut)}`);
     const pools = opts.pools ? await measurePools(redis, { n: Math.min(opts.n, 4000), log }) : undefined;
     if (pools) process.stdout.write(`\n${poolsTable(pools)}`);
     const multi = opts.multi ? await measureMulti(redis, { runs: opts.runs, log }) : undefined;

@@ -1,6 +1,6 @@
 /**
  * The worker process of one measurement (forked by measure.mjs). argv[2] is JSON:
- *   {system, host, port, concurrency, expected, latency, prefetch?}
+ *   {system, host, port, concurrency, expected, latency, prefetch?, taskEvents?}
  * IPC to the parent:
  *   {type:'ready'}                                   consuming has started
  *   {type:'done', firstStartMs, lastDoneMs, count, cpuUs, latenciesMs}
@@ -41,7 +41,7 @@ const onDone = () => {
 };
 
 try {
-  const handle = await system.worker({ host: cfg.host, port: cfg.port }, { concurrency: cfg.concurrency, prefetch: cfg.prefetch, onStart, onDone });
+  const handle = await system.worker({ host: cfg.host, port: cfg.port }, { concurrency: cfg.concurrency, prefetch: cfg.prefetch, taskEvents: cfg.taskEvents, onStart, onDone });
   process.on('message', async (msg) => {
     if (msg?.type !== 'stop') return;
     try {

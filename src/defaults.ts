@@ -91,6 +91,11 @@ export const defaults = {
   uiPort: 5555,
   /** Tasks the web UI keeps in memory (the least recently updated go first), and events per task. */
   uiMaxTasks: 10_000,
+  /**
+   * The web UI turns task events on in every node at start, in each node that comes online, and
+   * again this often (ms) for one it missed (Flower's events_enable_interval is 5 s).
+   */
+  uiEnableEventsMs: 30_000,
   uiMaxEventsPerTask: 50,
   /** A download's lease on its resource (ms, TASKQ_DOWNLOAD_LEASE_MS): a killed node's download is taken over within it. */
   downloadLeaseMs: 10_000,

@@ -1,4 +1,7 @@
-/** taskq adapter: a no-op task `bench.noop` on queue `bench`, results and events on (defaults). */
+/**
+ * taskq adapter: a no-op task `bench.noop` on queue `bench`, with its defaults: results on, task events
+ * off (as Celery's worker without -E; `taskEvents: true` is -E).
+ */
 import { createApp, WorkerNode } from '../../dist/index.js';
 
 const QUEUE = 'bench';
@@ -22,9 +25,9 @@ export async function producer(redis) {
   };
 }
 
-export async function worker(redis, { concurrency, prefetch, onStart, onDone }) {
+export async function worker(redis, { concurrency, prefetch, taskEvents, onStart, onDone }) {
   const { app } = makeApp(redis, onStart);
-  const node = new WorkerNode(app, { queues: [QUEUE], concurrency, ...(prefetch === undefined ? {} : { prefetch }) });
+  const node = new WorkerNode(app, { queues: [QUEUE], concurrency, ...(prefetch === undefined ? {} : { prefetch }), ...(taskEvents ? { taskEvents } : {}) });
   node.on('job-finished', () => onDone());
   await node.start();
   return {

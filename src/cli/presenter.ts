@@ -73,6 +73,7 @@ export interface BannerInfo {
   tasks: string[];
   queues: string[];
   concurrency: number;
+  taskEvents: boolean;
 }
 
 export function workerBanner(b: BannerInfo): string {
@@ -82,7 +83,8 @@ export function workerBanner(b: BannerInfo): string {
     `  app          ${b.app ?? '(none: tasks sent here fail as unknown)'}\n` +
     `  tasks        ${b.tasks.length ? b.tasks.join(', ') : '(none)'}\n` +
     `  queues       ${b.queues.join(', ')}\n` +
-    `  concurrency  ${b.concurrency}\n`
+    `  concurrency  ${b.concurrency}\n` +
+    `  task events  ${b.taskEvents ? 'ON' : 'OFF (-E or `taskq control enable_events` to monitor tasks of this node; the web UI turns them on)'}\n`
   );
 }
 

@@ -25,6 +25,8 @@ export interface WorkerCliOptions {
   autoscale?: { max: number; min: number };
   prefetchMultiplier?: number;
   optimization?: 'fair' | 'default';
+  /** -E: task events on (absent: the app's default). */
+  taskEvents?: boolean;
 }
 
 /** How many jobs the node may hold beyond its slots, or undefined (adaptive: the default). */
@@ -58,5 +60,6 @@ export function workerNodeOptions(
     childLog: { level: options.loglevel, file: options.logfile, human: extra.humanChildLogs },
     ...(options.autoscale ? { autoscale: options.autoscale } : {}),
     ...(prefetch !== undefined ? { prefetch } : {}),
+    ...(options.taskEvents ? { taskEvents: true } : {}),
   };
 }

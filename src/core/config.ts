@@ -19,8 +19,15 @@ export interface AppOptions {
   routes?: Routes | undefined;
   /** How long results are kept (ms, TASKQ_RESULT_EXPIRES_MS). */
   resultExpiresMs?: number | undefined;
-  /** Write task and worker events to the event stream (TASKQ_EVENTS=0 turns them off). */
+  /** Write events to the event stream at all (TASKQ_EVENTS=0 turns every one off). */
   events?: boolean | undefined;
+  /**
+   * Worker nodes write task events — received, started, succeeded, failed, retried, revoked,
+   * progress (TASKQ_TASK_EVENTS=1; a node's `-E`). Off by default, as Celery's
+   * worker_send_task_events: they cost three stream entries per job. `taskq control enable_events`
+   * turns them on in running nodes, and the web UI does so while it runs (as Flower does).
+   */
+  taskEvents?: boolean | undefined;
   /**
    * Also announce task-sent when a job is sent (TASKQ_SENT_EVENTS=1). Off by default, as Celery's
    * task_send_sent_event: it costs a stream entry per job at send time (about 130 bytes of Redis).
@@ -53,6 +60,7 @@ export interface AppConfig {
   routes: Routes | undefined;
   resultExpiresMs: number;
   events: boolean;
+  taskEvents: boolean;
   sentEvents: boolean;
   eventsMaxLen: number;
   eventsMaxAgeMs: number;
@@ -126,6 +134,7 @@ export function resolveAppConfig(options: AppOptions = {}, env: Env = process.en
     routes: options.routes,
     resultExpiresMs: atLeast(setting(env, options.resultExpiresMs, 'resultExpiresMs', 'TASKQ_RESULT_EXPIRES_MS', int, ms, defaults.resultExpiresMs), 1),
     events: setting(env, options.events, 'events', 'TASKQ_EVENTS', bool, 'a boolean (1/0)', true).value,
+    taskEvents: setting(env, options.taskEvents, 'taskEvents', 'TASKQ_TASK_EVENTS', bool, 'a boolean (1/0)', false).value,
     sentEvents: setting(env, options.sentEvents, 'sentEvents', 'TASKQ_SENT_EVENTS', bool, 'a boolean (1/0)', false).value,
     eventsMaxLen: atLeast(setting(env, options.eventsMaxLen, 'eventsMaxLen', 'TASKQ_EVENTS_MAX_LEN', int, 'a count', defaults.eventsMaxLen), 1),
     eventsMaxAgeMs: atLeast(setting(env, options.eventsMaxAgeMs, 'eventsMaxAgeMs', 'TASKQ_EVENTS_MAX_AGE_MS', int, ms, defaults.eventsMaxAgeMs), 1000),

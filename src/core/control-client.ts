@@ -40,7 +40,7 @@ export class ControlClient {
   }
 
   /**
-   * Tells the nodes to change something: `shutdown`, `pool_grow` / `pool_shrink` `{n}`, `autoscale`
+   * Tells the nodes to change something: `shutdown`, `enable_events` / `disable_events` (task events), `pool_grow` / `pool_shrink` `{n}`, `autoscale`
    * `{max, min}`, `add_consumer` / `cancel_consumer` `{queue}`, `rate_limit` `{task}` (after
    * `app.setRateLimit`), `time_limit` `{task, soft, hard}` (seconds), `revoke` `{ids, terminate}`.
    */

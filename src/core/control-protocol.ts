@@ -18,7 +18,7 @@ export const INSPECT_METHODS = ['ping', 'stats', 'active', 'reserved', 'schedule
 export type InspectMethod = (typeof INSPECT_METHODS)[number];
 
 /** What `taskq control` tells. */
-export const CONTROL_METHODS = ['shutdown', 'pool_grow', 'pool_shrink', 'autoscale', 'add_consumer', 'cancel_consumer', 'rate_limit', 'time_limit', 'revoke'] as const;
+export const CONTROL_METHODS = ['shutdown', 'enable_events', 'disable_events', 'pool_grow', 'pool_shrink', 'autoscale', 'add_consumer', 'cancel_consumer', 'rate_limit', 'time_limit', 'revoke'] as const;
 export type ControlMethod = (typeof CONTROL_METHODS)[number];
 
 export type Method = InspectMethod | ControlMethod;
@@ -99,6 +99,8 @@ export interface NodeStats {
   totals: Record<string, number>;
   /** Why the node takes no work, if it does not. */
   problem?: string | undefined;
+  /** Whether the node writes task events now (-E, enable_events). */
+  taskEvents?: boolean;
   rusage: { userCpuMs: number; systemCpuMs: number; maxRssKb: number };
   rssKb: number;
 }

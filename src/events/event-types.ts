@@ -1,7 +1,8 @@
 /**
  * The event stream `<prefix>:events` (a Redis Stream, trimmed to about `eventsMaxLen` entries).
  * Every entry has two fields: `type` (below) and `data` (JSON). The entry id (`<ms>-<seq>`) is the
- * event's time and the cursor a reader resumes from.
+ * event's time and the cursor a reader resumes from. Task events other than task-sent come from
+ * worker nodes whose task events are on (-E, TASKQ_TASK_EVENTS, `control enable_events`).
  *
  *   task-sent       {id, task, queue, args, eta?, expires?}
  *   task-received   {id, task, node, attempt}

@@ -1,6 +1,6 @@
 /**
  * The nodes `taskq up` runs, as configuration: `--node name=q1,q2:concurrency` options, or a JSON file
- * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "beat": true, "services": {name: command},
+ * (`taskq-up.json`: `{"app": "dist/app.js", "nodes": [{"name", "queues", "concurrency"}], "taskEvents": true, "beat": true, "services": {name: command},
  * "start": [commands], "try": [commands]}`). Pure:
  * parsing and validation only; reading the file is the caller's.
  */
@@ -23,6 +23,8 @@ export interface UpLayout {
   tries?: string[];
   /** Run one `taskq beat` beside the nodes (the app's beatSchedule). */
   beat?: boolean;
+  /** The nodes write task events from their start (-E), for the web UI and `taskq events`. */
+  taskEvents?: boolean;
   /** Long-running taskq commands run and watched beside the nodes (e.g. `cache serve`, `demo origin`). */
   services?: Array<{ name: string; command: string; args: string[] }>;
   /** taskq commands run once everything is up (e.g. `capture start -A dist/app.js`). */
@@ -89,6 +91,8 @@ export function parseLayoutFile(text: string, file: string): UpLayout {
   });
   const beat = (o as { beat?: unknown }).beat;
   if (beat !== undefined && typeof beat !== 'boolean') throw bad(file, '"beat" must be true or false (run one taskq beat beside the nodes)');
+  const taskEvents = (o as { taskEvents?: unknown }).taskEvents;
+  if (taskEvents !== undefined && typeof taskEvents !== 'boolean') throw bad(file, '"taskEvents" must be true or false (the nodes write task events from their start: -E)');
   const tries = (o as { try?: unknown }).try;
   if (tries !== undefined && (!Array.isArray(tries) || !tries.every((t) => typeof t === 'string'))) throw bad(file, '"try" must be a list of taskq commands (strings)');
   const services = parseServices((o as { services?: unknown }).services, file);
@@ -99,6 +103,7 @@ export function parseLayoutFile(text: string, file: string): UpLayout {
     nodes: checkUnique(nodes, file),
     ...(tries ? { tries: tries as string[] } : {}),
     ...(beat ? { beat } : {}),
+    ...(taskEvents ? { taskEvents } : {}),
     ...(services.length ? { services } : {}),
     ...(start?.length ? { start: (start as string[]).map(words) } : {}),
   };
@@ -127,5 +132,5 @@ function parseServices(value: unknown, file: string): Array<{ name: string; comm
  */
 export function layoutToMultiArgs(layout: UpLayout, appModule: string, stateDir: string): string[] {
   const perNode = layout.nodes.flatMap((n, i) => [`-Q:${i + 1}`, n.queues.join(','), `-c:${i + 1}`, String(n.concurrency)]);
-  return [...layout.nodes.map((n) => n.name), '-A', appModule, ...perNode, `--pidfile=${stateDir}/run/%n.pid`, `--logfile=${stateDir}/logs/%n.log`];
+  return [...layout.nodes.map((n) => n.name), '-A', appModule, ...perNode, ...(layout.taskEvents ? ['-E'] : []), `--pidfile=${stateDir}/run/%n.pid`, `--logfile=${stateDir}/logs/%n.log`];
 }

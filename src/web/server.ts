@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { defaults } from '../defaults.js';
 import { EventHub } from './event-hub.js';
+import { EventsEnabler } from './events-enabler.js';
 import { guard } from './guard.js';
 import { fleetRoutes } from './routes/api-fleet.js';
 import { taskRoutes } from './routes/api-tasks.js';
@@ -65,6 +66,11 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
   metricsRoutes(web, app, hub, aria2);
   pageRoutes(web, new URL('../../dist/ui/', import.meta.url));
   await hub.start();
+  const enabler = settings.enableEvents ? new EventsEnabler(app, log, defaults.uiEnableEventsMs) : undefined;
+  if (enabler) {
+    hub.subscribe(enabler.onEvent);
+    await enabler.start();
+  }
   const server: WebServer = {
     web,
     hub,
@@ -77,6 +83,7 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
     },
     close: async () => {
       live.closeAll(); // open live streams would keep the server from closing
+      enabler?.stop();
       await hub.stop();
       await web.close();
     },

@@ -14,13 +14,15 @@ export interface UiSettings {
   /** The token came from TASKQ_UI_TOKEN / --token (not generated). */
   tokenGiven: boolean;
   readOnly: boolean;
+  /** Turn task events on in the worker nodes while the UI runs (as Flower does; TASKQ_UI_ENABLE_EVENTS=0 or --no-enable-events: not). */
+  enableEvents: boolean;
 }
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export function uiSettings(options: { host?: string; port?: number; token?: string; readOnly?: boolean }, env: NodeJS.ProcessEnv = process.env): UiSettings {
+export function uiSettings(options: { host?: string; port?: number; token?: string; readOnly?: boolean; enableEvents?: boolean }, env: NodeJS.ProcessEnv = process.env): UiSettings {
   const host = options.host ?? (env.TASKQ_UI_HOST || defaults.uiHost);
   let port: number = options.port ?? defaults.uiPort;
   if (options.port === undefined && env.TASKQ_UI_PORT) {
@@ -31,5 +33,8 @@ export function uiSettings(options: { host?: string; port?: number; token?: stri
   if (given !== undefined && given.length < 16) throw new ConfigError('TASKQ_CONFIG_INVALID', 'the UI token (TASKQ_UI_TOKEN or --token) must be at least 16 characters');
   if (!isLoopback(host) && !given) throw new ConfigError('TASKQ_CONFIG_INVALID', `the UI on ${host} would be reachable from other machines: set a token (TASKQ_UI_TOKEN or --token, 16+ characters), or bind 127.0.0.1`);
   const readOnly = options.readOnly ?? /^(1|true|yes|on)$/i.test(env.TASKQ_UI_READ_ONLY ?? '');
-  return { host, port, token: given ?? randomBytes(18).toString('base64url'), tokenGiven: given !== undefined, readOnly };
+  const rawEnable = env.TASKQ_UI_ENABLE_EVENTS ?? '1';
+  if (!/^(1|0|true|false|yes|no|on|off)$/i.test(rawEnable)) throw new ConfigError('TASKQ_CONFIG_INVALID', `TASKQ_UI_ENABLE_EVENTS=${JSON.stringify(rawEnable)}: expected 1 or 0`);
+  const enableEvents = options.enableEvents ?? /^(1|true|yes|on)$/i.test(rawEnable);
+  return { host, port, token: given ?? randomBytes(18).toString('base64url'), tokenGiven: given !== undefined, readOnly, enableEvents };
 }

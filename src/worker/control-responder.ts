@@ -38,6 +38,8 @@ export interface ControlTarget {
   cancelConsumer(queue: string): Promise<boolean>;
   refreshRates(): Promise<void>;
   revoke(id: string, terminate: boolean): void;
+  /** Task events on or off (Celery's enable_events / disable_events); false when the app writes no events at all. */
+  setTaskEvents(on: boolean): boolean;
   stop(): Promise<void>;
 }
 
@@ -134,6 +136,11 @@ export class ControlResponder {
     switch (method) {
       case 'shutdown':
         return { ok: 'shutting down (warm)' };
+      case 'enable_events':
+        return { ok: node.setTaskEvents(true) ? 'task events enabled' : 'task events stay off: this app writes no events (TASKQ_EVENTS=0)' };
+      case 'disable_events':
+        node.setTaskEvents(false);
+        return { ok: 'task events disabled' };
       case 'pool_grow':
       case 'pool_shrink': {
         const n = count(args, method);

@@ -53,6 +53,7 @@ export class Dispatcher extends EventEmitter {
         this.emit('job-finished', job.id, attempt.outcome.kind);
       },
       flushed: () => this.checkIdle(),
+      taskEvents: () => this.deps.taskEvents(),
       trouble: (err, since) => {
         const change = this.ledger.trouble(err, since);
         if (change === 'unhealthy') for (const c of this.deps.consumers()) c.interrupt();
@@ -104,6 +105,7 @@ export class Dispatcher extends EventEmitter {
     accept: (consumer, jobs) => this.accept(consumer, jobs),
     rateTable: () => this.deps.rates.value,
     now: () => this.deps.clock.now(),
+    taskEvents: () => this.deps.taskEvents(),
     pump: () => this.pump(),
   };
 

@@ -47,6 +47,8 @@ export interface RecorderHooks {
   flushed(): void;
   /** Writes keep failing since `sinceMs` (undefined: they work again). */
   trouble(err: Error | undefined, sinceMs: number): void;
+  /** Whether the node writes task events now. */
+  taskEvents(): boolean;
 }
 
 export class OutcomeRecorder {
@@ -126,7 +128,7 @@ export class OutcomeRecorder {
     const { keys, config } = this;
     const task = peekTaskName(job.raw);
     const record = startedRecord({ delivery: job.token, id: job.id, task, node: this.node, startedAt: job.startedAt, attempt: peekOptions(job.raw).attempt, progress: value, ...(state ? { custom: state } : {}) });
-    const event = config.events ? JSON.stringify({ id: job.id, task, queue, node: this.node, progress: value, ...(state ? { state } : {}) }) : '';
+    const event = this.hooks.taskEvents() ? JSON.stringify({ id: job.id, task, queue, node: this.node, progress: value, ...(state ? { state } : {}) }) : '';
     const done = await runScript(this.client, 'taskqProgress', [keys.result(job.id), keys.events], [job.token, record, config.resultExpiresMs, event, config.eventsMaxLen]);
     return done === 1;
   }
@@ -155,9 +157,10 @@ export class OutcomeRecorder {
 
   private async write(queue: string, batch: Pending[], starts: StartPending[]): Promise<void> {
     const now = this.now();
-    const argv = finishHeader(this.config, this.keys, now, starts.length, this.node);
+    const events = this.hooks.taskEvents();
+    const argv = finishHeader(this.config, this.keys, now, starts.length, this.node, events);
     for (const { job, waits } of starts) argv.push(...startRequest(job, waits));
-    for (const item of batch) argv.push(...this.entry(item, now));
+    for (const item of batch) argv.push(...this.entry(item, now, events));
     let reply: string[];
     try {
       reply = (await runScript(this.client, 'taskqFinish', finishKeys(this.keys, queue), argv)) as string[];
@@ -181,9 +184,9 @@ export class OutcomeRecorder {
    * One job's finish arguments. An outcome that cannot be encoded (a record nested too deep to
    * re-encode, say) fails that job alone, with its record kept unchanged for the dead-letter list.
    */
-  private entry(item: Pending, now: number): Array<string | number> {
+  private entry(item: Pending, now: number, events: boolean): Array<string | number> {
     const { job } = item;
-    const ctx = { config: this.config, keys: this.keys, node: this.node, now, startedAt: job.startedAt, raw: job.raw };
+    const ctx = { config: this.config, events, keys: this.keys, node: this.node, now, startedAt: job.startedAt, raw: job.raw };
     try {
       return finishEntry(item.attempt, job.token, ctx);
     } catch (err) {

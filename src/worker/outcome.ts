@@ -28,8 +28,8 @@ export function finishKeys(keys: Keys, queue: string): string[] {
 }
 
 /** The finish script's leading arguments, shared by every job of a batch; `starts` starts follow. */
-export function finishHeader(config: AppConfig, keys: Keys, now: number, starts = 0, node = ''): Array<string | number> {
-  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts, now, JSON.stringify(node), config.events ? '1' : '0'];
+export function finishHeader(config: AppConfig, keys: Keys, now: number, starts = 0, node = '', events = config.events): Array<string | number> {
+  return [config.resultExpiresMs, config.eventsMaxLen, keys.resultPrefix, starts, now, JSON.stringify(node), events ? '1' : '0'];
 }
 
 /** A delivery's STARTED record: state and delivery first, where the scripts read them (lib/common.lua). */
@@ -68,6 +68,8 @@ export function startRequest(job: { id: string; raw: string; token: string; star
 
 export interface FinishContext {
   config: AppConfig;
+  /** Write task events (the node's switch; default: the app's `events`). */
+  events?: boolean;
   keys: Keys;
   node: string;
   now: number;
@@ -148,6 +150,6 @@ export function finishEntry(attempt: Attempt, token: string, ctx: FinishContext)
   const next = followUps(attempt, ctx.keys, ctx.now, ctx.config.events && ctx.config.sentEvents);
   const w = written(attempt, ctx, runtimeMs, next.children);
   const resultJson = attempt.record?.options.ignoreResult || w.result === undefined ? '' : typeof w.result === 'string' ? w.result : JSON.stringify(w.result);
-  const events = ctx.config.events;
+  const events = ctx.events ?? ctx.config.events;
   return [attempt.id, token, attempt.outcome.kind, resultJson, events ? w.eventType : '', events ? (typeof w.event === 'string' ? w.event : JSON.stringify(w.event)) : '', w.updated, w.delayMs, next.plan];
 }

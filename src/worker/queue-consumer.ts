@@ -56,6 +56,8 @@ export interface ConsumerHost {
   rateTable(): string;
   /** Redis's time as the node reads it (ms). */
   now(): number;
+  /** Whether takes announce task-received / -started / -revoked now. */
+  taskEvents(): boolean;
 }
 
 export class QueueConsumer {
@@ -131,7 +133,7 @@ export class QueueConsumer {
       this.tokens.next(),
       this.config.resultExpiresMs,
       this.config.eventsMaxLen,
-      this.config.events ? '1' : '0',
+      this.host.taskEvents() ? '1' : '0',
       k.resultPrefix,
       this.host.rateTable(),
       k.ratePrefix,

@@ -62,6 +62,8 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
   /** Resolves once the node has stopped (after `stop()`, whoever called it). */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
   readonly stats: WorkerStats = { active: 0, processed: 0, succeeded: 0, failed: 0, retried: 0, lost: 0 };
+  /** Task events on now (-E; `setTaskEvents`, enable_events / disable_events switch them), never without the app's events. */
+  taskEvents: boolean;
 
   constructor(
     readonly app: App,
@@ -76,6 +78,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
     if (badName) throw new OptionError(badName);
     this.log = (options.logger ?? pino({ level: 'warn' }, pino.destination(2))).child({ node: this.name });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? defaults.shutdownTimeoutMs;
+    this.taskEvents = app.config.events && (options.taskEvents ?? app.config.taskEvents);
   }
 
   /** Connects (exit code 69 if Redis is not there), starts consuming, announces worker-online. */
@@ -93,7 +96,6 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
   };
 
   private async doStart(): Promise<void> {
-    const cfg = this.app.config;
     this.app.redis.on('connection', this.onConnection);
     this.client = await this.app.client();
     this.clock = new RedisClock(this.client);
@@ -104,7 +106,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
     this.dispatcher = this.createDispatcher();
     await this.client.sadd(this.app.keys.queues, ...this.queues);
     await this.rates.refresh();
-    const make = (queue: string): QueueConsumer => new QueueConsumer(queue, this.dispatcher.host, this.app.keys, cfg, this.client, this.app.redis, this.log, this.name);
+    const make = (queue: string): QueueConsumer => new QueueConsumer(queue, this.dispatcher.host, this.app.keys, this.app.config, this.client, this.app.redis, this.log, this.name);
     this.consumerSet = new ConsumerSet(this.queues, make, (queue) => this.client.sadd(this.app.keys.queues, queue));
     await this.consumerSet.startAll();
     const responder = new ControlResponder(this, this.client, this.log);
@@ -133,6 +135,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
       consumers: () => this.consumers,
       clock: this.clock,
       control: () => this.control,
+      taskEvents: () => this.taskEvents,
       limitOverrides: this.limitOverrides,
     });
     dispatcher.on('job-finished', (id: string, kind: string) => this.emit('job-finished', id, kind));
@@ -160,7 +163,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
       this.autoscaler = new Autoscaler(this, this.autoscale, this.log);
       this.autoscaler.start();
     }
-    this.log.info({ queues: this.queues, concurrency: this.concurrency }, 'worker ready');
+    this.log.info({ queues: this.queues, concurrency: this.concurrency, taskEvents: this.taskEvents }, 'worker ready');
     this.dispatcher.pump();
   }
 
@@ -207,6 +210,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
     if (this.state === 'running') this.autoscaler.start();
   }
 
+  setTaskEvents = (on: boolean): boolean => (this.taskEvents = on && this.app.config.events);
   refreshRates = (): Promise<void> => this.rates.refresh();
   revoke = (id: string, terminate: boolean): void => this.dispatcher.revoke(id, terminate);
 
@@ -217,7 +221,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
 
   /** inspect stats, beyond what the process itself tells. */
   describe(): ReturnType<ControlTarget['describe']> {
-    return { uptimeMs: Date.now() - this.startedAt, pool: { kind: this.executor.kind, concurrency: this.concurrency, autoscale: this.autoscale, prefetch: this.options.prefetch ?? 'adaptive' }, totals: Object.fromEntries(this.dispatcher.ledger.totals), problem: this.dispatcher.problem };
+    return { uptimeMs: Date.now() - this.startedAt, pool: { kind: this.executor.kind, concurrency: this.concurrency, autoscale: this.autoscale, prefetch: this.options.prefetch ?? 'adaptive' }, taskEvents: this.taskEvents, totals: Object.fromEntries(this.dispatcher.ledger.totals), problem: this.dispatcher.problem };
   }
 
   /** What this node runs and holds now. */
@@ -290,7 +294,6 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
     ];
     await runSteps(steps, this.log);
     this.state = 'stopped';
-    // A node that never came up (Redis down, a bad app) has nothing to report: its error says why.
     if (started) this.log.info(this.stats, 'worker stopped');
     this.resolveClosed();
   }

@@ -41,6 +41,11 @@ export interface WorkerNodeOptions {
    * frees). Default: as many as its slots while tasks average under 5 ms, none otherwise.
    */
   prefetch?: number;
+  /**
+   * Write task events (Celery's `-E`): task-received, -started, -succeeded, -failed, -retried,
+   * -revoked and -progress. Default: the app's `taskEvents` (off). Remote control switches it.
+   */
+  taskEvents?: boolean;
   /** Outcome writes failing this long make the node stop taking work until they succeed (ms, default 30 s). */
   outcomeTroubleMs?: number;
   /** Log level and file for pool children (default: the node's level, stderr), and whether their stderr lines are for a person. */
@@ -106,6 +111,8 @@ export interface DispatcherDeps {
   clock: RedisClock;
   /** Per-task time limits set by remote control. */
   limitOverrides: ReadonlyMap<string, Pick<WorkerNodeOptions, 'timeLimitMs' | 'softTimeLimitMs'>>;
+  /** Whether the node writes task events now (its -E, switched by enable_events / disable_events). */
+  taskEvents: () => boolean;
   /** The control subscription (revokes), once listening. */
   control: () => ControlListener | undefined;
 }

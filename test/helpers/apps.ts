@@ -31,7 +31,7 @@ export async function startWorker(app: App, options: WorkerNodeOptions = {}): Pr
 
 /** A queue consumer used only for its stall check on `queue` (it never fetches jobs). */
 export async function stallChecker(app: App, queue = 'default'): Promise<QueueConsumer> {
-  const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '', now: () => Date.now() };
+  const host = { claim: () => ({ now: 0, later: 0 }), release: () => {}, canWait: () => false, accept: () => {}, pump: () => {}, rateTable: () => '', now: () => Date.now(), taskEvents: () => app.config.events };
   return new QueueConsumer(queue, host, app.keys, app.config, await app.client(), app.redis, silent, 'checker');
 }
 

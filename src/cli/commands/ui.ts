@@ -16,6 +16,7 @@ interface UiOptions extends BrokerOptions {
   port?: number;
   token?: string;
   readOnly?: boolean;
+  enableEvents?: boolean;
   loglevel: string;
 }
 
@@ -28,9 +29,10 @@ export function uiCommand(io: CliIo, exit: (code: number) => void): Command {
     .option('--port <n>', 'port (default TASKQ_UI_PORT or 5555; 0: any free port)', tcpPort)
     .option('--token <token>', 'the token API calls need (default TASKQ_UI_TOKEN, or one made up for this run)')
     .option('--read-only', 'refuse every change (apply, revoke, retry, controls)')
+    .option('--no-enable-events', "do not turn task events on in the worker nodes (the UI shows tasks only from nodes run with -E); default: it does, as Flower")
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .action(async (o: UiOptions) => {
-      const settings = uiSettings({ ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.token ? { token: o.token } : {}), ...(o.readOnly ? { readOnly: true } : {}) }, io.env);
+      const settings = uiSettings({ ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.token ? { token: o.token } : {}), ...(o.readOnly ? { readOnly: true } : {}), ...(o.enableEvents === false ? { enableEvents: false } : {}) }, io.env);
       const { log } = openLogger({ loglevel: o.loglevel }, io);
       const app = await appFor(o, io);
       try {

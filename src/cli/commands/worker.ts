@@ -54,7 +54,7 @@ async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: bo
     await beat?.start();
     // A supervisor (taskq up, taskq multi) that started this node over IPC learns it is consuming.
     if (process.connected) process.send?.({ type: 'ready', node: name, pid: process.pid }, undefined, {}, () => {});
-    io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()].filter((t) => t !== PASS_TASK), queues: node.queues, concurrency: node.concurrency }));
+    io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()].filter((t) => t !== PASS_TASK), queues: node.queues, concurrency: node.concurrency, taskEvents: node.taskEvents }));
     await node.closed;
   } finally {
     signals.dispose();
@@ -78,6 +78,7 @@ export function withWorkerOptions(cmd: Command): Command {
     .requiredOption('-A, --app <module>', 'module exporting the app whose tasks this node runs (default export or `app`)')
     .option('-Q, --queues <q1,q2>', "queues to consume (default: every queue the app's tasks use)", queueList)
     .option('-c, --concurrency <n>', `jobs run at once (1–${defaults.maxConcurrency})`, concurrency, defaults.concurrency)
+    .option('-E, --task-events', "write task events (Celery's -E; default: the app's taskEvents, TASKQ_TASK_EVENTS): monitors and the web UI show tasks from them")
     .option('-n, --hostname <name>', 'node name; %h host, %n short host, %d domain (default worker<pid>@%h)')
     .addOption(new Option('-l, --loglevel <level>', 'log level').default('info').argParser(logLevel))
     .option('--logfile <file>', 'log to this file instead of stderr; %I becomes -<index> in pool children (one file each)')

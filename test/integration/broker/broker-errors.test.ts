@@ -59,7 +59,7 @@ describe('Redis refusing writes while a job runs (MISCONF: it cannot save to dis
     const redis = await privateRedis({ appendonly: false });
     const app = appOn(redis.url, { stallIntervalMs: 300 });
     const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'errs', TEST_STALL_MS: '300' };
-    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-l', 'info'], { env });
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-l', 'info', '-E'], { env });
     const r = await app.send('nap', [1500]);
     const client = await app.client();
     await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');

@@ -62,7 +62,7 @@ describe('a follow-up that cannot be stored', () => {
     await client.set(broken, 'not a list');
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-    await startWorker(app, { queues: ['default'], logger });
+    await startWorker(app, { taskEvents: true, queues: ['default'], logger });
     const r = await parent.applyAsync([], {}, { link: child.s() });
     await waitFor('a finish to fail on the broken key', () => lines.filter((l) => l.includes('could not record job outcomes')).length, (n) => n >= 2);
     expect(lines.join('\n')).toContain(`the key ${broken} holds a string, not a list`);

@@ -8,7 +8,7 @@ describe('taskq commands', () => {
   it('call --wait gets a result computed in another process; result, status, events, dead, purge', async () => {
     const app = testApp();
     const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TASKQ_SENT_EVENTS: '1' };
-    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '2', '-n', 'cli@%h'], { env });
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '2', '-n', 'cli@%h', '-E'], { env });
     expect(worker.output()).toMatch(/taskq worker cli@\S+ \(pid \d+\) ready/);
     expect(worker.output()).toContain('tasks        add, count, slow, fail, pid');
 

@@ -10,8 +10,8 @@ describe('countdown and ETA', () => {
     const app = testApp({ stallIntervalMs: 200 });
     const runs: number[] = [];
     const later = app.task('later', () => runs.push(Date.now()));
-    await startWorker(app, { concurrency: 2 });
-    await startWorker(app, { concurrency: 2 }); // two nodes: both run stall checks
+    await startWorker(app, { taskEvents: true, concurrency: 2 });
+    await startWorker(app, { taskEvents: true, concurrency: 2 }); // two nodes: both run stall checks
     const sent = Date.now();
     const r = await later.applyAsync([], {}, { countdown: 1.5 });
     await r.get({ timeout: 10_000 });
@@ -29,7 +29,7 @@ describe('countdown and ETA', () => {
   it('eta as a Date', async () => {
     const app = testApp();
     const at = app.task('at', () => Date.now());
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const eta = new Date(Date.now() + 400);
     const r = await at.applyAsync([], {}, { eta });
     expect(await r.get({ timeout: 5000 })).toBeGreaterThanOrEqual(eta.getTime());
@@ -65,7 +65,7 @@ describe('stalls and dead letters', () => {
 
     expect(await retryDead(app, 'default', [r.id])).toEqual([r.id]);
     expect(await r.state()).toBe('PENDING');
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     expect(await r.get({ timeout: 5000 })).toBe('ok');
     expect(await listDead(app, ['default'])).toEqual([]);
   });
@@ -80,7 +80,7 @@ describe('job ids', () => {
     const b = await t.applyAsync([], {}, { jobId: 'order-42' });
     expect(a.id).toBe('order-42');
     expect(b.id).toBe('order-42');
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     expect(await a.get({ timeout: 5000 })).toBe(1);
     expect(runs).toBe(1);
   });
@@ -93,7 +93,7 @@ describe('expiry', () => {
     const t = app.task('perishable', () => ++runs);
     const stale = await t.applyAsync([], {}, { expires: new Date(Date.now() - 1) });
     const fresh = await t.applyAsync([], {}, { expires: 60 });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     expect(await fresh.get({ timeout: 5000 })).toBe(1);
     await expect(stale.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED', message: `task ${stale.id} was revoked: expired` });
     expect(await stale.info()).toMatchObject({ state: 'REVOKED', reason: 'expired', task: 'perishable' });

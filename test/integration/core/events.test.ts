@@ -10,7 +10,7 @@ describe('event stream', () => {
     const app = testApp({ sentEvents: true }); // task-sent too (off by default, as Celery's)
     const add = app.task('add', (a: number, b: number) => a + b);
     const start = Date.now();
-    const node = await startWorker(app);
+    const node = await startWorker(app, { taskEvents: true });
     const readerA = new EventReader(await app.redis.connected('blocking', 'a'), app.keys.events, '0');
     const readerB = new EventReader(await app.redis.connected('blocking', 'b'), app.keys.events, '0');
 
@@ -44,7 +44,7 @@ describe('event stream', () => {
   it('follow() yields events as they come and stops when aborted', async () => {
     const app = testApp();
     const ping = app.task('ping', () => 'pong');
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const reader = new EventReader(await app.redis.connected('blocking', 'f'), app.keys.events, '$');
     const seen: string[] = [];
     const abort = new AbortController();
@@ -63,7 +63,7 @@ describe('event stream', () => {
 
   it('heartbeats show which nodes are alive; worker-offline on stop', async () => {
     const app = testApp({ heartbeatMs: 100 });
-    const node = await startWorker(app);
+    const node = await startWorker(app, { taskEvents: true });
     const reader = new EventReader(await app.redis.connected('blocking', 'h'), app.keys.events, '0');
     const beats = await waitFor('two heartbeats', async () => (await reader.read()).filter((e) => e.type === 'worker-heartbeat'), (e) => e.length >= 1);
     expect(beats[0]?.data).toMatchObject({ node: node.name, active: 0, pid: process.pid });
@@ -73,10 +73,47 @@ describe('event stream', () => {
     expect(after.at(-1)).toMatchObject({ type: 'worker-offline', data: { node: node.name } });
   });
 
+  it("task events are off by default (Celery's worker_send_task_events): enable_events turns them on in a running node, disable_events off again", async () => {
+    const app = testApp();
+    const t = app.task('counted', (n: number) => n);
+    const node = await startWorker(app, { name: 'quiet@test' });
+    expect(node.taskEvents).toBe(false);
+    const client = await app.client();
+    const taskEventsOf = async (id: string): Promise<string[]> => (await new EventReader(client, app.keys.events, '0').read({ count: 1000 })).filter((e) => e.data.id === id).map((e) => e.type);
+    const before = await t.delay(1);
+    await before.get({ timeout: 5000 });
+    expect(await taskEventsOf(before.id)).toEqual([]);
+    // The node still announces itself: worker events are not task events.
+    expect((await new EventReader(client, app.keys.events, '0').read()).map((e) => e.type)).toContain('worker-online');
+
+    const enabled = await app.control.control('enable_events', {}, { timeoutMs: 2000 });
+    expect(enabled.replies).toEqual([expect.objectContaining({ node: 'quiet@test', ok: true, result: { ok: 'task events enabled' } })]);
+    expect((await app.control.inspect('stats')).replies[0]).toMatchObject({ result: { taskEvents: true } });
+    const during = await t.delay(2);
+    await during.get({ timeout: 5000 });
+    expect(await taskEventsOf(during.id)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+
+    await app.control.control('disable_events', {}, { timeoutMs: 2000 });
+    const after = await t.delay(3);
+    await after.get({ timeout: 5000 });
+    expect(await taskEventsOf(after.id)).toEqual([]);
+  });
+
+  it('TASKQ_TASK_EVENTS=1 turns them on for every node of the app; with TASKQ_EVENTS=0 enable_events cannot', async () => {
+    const on = testApp({ taskEvents: true });
+    expect((await startWorker(on)).taskEvents).toBe(true);
+    const off = testApp({ events: false, taskEvents: true });
+    const node = await startWorker(off, { name: 'silent@test' });
+    expect(node.taskEvents).toBe(false);
+    const reply = await off.control.control('enable_events', {}, { timeoutMs: 2000, destination: ['silent@test'] });
+    expect(reply.replies[0]).toMatchObject({ ok: true, result: { ok: expect.stringContaining('TASKQ_EVENTS=0') } });
+    expect(node.taskEvents).toBe(false);
+  });
+
   it('events can be turned off', async () => {
     const app = testApp({ events: false });
     const t = app.task('quiet', () => 1);
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     await (await t.delay()).get({ timeout: 5000 });
     const client = await app.client();
     expect(await client.exists(app.keys.events)).toBe(0);
@@ -88,7 +125,7 @@ describe('what task events carry (as Celery)', () => {
     const app = testApp();
     const echo = app.task('echo', (v: unknown) => v);
     const retried = app.task('retried', (ctx, v: unknown) => (ctx.attempt === 1 ? ctx.retry({ countdown: 0 }) : v), { bind: true });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const tricky = { x: {}, status: 'y', chain: [{ a: 1 }] };
     const a = await echo.applyAsync([tricky], { k: 'é' });
     const b = await retried.delay(tricky); // its record is re-encoded for the retry (with a status)

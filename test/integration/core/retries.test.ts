@@ -21,7 +21,7 @@ describe('retries', () => {
       },
       { bind: true, retries: 5, backoff: { type: 'exponential', delayMs: 100, maxMs: 250 } },
     );
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await flaky.delay();
     expect(await r.get({ timeout: 10_000 })).toBe(4);
     const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number));
@@ -36,7 +36,7 @@ describe('retries', () => {
   it('fails after the last retry with the last error, and records RETRY in between', async () => {
     const app = testApp();
     const always = app.task('always', () => { throw new Flaky('nope'); }, { retries: 2, backoff: 50 });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const client = await app.client();
     const reader = new EventReader(client, app.keys.events, '0');
     const r = await always.delay();
@@ -56,7 +56,7 @@ describe('retries', () => {
     let unrecoverable = 0;
     const picky = app.task('picky', () => { typeErrors++; throw new TypeError('not listed'); }, { retries: 3, autoretryFor: [Flaky] });
     const fatal = app.task('fatal', () => { unrecoverable++; throw new UnrecoverableError('stop'); }, { retries: 3 });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const [a, b] = await Promise.all([picky.delay(), fatal.delay()]);
     await expect(a.get({ timeout: 5000 })).rejects.toThrow(/not listed/);
     await expect(b.get({ timeout: 5000 })).rejects.toThrow(/stop/);
@@ -73,7 +73,7 @@ describe('retries', () => {
       if (ctx.attempt === 1) ctx.retry({ countdown: 0.3 });
       return 'second';
     }, { bind: true });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await again.delay();
     expect(await r.get({ timeout: 5000 })).toBe('second');
     expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(295);
@@ -86,7 +86,7 @@ describe('retries', () => {
       times.push(Date.now());
       throw ctx.retry({ eta: new Date(Date.now() + 200), maxRetries: 2, exc: new Flaky(`attempt ${ctx.attempt}`) });
     }, { bind: true, retries: 10 });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await flaky.delay();
     const err = await r.get({ timeout: 5000 }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ code: 'TASKQ_TASK_FAILED', remoteName: 'Flaky', message: expect.stringContaining('attempt 3') });
@@ -98,7 +98,7 @@ describe('retries', () => {
   it('without exc, a retry past the maximum fails with MaxRetriesExceededError', async () => {
     const app = testApp();
     const stubborn = app.task('stubborn', (ctx) => ctx.retry({ countdown: 0, maxRetries: 1 }), { bind: true });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const err = await (await stubborn.delay()).get({ timeout: 5000 }).catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ remoteName: 'MaxRetriesExceededError', message: expect.stringContaining('task stubborn asked for a retry: max retries (1) exceeded') });
   });
@@ -109,7 +109,7 @@ describe('retries', () => {
     const auto = app.task('auto', () => { runs.auto++; throw new Flaky('again'); }, { autoretryFor: [Flaky], retryBackoff: 0.01, retryJitter: false });
     const named = app.task('named', () => { runs.named++; throw new Flaky('again'); }, { autoretryFor: [Flaky], maxRetries: 1, retryBackoff: true, retryBackoffMax: 0.05 });
     expect(named.definition.backoff).toEqual({ type: 'exponential', delayMs: 1000, maxMs: 50, jitter: true });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const [a, n] = await Promise.all([auto.delay(), named.delay()]);
     await expect(a.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
     await expect(n.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
@@ -123,7 +123,7 @@ describe('retries', () => {
     const app = testApp();
     let runs = 0;
     const once = app.task('once', () => { runs++; throw new Flaky('x'); });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await once.applyAsync([], {}, { retries: 2, backoff: 10 });
     await expect(r.get({ timeout: 5000 })).rejects.toThrow(/Flaky/);
     expect(runs).toBe(3);

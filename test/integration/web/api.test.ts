@@ -15,7 +15,7 @@ import { waitFor } from '../../helpers/wait-for.js';
 
 const TOKEN = 'a-test-token-of-enough-length';
 
-async function ui(app: App, options: { readOnly?: boolean } = {}): Promise<WebServer> {
+async function ui(app: App, options: { readOnly?: boolean; enableEvents?: boolean } = {}): Promise<WebServer> {
   const server = await createWebServer(app, uiSettings({ host: '127.0.0.1', port: 0, token: TOKEN, ...options }, {}), silent);
   onTestFinished(() => server.close());
   return server;
@@ -24,6 +24,26 @@ async function ui(app: App, options: { readOnly?: boolean } = {}): Promise<WebSe
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('the web API', () => {
+  it("turns task events on in the nodes while it runs, as Flower does: those up before it and those that come online after; not with enableEvents off", async () => {
+    const app = testApp();
+    app.task('add', (a: number, b: number) => a + b);
+    const early = await startWorker(app, { name: 'early@test' });
+    expect(early.taskEvents).toBe(false);
+    const { web } = await ui(app);
+    expect(early.taskEvents).toBe(true); // told before the server was handed over
+    const late = await startWorker(app, { name: 'late@test', queues: ['late'] });
+    await waitFor('the late node to turn task events on', () => late.taskEvents, (on) => on);
+    const r = await app.send('add', [1, 2], {}, { queue: 'late' });
+    await r.get({ timeout: 5000 });
+    const detail = await waitFor('its events in the UI', async () => (await web.inject(`/api/tasks/${r.id}`)).json() as { events?: Array<{ type: string }> }, (d) => (d.events ?? []).some((e) => e.type === 'task-succeeded'));
+    expect(detail.events?.map((e) => e.type)).toEqual(['task-received', 'task-started', 'task-succeeded']);
+
+    const other = testApp();
+    const untouched = await startWorker(other, { name: 'untouched@test' });
+    await ui(other, { enableEvents: false });
+    expect(untouched.taskEvents).toBe(false);
+  });
+
   it('shows nodes, queues and tasks from the event stream; applies and revokes by API; exports metrics', async () => {
     const app = testApp();
     app.task('add', (a: number, b: number) => a + b);

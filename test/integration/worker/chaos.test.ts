@@ -28,7 +28,7 @@ describe('chaos', () => {
     let serial = 0;
     const spawnNode = (): Promise<WorkerProcess & { name: string }> => {
       const name = `n${++serial}`;
-      return spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '2', '-n', `${name}@chaos`, '-l', 'warn'], { env }).then((p) => Object.assign(p, { name: `${name}@chaos` }));
+      return spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '2', '-n', `${name}@chaos`, '-l', 'warn', '-E'], { env }).then((p) => Object.assign(p, { name: `${name}@chaos` }));
     };
     const nodes = await Promise.all([spawnNode(), spawnNode(), spawnNode()]);
     const sent: AsyncResult[] = [];

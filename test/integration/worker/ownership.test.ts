@@ -27,7 +27,7 @@ describe('a late finisher (a worker presumed dead finishes after all)', () => {
       const r = await app.send('blockThen', [how]);
       await waitFor('the slow node to start it', () => r.info(), (info) => info?.state === 'STARTED' && info.node?.startsWith('slow@') === true);
 
-      await startWorker(app, { name: 'fast@test', concurrency: 1 });
+      await startWorker(app, { taskEvents: true, name: 'fast@test', concurrency: 1 });
       expect(await r.get({ timeout: 10_000 })).toBe('ok');
       await waitFor('the slow node to finish late and report it', () => slow.output(), (out) => out.includes('lost the job'));
 
@@ -58,7 +58,7 @@ describe('final states never go backwards', () => {
       const over = JSON.stringify({ state, id: r.id, task: 't', doneAt: Date.now() });
       await client.set(app.keys.result(r.id), over);
       const probe = await t.delay(); // a job behind it: once it is done, the copy was taken too
-      await startWorker(app, { concurrency: 1 });
+      await startWorker(app, { taskEvents: true, concurrency: 1 });
       await probe.get({ timeout: 5000 });
       expect(runs).toBe(1);
       expect(await client.get(app.keys.result(r.id))).toBe(over);
@@ -77,7 +77,7 @@ describe('final states never go backwards', () => {
         throw new Error('failed after the job was over');
       }, { retries: 0 });
     });
-    await startWorker(app, { concurrency: 1 });
+    await startWorker(app, { taskEvents: true, concurrency: 1 });
     const r = await app.send('doomed', []);
     await started;
     const client = await app.client();
@@ -102,7 +102,7 @@ describe('final states never go backwards', () => {
       await new Promise((r) => setTimeout(r, 400)); // ignores its signal: runs past the 150 ms limit
       progressed(await ctx.progress({ step: 2 }).then(() => 'done', (err: unknown) => err));
     }, { bind: true, timeLimitMs: 150 });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await app.send('overrun', []);
     await reported;
     const running = await r.info();

@@ -22,7 +22,7 @@ describe('prefetch', () => {
     const first = await step.delay('first');
     const second = await step.delay('second');
     const client = await app.client();
-    await startWorker(app, { concurrency: 1, prefetch: 1 });
+    await startWorker(app, { taskEvents: true, concurrency: 1, prefetch: 1 });
     await waitFor('the second job to be prefetched', () => client.llen(app.keys.queue('default', 'waiting')), (n) => n === 0);
     expect(await first.state()).toBe('STARTED');
     expect(await second.state()).toBe('PENDING'); // held by the node, not started
@@ -40,7 +40,7 @@ describe('prefetch', () => {
     const slow = app.task('slow', async () => gate);
     const a = await slow.delay();
     await slow.delay();
-    await startWorker(app, { concurrency: 1 });
+    await startWorker(app, { taskEvents: true, concurrency: 1 });
     await waitFor('the first job to start', () => a.state(), (s) => s === 'STARTED');
     const client = await app.client();
     expect(await client.llen(app.keys.queue('default', 'waiting'))).toBe(1);

@@ -21,7 +21,7 @@ describe('revoke', () => {
     expect(await client.zcard(app.keys.queue('default', 'delayed'))).toBe(0);
     expect(await client.hexists(app.keys.queue('default', 'jobs'), later.id)).toBe(0);
     await expect(doomed.get({ timeout: 100 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
-    await startWorker(app); // started after the revocation
+    await startWorker(app, { taskEvents: true }); // started after the revocation
     expect(await kept.get({ timeout: 5000 })).toBe(1);
     const reader = new EventReader(client, app.keys.events, '0');
     const discarded: string[] = [];
@@ -44,7 +44,7 @@ describe('revoke', () => {
       started.push(ctx.id);
       await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error)));
     }, { bind: true });
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await wait.delay();
     await waitFor('the job to start', () => started.length, (n) => n === 1);
     expect(await r.revoke()).toBe('STARTED'); // without terminate a running job is left alone
@@ -58,7 +58,7 @@ describe('revoke', () => {
   it('revoking a finished job changes nothing', async () => {
     const app = testApp();
     const t = app.task('t', () => 'done');
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const r = await t.delay();
     await r.get({ timeout: 5000 });
     expect(await r.revoke({ terminate: true })).toBe('SUCCESS');
@@ -76,7 +76,7 @@ describe('revoke', () => {
     await b.revoke();
     const client = await app.client();
     await client.zrem(app.keys.revoked, a.id); // as if trimmed: the REVOKED record still says so
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const ok = await t.delay();
     expect(await ok.get({ timeout: 5000 })).toBe(1);
     await waitFor('both to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
@@ -93,7 +93,7 @@ describe('revoke', () => {
     // As if both had expired (3 h, 50,000 ids, the result TTL) before the job came up.
     await client.del(app.keys.result(r.id));
     await client.zrem(app.keys.revoked, r.id);
-    await startWorker(app);
+    await startWorker(app, { taskEvents: true });
     const ok = await t.delay();
     expect(await ok.get({ timeout: 5000 })).toBe(1);
     await waitFor('it to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
@@ -110,7 +110,7 @@ describe('revoke', () => {
       if (name === 'first') await gateOpen;
       return name;
     });
-    const node = await startWorker(app, { name: 'held@test', concurrency: 1, prefetch: 1 });
+    const node = await startWorker(app, { taskEvents: true, name: 'held@test', concurrency: 1, prefetch: 1 });
     const first = await t.delay('first');
     const held = await t.delay('held');
     await waitFor('one running, one held', () => node.busy, (n) => n === 2);
@@ -140,7 +140,7 @@ describe('revoke', () => {
       if (name === 'first') await gateOpen;
       return name;
     });
-    const node = await startWorker(app, { concurrency: 1, prefetch: 1 });
+    const node = await startWorker(app, { taskEvents: true, concurrency: 1, prefetch: 1 });
     await t.delay('first');
     const expiresAt = Date.now() + 300;
     const perishable = await t.applyAsync(['perishable'], {}, { expires: new Date(expiresAt) });
@@ -169,7 +169,7 @@ describe('revoking a running job, then losing its node', () => {
     expect(await r.revoke()).toBe('STARTED'); // not terminated: it would finish, as in Celery
     victim.signal('SIGKILL');
     await victim.exited;
-    await startWorker(app, { concurrency: 1 });
+    await startWorker(app, { taskEvents: true, concurrency: 1 });
     await expect(r.get({ timeout: 10_000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
     expect(await client.hget(runs, r.id)).toBe('1');
     await waitFor('active to empty', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);

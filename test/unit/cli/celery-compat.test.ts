@@ -26,4 +26,9 @@ describe("Celery's spellings", () => {
     expect(workerNodeOptions({ ...base, prefetchMultiplier: 4, optimization: 'fair' }, extra).prefetch).toBe(0);
     expect(workerNodeOptions(base, extra).prefetch).toBeUndefined();
   });
+
+  it("-E turns task events on; without it the app's default (TASKQ_TASK_EVENTS) stands", () => {
+    expect(workerNodeOptions({ ...base, taskEvents: true }, extra).taskEvents).toBe(true);
+    expect(workerNodeOptions(base, extra)).not.toHaveProperty('taskEvents');
+  });
 });

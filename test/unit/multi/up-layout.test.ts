@@ -54,21 +54,24 @@ describe('the layout file', () => {
     expect(configError(() => parseLayoutFile('{"app": "a.js", "nodes": []}', 'up.json'))).toContain('no nodes');
   });
 
-  it('becomes a taskq multi line: the same node spec as multi start (queues, slots, pidfile and log under the state folder)', () => {
+  it('becomes a taskq multi line: the same node spec as multi start (queues, slots, task events, pidfile and log under the state folder)', () => {
     const layout = parseLayoutFile(readFileSync(new URL('../../../taskq-up.json', import.meta.url), 'utf8'), 'taskq-up.json');
+    expect(layout.taskEvents).toBe(true);
+    expect(() => parseLayoutFile('{"app": "a.js", "nodes": [{"name": "n", "queues": ["q"]}], "taskEvents": "yes"}', 'f.json')).toThrow('f.json: "taskEvents" must be true or false');
     const table = [
       { long: '--app', short: '-A', takesValue: true },
       { long: '--queues', short: '-Q', takesValue: true },
       { long: '--concurrency', short: '-c', takesValue: true },
       { long: '--pidfile', takesValue: true },
       { long: '--logfile', takesValue: true },
+      { long: '--task-events', short: '-E', takesValue: false },
     ];
     const nodes = buildNodes(parseMultiArgv(layoutToMultiArgs(layout, '/srv/dist/app.js', '/srv/.state'), table), 'box');
     expect(nodes.map((n) => n.argv.join(' '))).toEqual([
-      '-n capture@box -A /srv/dist/app.js -Q q_pcap -c 1 --pidfile=/srv/.state/run/capture.pid --logfile=/srv/.state/logs/capture.log',
-      '-n analyze@box -A /srv/dist/app.js -Q q_analyze -c 2 --pidfile=/srv/.state/run/analyze.pid --logfile=/srv/.state/logs/analyze.log',
-      '-n download@box -A /srv/dist/app.js -Q q_download -c 4 --pidfile=/srv/.state/run/download.pid --logfile=/srv/.state/logs/download.log',
-      '-n schedule@box -A /srv/dist/app.js -Q q_schedule -c 1 --pidfile=/srv/.state/run/schedule.pid --logfile=/srv/.state/logs/schedule.log',
+      '-n capture@box -A /srv/dist/app.js -E -Q q_pcap -c 1 --pidfile=/srv/.state/run/capture.pid --logfile=/srv/.state/logs/capture.log',
+      '-n analyze@box -A /srv/dist/app.js -E -Q q_analyze -c 2 --pidfile=/srv/.state/run/analyze.pid --logfile=/srv/.state/logs/analyze.log',
+      '-n download@box -A /srv/dist/app.js -E -Q q_download -c 4 --pidfile=/srv/.state/run/download.pid --logfile=/srv/.state/logs/download.log',
+      '-n schedule@box -A /srv/dist/app.js -E -Q q_schedule -c 1 --pidfile=/srv/.state/run/schedule.pid --logfile=/srv/.state/logs/schedule.log',
     ]);
   });
 });
