@@ -11,6 +11,7 @@ const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 
 const SCRIPTS = {
   taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
+  taskqEnqueueOne: { file: 'enqueue-one.lua', keys: 2, bare: true },
   taskqTake: { file: 'take.lua', keys: 8, libs: ['plan'] },
   taskqFinish: { file: 'finish.lua', keys: 8, libs: ['plan'] },
   taskqApply: { file: 'apply.lua', keys: 1, libs: ['plan'] },
@@ -25,7 +26,7 @@ const SCRIPTS = {
   taskqRateReset: { file: 'rate-reset.lua', keys: 3 },
   taskqBeatFire: { file: 'beat-fire.lua', keys: 7 },
   taskqBeatLease: { file: 'beat-lease.lua', keys: 1 },
-} satisfies Record<string, { file: string; keys: number; libs?: readonly string[] }>;
+} satisfies Record<string, { file: string; keys: number; libs?: readonly string[]; bare?: boolean }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
@@ -35,12 +36,15 @@ export function scriptKeyCount(name: ScriptName): number {
 }
 
 const sources = new Map<ScriptName, string>();
-/** Every script starts with lib/common.lua (helpers shared by the scripts: entries, states, the clock), then the libs it names. */
+/**
+ * Every script starts with lib/common.lua (helpers shared by the scripts: entries, states, the clock),
+ * then the libs it names; a `bare` one (a few commands, on the hottest path) with none.
+ */
 function source(name: ScriptName): string {
   let lua = sources.get(name);
   if (!lua) {
-    const spec: { file: string; libs?: readonly string[] } = SCRIPTS[name];
-    const libs = ['common', ...(spec.libs ?? [])].map((lib) => readFileSync(new URL(`lib/${lib}.lua`, luaDir), 'utf8'));
+    const spec: { file: string; libs?: readonly string[]; bare?: boolean } = SCRIPTS[name];
+    const libs = [...(spec.bare ? [] : ['common']), ...(spec.libs ?? [])].map((lib) => readFileSync(new URL(`lib/${lib}.lua`, luaDir), 'utf8'));
     lua = `${libs.join('\n')}\n${readFileSync(new URL(spec.file, luaDir), 'utf8')}`;
     sources.set(name, lua);
   }

@@ -158,10 +158,14 @@ export class App implements TaskSender, CanvasSender {
     return sent.map((s) => new AsyncResult(s.id, this.results, def.name, ignore, this.config));
   }
 
-  private async sendSpec(spec: SendSpec): Promise<AsyncResult> {
-    this.assertOpen();
-    const sent = await this.producer.send(spec);
-    return new AsyncResult(sent.id, this.results, spec.task, spec.options.ignoreResult ?? spec.def?.ignoreResult ?? false, this.config);
+  private sendSpec(spec: SendSpec): Promise<AsyncResult> {
+    try {
+      this.assertOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ignore = spec.options.ignoreResult ?? spec.def?.ignoreResult ?? false;
+    return this.producer.send(spec).then((sent) => new AsyncResult(sent.id, this.results, spec.task, ignore, this.config));
   }
 
   /**

@@ -44,6 +44,15 @@ function isEmpty(options: object): boolean {
   return true;
 }
 
+/** What the sends sharing one enqueue call have in common. */
+interface Batch {
+  queue: string;
+  priority: string;
+  /** The result key prefix when the caller chose the ids ("" otherwise). */
+  custom: string;
+  policy: PublishPolicy;
+}
+
 interface PendingSend {
   task: string;
   entry: Array<string | number>;
@@ -54,7 +63,7 @@ interface PendingSend {
 export class Producer {
   private readonly knownQueues = new Set<string>();
   /** Sends queued in this burst, by queue, priority and id kind (enqueue.lua takes one of each a call). */
-  private readonly pending = new Map<string, { queue: string; priority: string; custom: string; policy: PublishPolicy; items: PendingSend[] }>();
+  private readonly pending = new Map<string, Batch & { items: PendingSend[] }>();
   private flushQueued = false;
 
   constructor(
@@ -117,48 +126,80 @@ export class Producer {
     client.sadd(this.keys.queues, queue).catch(() => this.knownQueues.delete(queue));
   }
 
-  async send(spec: SendSpec): Promise<Sent> {
-    const now = Date.now();
-    const template = this.template(spec, now);
-    const id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
-    const entry = template.build(spec.args, id, undefined, kwargsTail(spec.task, spec.kwargs), now);
-    const client = this.connected ?? (await this.connection());
+  /**
+   * Sends one job. Not an async function, on purpose: a delay() awaited in a loop waits for every
+   * promise hop between the reply and its caller, so the reply resolves the caller's promise directly.
+   */
+  send(spec: SendSpec): Promise<Sent> {
+    let template: JobTemplate, id: string, entry: Array<string | number>, policy: PublishPolicy;
+    try {
+      const now = Date.now();
+      template = this.template(spec, now);
+      id = spec.options.jobId === undefined ? randomUUID() : JobTemplate.checkJobId(spec.task, spec.options.jobId);
+      entry = template.build(spec.args, id, undefined, kwargsTail(spec.task, spec.kwargs), now);
+      policy = spec.options.retryPolicy === undefined ? this.config.publishRetryPolicy : this.policy(spec.options, `${spec.task}.applyAsync`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const client = this.connected;
+    if (!client) return this.connection().then(() => this.send(spec));
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
-    const policy = spec.options.retryPolicy === undefined ? this.config.publishRetryPolicy : this.policy(spec.options, `${spec.task}.applyAsync`);
-    const created = await new Promise<boolean>((resolve, reject) => {
-      const key = `${template.queue}\u0000${template.priority}\u0000${custom}\u0000${spec.options.retryPolicy ? JSON.stringify(policy) : ''}`;
-      let batch = this.pending.get(key);
-      if (!batch) this.pending.set(key, (batch = { queue: template.queue, priority: template.priority, custom, policy, items: [] }));
-      batch.items.push({ task: spec.task, entry, resolve, reject });
+    const queue = template.queue;
+    return new Promise<Sent>((resolve, reject) => {
+      const item: PendingSend = { task: spec.task, entry, resolve: (created) => resolve({ id, queue, created }), reject };
+      const batch: Batch = { queue, priority: template.priority, custom, policy };
       if (!this.flushQueued) {
+        // The first send of a turn goes at once: a lone send waits for nothing. Those that follow it
+        // in the same turn (100 delay() calls in a Promise.all) share one call per queue and
+        // priority at the turn's end.
         this.flushQueued = true;
-        queueMicrotask(() => this.flush(client));
+        process.nextTick(this.flush, client);
+        this.sendItems(client, batch, [item]);
+        return;
       }
+      const key = `${queue}\u0000${template.priority}\u0000${custom}\u0000${spec.options.retryPolicy ? JSON.stringify(policy) : ''}`;
+      let pending = this.pending.get(key);
+      if (!pending) this.pending.set(key, (pending = { ...batch, items: [] }));
+      pending.items.push(item);
     });
-    return { id, queue: template.queue, created };
   }
 
-  /**
-   * Sends what was queued in this burst: sends started together (100 delay() calls in a
-   * Promise.all) share one enqueue call per queue and priority; a lone send goes out alone, in the
-   * same turn (a microtask, no timer), so it waits for nothing.
-   */
-  private flush(client: Redis): void {
+  /** Sends what was queued behind the first send of this turn. */
+  private readonly flush = (client: Redis): void => {
     this.flushQueued = false;
+    if (this.pending.size === 0) return;
     const batches = [...this.pending.values()];
     this.pending.clear();
     for (const b of batches) {
-      for (let i = 0; i < b.items.length; i += ENQUEUE_BATCH) {
-        const items = b.items.slice(i, i + ENQUEUE_BATCH);
-        const argv: Array<string | number> = [this.config.eventsMaxLen, b.priority, b.custom];
-        for (const item of items) argv.push(...item.entry);
-        this.publish(client, b.policy, () => `sending task ${items[0]?.task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
-          (reply) => items.forEach((item, j) => item.resolve((reply as number[])[j] === 1)),
-          (err: unknown) => items.forEach((item) => item.reject(brokerError(err, `sending task ${item.task}`))),
-        );
-      }
+      for (let i = 0; i < b.items.length; i += ENQUEUE_BATCH) this.sendItems(client, b, b.items.slice(i, i + ENQUEUE_BATCH));
     }
+  };
+
+  /** One enqueue call for `items` (at most ENQUEUE_BATCH of one queue, priority and id kind). */
+  private sendItems(client: Redis, b: Batch, items: PendingSend[]): void {
+    if (items.length === 1 && this.sendOne(client, b, items[0] as PendingSend)) return;
+    const argv: Array<string | number> = [this.config.eventsMaxLen, b.priority, b.custom];
+    for (const item of items) argv.push(...item.entry);
+    this.publish(client, b.policy, () => `sending task ${items[0]?.task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
+      (reply) => items.forEach((item, j) => item.resolve((reply as number[])[j] === 1)),
+      (err: unknown) => items.forEach((item) => item.reject(brokerError(err, `sending task ${item.task}`))),
+    );
+  }
+
+  /**
+   * A lone send of the commonest kind — normal priority, runnable now, an id taskq chose, no task-sent
+   * event — goes with enqueue-one.lua (2 keys, 2 arguments); false for any other, sent as usual.
+   */
+  private sendOne(client: Redis, b: Batch, item: PendingSend): boolean {
+    const [id, record, due, event] = item.entry;
+    if (b.priority !== 'normal' || b.custom !== '' || due !== 0 || event !== '') return false;
+    const keys = this.enqueueKeys(b.queue);
+    this.publish(client, b.policy, () => `sending task ${item.task}`, () => runScript(client, 'taskqEnqueueOne', [keys[0] as string, keys[1] as string], [id as string, record as string])).then(
+      (reply) => item.resolve(reply === 1),
+      (err: unknown) => item.reject(brokerError(err, `sending task ${item.task}`)),
+    );
+    return true;
   }
 
   /**
