@@ -88,6 +88,9 @@ export class Aria2Daemon extends EventEmitter {
       '--auto-file-renaming=false',
       '--allow-overwrite=true',
       '--file-allocation=none',
+      // Written as it arrives: its 16 MiB write cache costs a copy per byte (0.33–0.39 s for 200 MB on
+      // loopback, 0.29–0.30 s without) and keeps nothing a crash would want.
+      '--disk-cache=0',
       '--quiet=true',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
