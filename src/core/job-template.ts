@@ -24,6 +24,16 @@ function isPlain(value: unknown): boolean {
   return value === null || t === 'string' || t === 'boolean' || (t === 'number' && Number.isFinite(value));
 }
 
+/** A plain value, or an object literal of plain values (`{id: 7, url: "…"}`): JSON carries it faithfully as it is. */
+function isFlat(value: unknown): boolean {
+  if (isPlain(value)) return true;
+  if (typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) if (!isPlain((value as Record<string, unknown>)[key])) return false;
+  return true;
+}
+
 export class JobTemplate {
   readonly queue: string;
   readonly dueMs: number;
@@ -96,8 +106,8 @@ export class JobTemplate {
    */
   build(args: unknown[], id: string, where: string | undefined, dataTail = '', now = this.now): Array<string | number> {
     if (!Array.isArray(args)) throw new OptionError(`${where ?? `${this.task}.applyAsync`}: args must be an array, got ${typeof args}`);
-    // Fast path: flat arguments of plain values need no walk to be sent faithfully.
-    const argsJson = args.every(isPlain) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
+    // Fast path: plain values and flat object literals of them need no walk to be sent faithfully.
+    const argsJson = args.every(isFlat) ? JSON.stringify(args) : toJson(args, 'args', 'TASKQ_ARGS_UNSERIALIZABLE', `cannot send ${this.task}`);
     const record = `${this.recordHead}${now}${this.recordMid}${argsJson}${dataTail}}}`;
     const event =
       this.eventHead === undefined

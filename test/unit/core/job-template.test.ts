@@ -51,6 +51,22 @@ describe('JobTemplate', () => {
     }
   });
 
+  it('flat object literals (the fast path) are sent as JSON has them; anything JSON would change in one is still refused', () => {
+    const t = new JobTemplate('t', undefined, {}, router, now, false);
+    const args = [{ id: 7, url: 'http://x/é', ok: true, none: null }, Object.assign(Object.create(null), { n: 1 }), 'three'];
+    expect(JSON.parse(t.build(args, 'a', 'here')[1] as string).data.args).toEqual(JSON.parse(JSON.stringify(args)));
+    expect((thrown(() => t.build([{ n: Number.NaN }], 'a', 'here')) as Error).message).toContain('args[0].n is NaN');
+    expect((thrown(() => t.build([{ when: new Map() }], 'a', 'here')) as Error).message).toContain('args[0].when is a Map');
+    expect((thrown(() => t.build([{ big: 1n }], 'a', 'here')) as Error).message).toContain('args[0].big is a BigInt');
+    class Point {
+      constructor(readonly x: number) {}
+      toJSON(): string {
+        return `p${this.x}`;
+      }
+    }
+    expect(JSON.parse(t.build([new Point(2)], 'a', 'here')[1] as string).data.args).toEqual(['p2']); // its toJSON, as before
+  });
+
   it('refuses bad arguments and job ids, naming them', () => {
     const t = new JobTemplate('t', undefined, {}, router, now, true);
     expect((thrown(() => t.build([new Set([1])], 'a', 'here')) as Error).message).toContain('args[0] is a Set');
