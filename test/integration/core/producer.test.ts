@@ -35,6 +35,21 @@ describe('sending in bursts', () => {
     expect(seen.filter((n) => n >= 0).sort((a, b) => a - b)).toEqual([...Array.from({ length: 105 }, (_, i) => i), 200]);
   });
 
+  it('a lone send and a burst both work after Redis forgot the scripts (a restart, SCRIPT FLUSH): they are sent again', async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'flushed' });
+    onTestFinished(() => app.close());
+    const t = app.task('t', (n: number) => n);
+    const client = await app.client();
+    await Promise.all([t.delay(0), t.delay(1)]); // both enqueue scripts known to Redis
+    await client.script('FLUSH');
+    const lone = await t.delay(2);
+    await client.script('FLUSH');
+    const burst = await Promise.all([t.delay(3), t.delay(4), t.delay(5)]);
+    await startWorker(app);
+    expect(await Promise.all([lone, ...burst].map((r) => r.get({ timeout: 5000 })))).toEqual([2, 3, 4, 5]);
+  });
+
   it('a burst that Redis refuses rejects every send in it with the broker error', async () => {
     const redis = await privateRedis();
     const app = createApp({ broker: redis.url, keyPrefix: 'burst' });
