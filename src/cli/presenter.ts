@@ -129,3 +129,9 @@ export function upText(info: UpInfo): string {
   out += `\ntry it (another terminal):\n${tries.map((t) => `  TASKQ_BROKER_URL=${info.broker} ./bin/taskq ${t}\n`).join('')}\nCtrl-C stops everything.\n`;
   return out;
 }
+
+/** `taskq events` when no node alive writes task events. */
+export function noTaskEventsHint(nodes: string[]): string {
+  const shown = nodes.length > 3 ? `${nodes.slice(0, 3).join(', ')} and ${nodes.length - 3} more` : nodes.join(', ');
+  return `note: no node writes task events now (${shown}): only worker events show. Run the workers with -E, or \`taskq control enable_events\` (the web UI turns them on while it runs).\n`;
+}

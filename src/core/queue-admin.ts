@@ -20,6 +20,8 @@ export interface NodeStatus {
   lastSeenMs: number;
   /** Why the node stopped taking work on its own (absent: healthy). */
   problem?: string;
+  /** Whether it writes task events (absent: a node that does not say). */
+  taskEvents?: boolean;
 }
 
 export interface DeadJob {

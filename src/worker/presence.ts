@@ -21,6 +21,8 @@ export interface NodeInfo {
   lost: number;
   /** Why the node stopped taking work on its own (absent: healthy). */
   problem?: string | undefined;
+  /** Whether it writes task events now (-E, enable_events). */
+  taskEvents?: boolean;
 }
 
 export class Presence {

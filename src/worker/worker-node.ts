@@ -245,7 +245,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
   private async heartbeat(): Promise<void> {
     // A missed rate_limit message (reconnect) is caught up here; the clock offset is kept fresh.
     await Promise.all([this.rates.refresh(), this.clock.sync()]);
-    await this.presence.heartbeat({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats, problem: this.dispatcher.problem });
+    await this.presence.heartbeat({ node: this.name, queues: this.queues, concurrency: this.concurrency, ...this.stats, problem: this.dispatcher.problem, taskEvents: this.taskEvents });
   }
 
   /**

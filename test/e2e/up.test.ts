@@ -56,6 +56,8 @@ describe('taskq up (npm start)', { timeout: 90_000 }, () => {
     // The web UI, with the URL that carries its token.
     const ui = /^ui: pid \d+, (http:\/\/127\.0\.0\.1:\d+)\/#token=[\w-]{20,}$/m.exec(out)?.[1] as string;
     expect((await (await fetch(`${ui}/api/workers`)).json()) as unknown).toMatchObject({ workers: expect.arrayContaining([expect.objectContaining({ node: expect.stringMatching(/^download@/) })]) });
+    // The nodes run with task events (-E, the layout's "taskEvents"): the UI shows the download's task.
+    await waitFor('the download task in the UI', async () => (await (await fetch(`${ui}/api/tasks?name=download.fetch`)).json()) as { tasks: Array<{ state: string }> }, (r) => r.tasks.some((t) => t.state === 'SUCCESS'), { timeoutMs: 10_000 });
     const thumb = await waitFor('the thumbnail', () => fetch(`${cache}/t/${entry.id}.jpg`), (r) => r.status === 200, { timeoutMs: 30_000 });
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');
 

@@ -7,7 +7,8 @@ import { eventFilter, type EventFilterOptions } from '../../events/event-filter.
 import type { Redis } from '../../broker/redis-factory.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
 import { positiveInt } from '../parse.js';
-import { eventText, json } from '../presenter.js';
+import { aliveNodes } from '../../core/queue-admin.js';
+import { eventText, json, noTaskEventsHint } from '../presenter.js';
 
 /** `--from`: a stream id (1700000000000-0), 0 (start of retention), $ (new only), or a time. */
 export function parseFrom(value: string): EventCursor {
@@ -52,6 +53,9 @@ async function runEvents(options: EventsOptions, io: CliIo): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const client = await app.redis.connected('blocking', 'events');
+    const nodes = await aliveNodes(app);
+    // Task events are written only when asked (-E): say so rather than print nothing.
+    if (nodes.length && nodes.every((n) => n.taskEvents === false)) io.stderr(noTaskEventsHint(nodes.map((n) => n.node)));
     const reader = new EventReader(client, app.keys.events, options.from ?? (options.follow ? '$' : '0'));
     let printed = 0;
     const limit = options.count ?? Infinity;

@@ -1,7 +1,7 @@
 /** The CLI end to end: a worker process, and commands run as separate processes against it. */
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { testApp } from '../../helpers/apps.js';
+import { startWorker, testApp } from '../../helpers/apps.js';
 import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
 
 describe('taskq commands', () => {
@@ -81,6 +81,22 @@ describe('taskq commands', () => {
     const typo = await runTaskq(['call', '-A', fixture('basic.mjs'), 'ad', '[1, 2]'], env);
     expect(typo.code).toBe(0);
     expect(typo.stderr).toContain('registers no task "ad"');
+  });
+
+  it('taskq events says when no node writes task events, and the banner says whether this one does', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    await startWorker(app, { name: 'quiet@test' });
+    const quiet = await runTaskq(['events', '-n', '3'], env);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toContain('note: no node writes task events now (quiet@test): only worker events show. Run the workers with -E');
+    const other = testApp();
+    const loud = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-n', 'loud@%h', '-E'], { env: { ...env, TASKQ_KEY_PREFIX: other.keys.prefix } });
+    expect(loud.output()).toContain('task events  ON');
+    const told = await runTaskq(['events', '-n', '3'], { ...env, TASKQ_KEY_PREFIX: other.keys.prefix });
+    expect(told.stderr).not.toContain('no node writes task events');
+    loud.signal('SIGTERM');
+    expect(await loud.exited).toBe(0);
   });
 
   it('--help works for every command', async () => {
