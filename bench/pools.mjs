@@ -63,7 +63,7 @@ export function poolsTable({ figures, overheadUs }) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const text = rows.map((r) => r.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ')).join('\n');
   return (
-    `pools (jobs/s, one node, results and events on)\n${text}\n` +
+    `pools (jobs/s, one node, its defaults: results on, task events off)\n${text}\n` +
     `per-task overhead vs async (no-op, c=1): threads +${overheadUs.threads.toFixed(0)} µs, processes +${overheadUs.processes.toFixed(0)} µs\n`
   );
 }
