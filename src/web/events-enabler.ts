@@ -11,6 +11,11 @@ import type { TaskqEvent } from '../events/event-types.js';
 
 /** How long one enable_events call waits for the nodes' answers (they answer in milliseconds). */
 const REPLY_TIMEOUT_MS = 1000;
+/**
+ * A worker-online event older than this is history the hub reads at start (the last day's): those
+ * nodes were told at start if they are alive, and each call to a gone one would wait out its timeout.
+ */
+const FRESH_MS = 10_000;
 
 export class EventsEnabler {
   private timer: NodeJS.Timeout | undefined;
@@ -31,7 +36,7 @@ export class EventsEnabler {
 
   /** For the hub's listener: a node that just came online is told at once. */
   readonly onEvent = (e: TaskqEvent): void => {
-    if (e.type === 'worker-online' && typeof e.data.node === 'string') void this.enable([e.data.node]);
+    if (e.type === 'worker-online' && typeof e.data.node === 'string' && Date.now() - e.time < FRESH_MS) void this.enable([e.data.node]);
   };
 
   /** Sends enable_events (to `nodes`, or every node); never throws: the UI runs on without them. */

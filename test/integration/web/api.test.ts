@@ -44,6 +44,25 @@ describe('the web API', () => {
     expect(untouched.taskEvents).toBe(false);
   });
 
+  it('does not tell nodes that came online long ago (the day of history it reads at start): only live ones', async () => {
+    const app = testApp();
+    const client = await app.client();
+    const past = Date.now() - 3600_000;
+    for (let i = 0; i < 20; i++) await client.xadd(app.keys.events, `${past + i}-0`, 'type', 'worker-online', 'data', JSON.stringify({ node: `gone${i}@test` }));
+    const listener = await app.redis.connected('subscriber', 'spy');
+    const told: string[][] = [];
+    listener.on('message', (_channel: string, message: string) => {
+      const request = JSON.parse(message) as { method: string; destination: string[] | null };
+      if (request.method === 'enable_events') told.push(request.destination ?? ['*']);
+    });
+    await listener.subscribe(app.keys.control);
+    const server = await ui(app);
+    await waitFor('the history read', () => server.hub.position, (p) => p.startsWith(String(past + 19)));
+    const node = await startWorker(app, { name: 'live@test' });
+    await waitFor('the live node told', () => node.taskEvents, (on) => on);
+    expect(told).toEqual([['live@test']]);
+  });
+
   it('shows nodes, queues and tasks from the event stream; applies and revokes by API; exports metrics', async () => {
     const app = testApp();
     app.task('add', (a: number, b: number) => a + b);
