@@ -14,7 +14,7 @@ function statsLines(s: NodeStats): string[] {
   const totals = Object.entries(s.totals).map(([task, n]) => `${task}=${n}`).join(' ') || 'none';
   return [
     `    pid ${s.pid} on ${s.hostname}, up ${ago(s.uptimeMs)}, broker ${s.broker}`,
-    `    pool ${s.pool.kind}, ${s.pool.concurrency} slot${s.pool.concurrency === 1 ? '' : 's'}${s.pool.autoscale ? ` (autoscale ${s.pool.autoscale.max},${s.pool.autoscale.min})` : ''}, prefetch ${s.pool.prefetch}; queues ${s.queues.join(',')}`,
+    `    pool ${s.pool.kind}, ${s.pool.concurrency} slot${s.pool.concurrency === 1 ? '' : 's'}${s.pool.autoscale ? ` (autoscale ${s.pool.autoscale.max},${s.pool.autoscale.min})` : ''}, prefetch ${s.pool.prefetch}; queues ${s.queues.join(',')}; task events ${s.taskEvents ? 'on' : 'off'}`,
     `    counts ${Object.entries(s.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `    totals ${totals}`,
     `    cpu user ${s.rusage.userCpuMs} ms, system ${s.rusage.systemCpuMs} ms; rss ${s.rssKb} KiB (max ${s.rusage.maxRssKb} KiB)${s.problem ? `\n    NOT TAKING WORK: ${s.problem}` : ''}`,
