@@ -3,7 +3,6 @@
  * ioredis client with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
  * restarted Redis (empty script cache) needs no special handling.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis as IORedis } from 'ioredis';
 
@@ -72,19 +71,4 @@ export function runScript(target: object, name: ScriptName, keys: string[], args
   const fn = (target as unknown as Record<string, ScriptFn>)[name];
   if (typeof fn !== 'function') throw new Error(`internal: script ${name} is not defined on this client`);
   return fn.call(target, ...keys, ...args);
-}
-
-const shas = new Map<ScriptName, string>();
-
-/**
- * Runs script `name` on a client with EVALSHA itself (EVAL when Redis does not know the script yet):
- * the same as {@link runScript} without ioredis's script wrapper, for the one call a lone send makes.
- */
-export function runScriptDirect(client: IORedis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
-  let sha = shas.get(name);
-  if (!sha) shas.set(name, (sha = createHash('sha1').update(source(name)).digest('hex')));
-  return client.evalsha(sha, keys.length, ...keys, ...args).catch((err: Error) => {
-    if (!err.message.startsWith('NOSCRIPT')) throw err;
-    return client.eval(source(name), keys.length, ...keys, ...args);
-  });
 }

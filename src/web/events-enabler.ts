@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { aliveNodes } from '../core/queue-admin.js';
+import { ControlClient } from '../core/control-client.js';
 import type { TaskqEvent } from '../events/event-types.js';
 
 /** How long one enable_events call waits for the nodes' answers (they answer in milliseconds). */
@@ -20,12 +21,16 @@ const FRESH_MS = 10_000;
 export class EventsEnabler {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Its own reply connection: a wait for a silent node must not hold up the UI's inspect calls. */
+  private readonly control: ControlClient;
 
   constructor(
     private readonly app: App,
     private readonly log: Logger,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    this.control = new ControlClient(app);
+  }
 
   /** Tells every node now and every `intervalMs` from now on. */
   start(): Promise<void> {
@@ -44,9 +49,10 @@ export class EventsEnabler {
     if (this.stopped) return;
     try {
       // Named nodes: the call ends as soon as each has answered (a call to "every node" waits out its timeout).
-      const destination = nodes ?? (await aliveNodes(this.app)).map((n) => n.node);
+      // The sweep tells only nodes whose heartbeat says their events are off (or that do not say).
+      const destination = nodes ?? (await aliveNodes(this.app)).filter((n) => n.taskEvents !== true).map((n) => n.node);
       if (!destination.length) return;
-      const { replies, missing } = await this.app.control.control('enable_events', {}, { timeoutMs: REPLY_TIMEOUT_MS, destination });
+      const { replies, missing } = await this.control.control('enable_events', {}, { timeoutMs: REPLY_TIMEOUT_MS, destination });
       const refused = replies.filter((r) => !r.ok);
       if (refused.length || missing.length) this.log.warn({ refused: refused.map((r) => r.node), missing }, 'ui: some nodes did not turn task events on; their tasks are not shown');
     } catch (err) {

@@ -3,6 +3,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { createApp } from '../../../src/core/app.js';
 import { privateRedis } from '../../helpers/redis-server.js';
 import { startWorker } from '../../helpers/apps.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('sending in bursts', () => {
   it('100 delay() calls at once take a couple of enqueue calls, not 100; every job runs once', async () => {
@@ -61,5 +62,46 @@ describe('sending in bursts', () => {
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.delay()));
     expect(results.map((r) => r.status)).toEqual(Array(10).fill('rejected'));
     expect(results.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(10).fill('TASKQ_BROKER_OOM'));
+  });
+
+  it('a burst keeps its order on a fresh connection, whose first send uses a script Redis does not know yet', async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'fifo' });
+    onTestFinished(() => app.close());
+    const t = app.task('t', (n: number) => n);
+    const client = await app.client();
+    const waiting = async (): Promise<string[]> => (await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse(); // the order workers take them
+    const first = await Promise.all([t.delay(1), t.delay(2), t.delay(3)]);
+    expect(await waiting()).toEqual(first.map((s) => s.id));
+    // Reconnected to a Redis that forgot its scripts (what a restart does).
+    await client.del(app.keys.queue('default', 'waiting'));
+    await client.script('FLUSH');
+    const reconnected = new Promise((resolve) => client.once('ready', resolve));
+    client.disconnect(true);
+    await reconnected;
+    const again = await Promise.all([t.delay(4), t.delay(5), t.delay(6)]);
+    expect(await waiting()).toEqual(again.map((s) => s.id));
+    // Sent while the connection is being replaced (its status still says ready).
+    await client.del(app.keys.queue('default', 'waiting'));
+    await client.script('FLUSH');
+    client.disconnect(true);
+    const racing = await Promise.all([t.delay(7), t.delay(8), t.delay(9)]);
+    expect(await waiting()).toEqual(racing.map((s) => s.id));
+  });
+
+  it('sends made while Redis is down are stored in the order they were made once it is back', async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'outage' });
+    onTestFinished(() => app.close());
+    const t = app.task('t', (n: number) => n);
+    const client = await app.client();
+    await Promise.all([t.delay(0), t.delay(0)]);
+    await client.del(app.keys.queue('default', 'waiting'));
+    await redis.stop();
+    await waitFor('the connection to drop', () => client.status, (s) => s !== 'ready');
+    const sending = Promise.all([t.delay(1), t.delay(2), t.delay(3), t.delay(4)]);
+    await redis.start();
+    const sent = await sending;
+    expect((await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse()).toEqual(sent.map((s) => s.id));
   });
 });

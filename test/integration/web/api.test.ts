@@ -7,6 +7,8 @@ import { request } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createWebServer, type WebServer } from '../../../src/web/server.js';
 import { uiSettings } from '../../../src/web/ui-settings.js';
+import { EventsEnabler } from '../../../src/web/events-enabler.js';
+import pino from 'pino';
 import { createApp } from '../../../src/core/app.js';
 import { UnrecoverableError } from '../../../src/errors.js';
 import type { App } from '../../../src/core/app.js';
@@ -61,6 +63,36 @@ describe('the web API', () => {
     const node = await startWorker(app, { name: 'live@test' });
     await waitFor('the live node told', () => node.taskEvents, (on) => on);
     expect(told).toEqual([['live@test']]);
+  });
+
+  it("its own control connection: the UI's inspect calls never wait behind a node that does not answer enable_events", async () => {
+    const app = testApp();
+    const node = await startWorker(app, { name: 'real@test' });
+    const client = await app.client();
+    // A node killed -9 a moment ago: alive by its heartbeat for a while, answering nothing.
+    const [s, us] = await client.time();
+    await client.zadd(app.keys.nodes, Number(s) * 1000 + Math.floor(Number(us) / 1000), 'ghost@test');
+    const spy = await app.redis.connected('subscriber', 'spy');
+    const asked = new Promise<void>((resolve) => spy.on('message', (_c: string, m: string) => (JSON.parse(m) as { method: string }).method === 'enable_events' && resolve()));
+    await spy.subscribe(app.keys.control);
+    const enabling = new EventsEnabler(app, silent, 30_000).enable(['ghost@test']); // as when it came online
+    await asked; // it waits for ghost@test's answer now, for its whole second
+    const started = Date.now();
+    const ping = await app.control.inspect('ping', { destination: [node.name], timeoutMs: 1500 });
+    expect(ping.replies.map((r) => r.node)).toEqual(['real@test']);
+    // On a shared connection the ping's wait queues behind the enabler's second; a ping itself takes milliseconds.
+    expect(Date.now() - started).toBeLessThan(500);
+    await enabling;
+  });
+
+  it('tells a node only while its heartbeat says its task events are off: no control call (nor info line) every 30 s for the others', async () => {
+    const app = testApp();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    await startWorker(app, { name: 'on@test', taskEvents: true, logger });
+    const enabler = new EventsEnabler(app, silent, 30_000);
+    for (let i = 0; i < 3; i++) await enabler.enable(); // three sweeps
+    expect(lines.filter((l) => l.includes('remote control: enable_events'))).toEqual([]);
   });
 
   it('shows nodes, queues and tasks from the event stream; applies and revokes by API; exports metrics', async () => {
