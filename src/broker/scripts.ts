@@ -3,8 +3,9 @@
  * ioredis client with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT, so a
  * restarted Redis (empty script cache) needs no special handling.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis as IORedis } from 'ioredis';
+import { Command, type Redis as IORedis } from 'ioredis';
 
 // The same relative path works from src/broker (tests) and dist/broker (built code).
 const luaDir = new URL('../../src/broker/lua/', import.meta.url);
@@ -72,3 +73,60 @@ export function runScript(target: object, name: ScriptName, keys: string[], args
   if (typeof fn !== 'function') throw new Error(`internal: script ${name} is not defined on this client`);
   return fn.call(target, ...keys, ...args);
 }
+
+type CommandClass = new (name: string, args: Array<string | number>) => Command;
+const commands = new Map<ScriptName, CommandClass>();
+
+/**
+ * A command class for script `name`: EVALSHA, or EVAL the first time it is written to a socket —
+ * decided when it is written, as ioredis's own script commands decide, so calls keep the order they
+ * were made in on a new connection, whichever way each of them is sent.
+ */
+function commandFor(name: ScriptName): CommandClass {
+  let made = commands.get(name);
+  if (!made) {
+    const lua = source(name);
+    const sha = createHash('sha1').update(lua).digest('hex');
+    const loaded = new WeakSet<object>();
+    made = class ScriptCommand extends Command {
+      constructor(_name: string, args: Array<string | number>) {
+        super('evalsha', [sha, ...args]);
+      }
+
+      override toWritable(socket: object): string | Buffer {
+        if (!loaded.has(socket)) {
+          loaded.add(socket);
+          this.name = 'eval';
+          this.args[0] = lua;
+        }
+        const reject = this.reject;
+        this.reject = (err: Error) => {
+          if (err.message.startsWith('NOSCRIPT')) loaded.delete(socket);
+          reject.call(this, err);
+        };
+        return super.toWritable(socket);
+      }
+    };
+    commands.set(name, made);
+  }
+  return made;
+}
+
+/**
+ * Runs script `name` on a client as {@link runScript} does, with one command object and no
+ * wrapper around it: for the one call a lone send makes, where every microsecond is a round trip's.
+ * Redis having forgotten the script (SCRIPT FLUSH) is answered by sending it again.
+ */
+export function runScriptNow(client: IORedis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+  const Made = commandFor(name);
+  const argv = [keys.length, ...keys, ...args];
+  const command = new Made('evalsha', argv);
+  client.sendCommand(command);
+  return command.promise.catch((err: Error) => {
+    if (!err.message.startsWith('NOSCRIPT')) throw err;
+    const again = new Made('evalsha', argv);
+    client.sendCommand(again);
+    return again.promise;
+  });
+}
+

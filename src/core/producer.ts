@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
-import { runScript } from '../broker/scripts.js';
+import { runScript, runScriptNow } from '../broker/scripts.js';
 import { brokerError } from '../broker/broker-errors.js';
 import type { AppConfig } from './config.js';
 import type { Router } from './routing.js';
@@ -195,7 +195,7 @@ export class Producer {
     const [id, record, due, event] = item.entry;
     if (b.priority !== 'normal' || b.custom !== '' || due !== 0 || event !== '') return false;
     const keys = this.enqueueKeys(b.queue);
-    this.publish(client, b.policy, () => `sending task ${item.task}`, () => runScript(client, 'taskqEnqueueOne', [keys[0] as string, keys[1] as string], [id as string, record as string])).then(
+    this.publish(client, b.policy, () => `sending task ${item.task}`, () => runScriptNow(client, 'taskqEnqueueOne', [keys[0] as string, keys[1] as string], [id as string, record as string])).then(
       (reply) => item.resolve(reply === 1),
       (err: unknown) => item.reject(brokerError(err, `sending task ${item.task}`)),
     );
