@@ -74,36 +74,43 @@ export function runScript(target: object, name: ScriptName, keys: string[], args
   return fn.call(target, ...keys, ...args);
 }
 
-type CommandClass = new (name: string, args: Array<string | number>) => Command;
-const commands = new Map<ScriptName, CommandClass>();
+interface ScriptCommandClass {
+  new (argv: Array<string | number>): Command & { writtenTo?: object };
+  /** Redis said it does not know the script (SCRIPT FLUSH): EVAL it again on that socket. */
+  forget(socket: object | undefined): void;
+}
+const commands = new Map<ScriptName, ScriptCommandClass>();
 
 /**
  * A command class for script `name`: EVALSHA, or EVAL the first time it is written to a socket —
  * decided when it is written, as ioredis's own script commands decide, so calls keep the order they
  * were made in on a new connection, whichever way each of them is sent.
  */
-function commandFor(name: ScriptName): CommandClass {
+function commandFor(name: ScriptName): ScriptCommandClass {
   let made = commands.get(name);
   if (!made) {
     const lua = source(name);
     const sha = createHash('sha1').update(lua).digest('hex');
     const loaded = new WeakSet<object>();
     made = class ScriptCommand extends Command {
-      constructor(_name: string, args: Array<string | number>) {
-        super('evalsha', [sha, ...args]);
+      writtenTo: object | undefined;
+
+      /** `argv`: the key count, the keys, the arguments. */
+      constructor(argv: Array<string | number>) {
+        super('evalsha', [sha, ...argv]);
+      }
+
+      static forget(socket: object | undefined): void {
+        if (socket) loaded.delete(socket);
       }
 
       override toWritable(socket: object): string | Buffer {
+        this.writtenTo = socket;
         if (!loaded.has(socket)) {
           loaded.add(socket);
           this.name = 'eval';
           this.args[0] = lua;
         }
-        const reject = this.reject;
-        this.reject = (err: Error) => {
-          if (err.message.startsWith('NOSCRIPT')) loaded.delete(socket);
-          reject.call(this, err);
-        };
         return super.toWritable(socket);
       }
     };
@@ -120,13 +127,13 @@ function commandFor(name: ScriptName): CommandClass {
 export function runScriptNow(client: IORedis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
   const Made = commandFor(name);
   const argv = [keys.length, ...keys, ...args];
-  const command = new Made('evalsha', argv);
+  const command = new Made(argv);
   client.sendCommand(command);
   return command.promise.catch((err: Error) => {
     if (!err.message.startsWith('NOSCRIPT')) throw err;
-    const again = new Made('evalsha', argv);
+    Made.forget(command.writtenTo);
+    const again = new Made(argv);
     client.sendCommand(again);
     return again.promise;
   });
 }
-

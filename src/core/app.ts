@@ -165,7 +165,7 @@ export class App implements TaskSender, CanvasSender {
       return Promise.reject(err);
     }
     const ignore = spec.options.ignoreResult ?? spec.def?.ignoreResult ?? false;
-    return this.producer.send(spec).then((sent) => new AsyncResult(sent.id, this.results, spec.task, ignore, this.config));
+    return this.producer.send(spec, (sent) => new AsyncResult(sent.id, this.results, spec.task, ignore, this.config));
   }
 
   /**

@@ -105,6 +105,18 @@ export class Producer {
 
   private readonly queueKeys = new Map<string, string[]>();
 
+  /** The two keys of enqueue-one.lua: the queue's jobs and waiting. */
+  private enqueueOneKeys(queue: string): string[] {
+    let keys = this.oneKeys.get(queue);
+    if (!keys) {
+      keys = this.enqueueKeys(queue).slice(0, 2);
+      if (this.oneKeys.size < CACHE_LIMIT) this.oneKeys.set(queue, keys);
+    }
+    return keys;
+  }
+
+  private readonly oneKeys = new Map<string, string[]>();
+
   /**
    * The template of a call: a call without options to a task sent before reuses that one's (it
    * depends on nothing but the task and the app), so a loop of delay() builds only each record.
@@ -127,10 +139,11 @@ export class Producer {
   }
 
   /**
-   * Sends one job. Not an async function, on purpose: a delay() awaited in a loop waits for every
-   * promise hop between the reply and its caller, so the reply resolves the caller's promise directly.
+   * Sends one job; the promise resolves with `as(sent)`. Not an async function, on purpose: a delay()
+   * awaited in a loop waits for every promise hop between the reply and its caller, so the reply
+   * resolves the caller's promise directly, with what the caller wants made of it.
    */
-  send(spec: SendSpec): Promise<Sent> {
+  send<T = Sent>(spec: SendSpec, as: (sent: Sent) => T = (sent) => sent as T): Promise<T> {
     let template: JobTemplate, id: string, entry: Array<string | number>, policy: PublishPolicy;
     try {
       const now = Date.now();
@@ -142,12 +155,12 @@ export class Producer {
       return Promise.reject(err);
     }
     const client = this.connected;
-    if (!client) return this.connection().then(() => this.send(spec));
+    if (!client) return this.connection().then(() => this.send(spec, as));
     this.register(client, template.queue);
     const custom = spec.options.jobId === undefined ? '' : this.keys.resultPrefix;
     const queue = template.queue;
-    return new Promise<Sent>((resolve, reject) => {
-      const item: PendingSend = { task: spec.task, entry, resolve: (created) => resolve({ id, queue, created }), reject };
+    return new Promise<T>((resolve, reject) => {
+      const item: PendingSend = { task: spec.task, entry, resolve: (created) => resolve(as({ id, queue, created })), reject };
       const batch: Batch = { queue, priority: template.priority, custom, policy };
       if (!this.flushQueued) {
         // The first send of a turn goes at once: a lone send waits for nothing. Those that follow it
@@ -194,8 +207,9 @@ export class Producer {
   private sendOne(client: Redis, b: Batch, item: PendingSend): boolean {
     const [id, record, due, event] = item.entry;
     if (b.priority !== 'normal' || b.custom !== '' || due !== 0 || event !== '') return false;
-    const keys = this.enqueueKeys(b.queue);
-    this.publish(client, b.policy, () => `sending task ${item.task}`, () => runScriptNow(client, 'taskqEnqueueOne', [keys[0] as string, keys[1] as string], [id as string, record as string])).then(
+    const keys = this.enqueueOneKeys(b.queue);
+    const argv = [id as string, record as string];
+    this.publish(client, b.policy, () => `sending task ${item.task}`, () => runScriptNow(client, 'taskqEnqueueOne', keys, argv)).then(
       (reply) => item.resolve(reply === 1),
       (err: unknown) => item.reject(brokerError(err, `sending task ${item.task}`)),
     );
