@@ -5,6 +5,15 @@ import { privateRedis } from '../../helpers/redis-server.js';
 import { startWorker } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
+/** An app alone on a Redis of its own (the tests below restart it, flush its scripts or fill its memory), with a task `t`. */
+async function appAlone(keyPrefix: string) {
+  const redis = await privateRedis();
+  const app = createApp({ broker: redis.url, keyPrefix });
+  onTestFinished(() => app.close());
+  const t = app.task('t', (n: number) => n);
+  return { redis, app, t, client: await app.client() };
+}
+
 describe('sending in bursts', () => {
   it('100 delay() calls at once take a couple of enqueue calls, not 100; every job runs once', async () => {
     const redis = await privateRedis();
@@ -37,11 +46,7 @@ describe('sending in bursts', () => {
   });
 
   it('a lone send and a burst both work after Redis forgot the scripts (a restart, SCRIPT FLUSH): they are sent again', async () => {
-    const redis = await privateRedis();
-    const app = createApp({ broker: redis.url, keyPrefix: 'flushed' });
-    onTestFinished(() => app.close());
-    const t = app.task('t', (n: number) => n);
-    const client = await app.client();
+    const { app, t, client } = await appAlone('flushed');
     await Promise.all([t.delay(0), t.delay(1)]); // both enqueue scripts known to Redis
     await client.script('FLUSH');
     const lone = await t.delay(2);
@@ -52,24 +57,16 @@ describe('sending in bursts', () => {
   });
 
   it('a burst that Redis refuses rejects every send in it with the broker error', async () => {
-    const redis = await privateRedis();
-    const app = createApp({ broker: redis.url, keyPrefix: 'burst' });
-    onTestFinished(() => app.close());
-    const t = app.task('t', () => 1);
-    const client = await app.client();
+    const { t, client } = await appAlone('burst');
     await client.config('SET', 'maxmemory-policy', 'noeviction');
     await client.config('SET', 'maxmemory', '1');
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.delay()));
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => t.delay(i)));
     expect(results.map((r) => r.status)).toEqual(Array(10).fill('rejected'));
     expect(results.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(10).fill('TASKQ_BROKER_OOM'));
   });
 
   it('a burst keeps its order on a fresh connection, whose first send uses a script Redis does not know yet', async () => {
-    const redis = await privateRedis();
-    const app = createApp({ broker: redis.url, keyPrefix: 'fifo' });
-    onTestFinished(() => app.close());
-    const t = app.task('t', (n: number) => n);
-    const client = await app.client();
+    const { app, t, client } = await appAlone('fifo');
     const waiting = async (): Promise<string[]> => (await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse(); // the order workers take them
     const first = await Promise.all([t.delay(1), t.delay(2), t.delay(3)]);
     expect(await waiting()).toEqual(first.map((s) => s.id));
@@ -90,11 +87,7 @@ describe('sending in bursts', () => {
   });
 
   it('sends made while Redis is down are stored in the order they were made once it is back', async () => {
-    const redis = await privateRedis();
-    const app = createApp({ broker: redis.url, keyPrefix: 'outage' });
-    onTestFinished(() => app.close());
-    const t = app.task('t', (n: number) => n);
-    const client = await app.client();
+    const { redis, app, t, client } = await appAlone('outage');
     await Promise.all([t.delay(0), t.delay(0)]);
     await client.del(app.keys.queue('default', 'waiting'));
     await redis.stop();
