@@ -33,14 +33,8 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-export async function createWebServer(app: App, settings: UiSettings, log: Logger): Promise<WebServer> {
-  // Query strings are coerced (limit=5 is a number), but a string never becomes a list, and an
-  // unknown field is refused rather than silently dropped.
-  const web = Fastify({ logger: false, bodyLimit: 1024 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
-  const state = new TaskState({ maxTasks: defaults.uiMaxTasks, maxEvents: defaults.uiMaxEventsPerTask });
-  const hub = new EventHub(app, (err) => log.warn({ err: err.message }, 'ui: reading the event stream failed; retrying'));
-  hub.subscribe((e) => state.add(e));
-  web.addHook('onRequest', guard(settings));
+/** Errors as JSON `{error}`: validation 400, the route's own 4xx, else 500 (logged). */
+function errorReplies(web: FastifyInstance, log: Logger): void {
   web.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     if (err.validation) return reply.code(400).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -48,6 +42,10 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
     return reply.code(status).send({ error: err.message });
   });
   web.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no such path: ${req.method} ${req.url.split('?')[0]?.slice(0, 200)}` }));
+}
+
+/** Every route; returns the live streams' handle (open streams would keep the server from closing). */
+function routes(web: FastifyInstance, app: App, settings: UiSettings, state: TaskState, hub: EventHub): { closeAll(): void } {
   web.get('/healthz', async (_req, reply) => {
     // Offline, ioredis queues commands: a probe gets its answer within a second either way.
     const ping = (async () => (await app.client()).ping())();
@@ -65,6 +63,19 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
   const live = liveRoutes(web, hub);
   metricsRoutes(web, app, hub, aria2);
   pageRoutes(web, new URL('../../dist/ui/', import.meta.url));
+  return live;
+}
+
+export async function createWebServer(app: App, settings: UiSettings, log: Logger): Promise<WebServer> {
+  // Query strings are coerced (limit=5 is a number), but a string never becomes a list, and an
+  // unknown field is refused rather than silently dropped.
+  const web = Fastify({ logger: false, bodyLimit: 1024 * 1024, ajv: { customOptions: { coerceTypes: true, removeAdditional: false } } });
+  const state = new TaskState({ maxTasks: defaults.uiMaxTasks, maxEvents: defaults.uiMaxEventsPerTask });
+  const hub = new EventHub(app, (err) => log.warn({ err: err.message }, 'ui: reading the event stream failed; retrying'));
+  hub.subscribe((e) => state.add(e));
+  web.addHook('onRequest', guard(settings));
+  errorReplies(web, log);
+  const live = routes(web, app, settings, state, hub);
   await hub.start();
   const enabler = settings.enableEvents ? new EventsEnabler(app, log, defaults.uiEnableEventsMs) : undefined;
   if (enabler) {

@@ -27,6 +27,13 @@ function asReply(err: unknown): { status: number; body: { error: string } } {
 }
 
 export function manageRoutes(web: FastifyInstance, app: App): void {
+  remoteControlRoutes(web, app);
+  beatRoutes(web, app);
+  cacheRoutes(web, app);
+}
+
+/** `taskq inspect` and `taskq control` (revoke has its own route, with the task). */
+function remoteControlRoutes(web: FastifyInstance, app: App): void {
   web.get<{ Params: { method: InspectMethod }; Querystring: { node?: string } }>('/api/inspect/:method', {
     schema: { params: { type: 'object', properties: { method: { type: 'string', enum: [...INSPECT_METHODS] } } }, querystring: { type: 'object', additionalProperties: false, properties: { node: { type: 'string', maxLength: 300 } } } },
   }, async (req) => app.control.inspect(req.params.method, { ...(req.query.node ? { destination: [req.query.node] } : {}), timeoutMs: 1500 }));
@@ -38,6 +45,10 @@ export function manageRoutes(web: FastifyInstance, app: App): void {
     },
   }, async (req) => app.control.control(req.params.method, req.body?.args ?? {}, { ...(req.body?.nodes?.length ? { destination: req.body.nodes } : {}), timeoutMs: 1500 }));
 
+}
+
+/** The schedule's entries. */
+function beatRoutes(web: FastifyInstance, app: App): void {
   const beat = new BeatEntries(app);
   web.get('/api/beat', async () => ({ entries: await beat.list() }));
   web.post<{ Body: { name: string; spec: BeatEntrySpec; replace?: boolean } }>('/api/beat', {
@@ -66,6 +77,10 @@ export function manageRoutes(web: FastifyInstance, app: App): void {
     }
   });
 
+}
+
+/** The cache's entries and their thumbnails. */
+function cacheRoutes(web: FastifyInstance, app: App): void {
   const cache = async () => new CacheIndex(await app.client(), app.keys.prefix);
   web.get<{ Querystring: { limit: number } }>('/api/cache', {
     schema: { querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } } } },

@@ -32,6 +32,13 @@ async function jobOf(app: App, id: string): Promise<{ args: unknown[]; kwargs?: 
 }
 
 export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): void {
+  readRoutes(web, app, state);
+  applyRoute(web, app);
+  actionRoutes(web, app);
+}
+
+/** The list and one task. */
+function readRoutes(web: FastifyInstance, app: App, state: TaskState): void {
   web.get<{ Querystring: TaskQuery }>('/api/tasks', {
     schema: {
       querystring: {
@@ -51,6 +58,10 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
     return { task: { ...(seen?.row ?? { id: req.params.id }), ...(job ?? {}) }, record: record ?? null, events: seen?.events ?? [] };
   });
 
+}
+
+/** Sending a task by name. */
+function applyRoute(web: FastifyInstance, app: App): void {
   web.post<{ Params: { name: string }; Body: { args?: unknown[]; kwargs?: Record<string, unknown>; options?: { countdown?: number; queue?: string; priority?: 'high' | 'normal' | 'low' } } }>('/api/apply/:name', {
     schema: {
       params: { type: 'object', properties: { name: NAME }, required: ['name'] },
@@ -74,6 +85,10 @@ export function taskRoutes(web: FastifyInstance, app: App, state: TaskState): vo
     }
   });
 
+}
+
+/** Revoke, and retrying a dead job. */
+function actionRoutes(web: FastifyInstance, app: App): void {
   web.post<{ Params: { id: string }; Body: { terminate?: boolean } }>('/api/tasks/:id/revoke', {
     schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] }, body: { type: 'object', additionalProperties: false, properties: { terminate: { type: 'boolean' } } } },
   }, async (req) => ({ id: req.params.id, revoked: await app.revoke(req.params.id, { terminate: req.body?.terminate ?? false }) }));
