@@ -40,6 +40,37 @@ async function freePort(): Promise<number> {
  * Events: 'exit' (code, signal) when aria2c dies after it was ready, unless stop() asked it to. A
  * restart (start() again) keeps the port and the secret, so a client reconnects by itself.
  */
+/**
+ * aria2c's command line, under setpriv --pdeathsig: aria2c gets TERM when this process dies, even by
+ * kill -9 (no orphan holds the port).
+ */
+function aria2Argv({ conf, port, downloadDir, session }: { conf: string; port: number; downloadDir: string; session: string }): string[] {
+  return [
+    '--pdeathsig',
+    'SIGTERM',
+    '--',
+    'aria2c',
+    `--conf-path=${conf}`,
+    '--enable-rpc=true',
+    '--rpc-listen-all=false',
+    `--rpc-listen-port=${port}`,
+    `--dir=${downloadDir}`,
+    `--input-file=${session}`,
+    `--save-session=${session}`,
+    '--save-session-interval=1',
+    // Control files (.aria2) current to the second: a download killed -9 continues, not restarts.
+    '--auto-save-interval=1',
+    '--continue=true',
+    '--auto-file-renaming=false',
+    '--allow-overwrite=true',
+    '--file-allocation=none',
+    // Written as it arrives: its 16 MiB write cache costs a copy per byte (0.33–0.39 s for 200 MB on
+    // loopback, 0.29–0.30 s without) and keeps nothing a crash would want.
+    '--disk-cache=0',
+    '--quiet=true',
+  ];
+}
+
 export class Aria2Daemon extends EventEmitter {
   private child: ChildProcess | undefined;
   private port: number | undefined;
@@ -68,31 +99,7 @@ export class Aria2Daemon extends EventEmitter {
     if (!existsSync(session)) writeFileSync(session, '', { mode: 0o600 });
     writeFileSync(conf, `rpc-secret=${secret}\n`, { mode: 0o600 });
     chmodSync(conf, 0o600);
-    // setpriv --pdeathsig: aria2c gets TERM when this process dies, even by kill -9 (no orphan holds the port).
-    const child = spawn('setpriv', [
-      '--pdeathsig',
-      'SIGTERM',
-      '--',
-      'aria2c',
-      `--conf-path=${conf}`,
-      '--enable-rpc=true',
-      '--rpc-listen-all=false',
-      `--rpc-listen-port=${port}`,
-      `--dir=${downloadDir}`,
-      `--input-file=${session}`,
-      `--save-session=${session}`,
-      '--save-session-interval=1',
-      // Control files (.aria2) current to the second: a download killed -9 continues, not restarts.
-      '--auto-save-interval=1',
-      '--continue=true',
-      '--auto-file-renaming=false',
-      '--allow-overwrite=true',
-      '--file-allocation=none',
-      // Written as it arrives: its 16 MiB write cache costs a copy per byte (0.33–0.39 s for 200 MB on
-      // loopback, 0.29–0.30 s without) and keeps nothing a crash would want.
-      '--disk-cache=0',
-      '--quiet=true',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('setpriv', aria2Argv({ conf, port, downloadDir, session }), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     const failed = new Promise<never>((_, reject) => {

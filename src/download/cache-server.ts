@@ -17,6 +17,7 @@ import send from 'send';
 import type { CacheEntry, CacheIndex } from './cache-index.js';
 import { playlistName } from './parts.js';
 import { inside } from './store.js';
+import { listenError } from '../errors.js';
 
 export interface CacheServerOptions {
   index: CacheIndex;
@@ -77,58 +78,62 @@ function serveFile(req: IncomingMessage, res: ServerResponse, path: string, head
     .pipe(res);
 }
 
-export function createCacheServer(options: CacheServerOptions): Server {
+/** One entry, or one part of a segmented one (a bare segmented entry redirects to its playlist). */
+function serveEntry({ index, storeDir }: CacheServerOptions, req: IncomingMessage, res: ServerResponse, entry: CacheEntry, part?: string): void {
+  if (isHit(req) && (part === undefined || part === playlistName(entry.kind))) void index.touch(entry.id).catch(() => undefined);
+  const stored = inside(storeDir, basename(entry.file));
+  if (entry.kind === 'progressive') {
+    if (part !== undefined) return reply(res, 404, { error: `${entry.id} is one file: no parts` });
+    return serveFile(req, res, stored, { etag: `"${entry.sha256}"`, 'content-type': entry.contentType });
+  }
+  if (part === undefined) {
+    res.writeHead(302, { location: `/c/${entry.id}/${playlistName(entry.kind)}`, 'content-length': 0 }).end();
+    return;
+  }
+  if (!PART.test(part)) return reply(res, 400, { error: `not a part name: ${JSON.stringify(part)}` });
+  serveFile(req, res, inside(stored, part), { 'cache-control': 'no-cache' });
+}
+
+/** `/c/<id>[/<part>]`. */
+async function serveById(options: CacheServerOptions, req: IncomingMessage, res: ServerResponse, id: string, rawPart: string | undefined): Promise<void> {
+  if (!ID.test(id)) return reply(res, 400, { error: `not a cache id: ${JSON.stringify(id.slice(0, 100))} (32 hex digits, as \`taskq cache ls\` shows)` });
+  const entry = await options.index.get(id);
+  if (!entry) return reply(res, 404, { error: `not cached: ${id}` });
+  let part: string | undefined;
+  if (rawPart !== undefined) {
+    try {
+      part = decodeURIComponent(rawPart);
+    } catch {
+      return reply(res, 400, { error: 'a part name that does not decode' });
+    }
+  }
+  serveEntry(options, req, res, entry, part);
+}
+
+async function route(options: CacheServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { index, storeDir } = options;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return reply(res, 405, { error: `${req.method} is not allowed: the cache is read-only over HTTP` });
+  }
+  const url = new URL(req.url ?? '/', 'http://cache.invalid');
+  if (url.pathname === '/healthz') return reply(res, 200, { ok: true, entries: await index.count(), bytes: await index.totalBytes() });
+  if (url.pathname === '/u') {
+    const original = url.searchParams.get('url');
+    if (!original) return reply(res, 400, { error: 'give the original URL: /u?url=<url-encoded URL>' });
+    const entry = await index.byUrl(original);
+    return entry ? serveEntry(options, req, res, entry) : reply(res, 404, { error: `not cached: ${original.slice(0, 200)}` });
+  }
+  const thumb = /^\/t\/([0-9a-f]{32})\.jpg$/.exec(url.pathname);
+  if (thumb) return serveFile(req, res, inside(join(dirname(storeDir), 'thumbs'), `${thumb[1] as string}.jpg`), { 'content-type': 'image/jpeg' });
+  const m = /^\/c\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
+  if (!m) return reply(res, 404, { error: `no such path: ${url.pathname.slice(0, 200)} (try /c/<id>, /u?url=<url>, /healthz)` });
+  return serveById(options, req, res, m[1] as string, m[2]);
+}
 
-  const serveEntry = (req: IncomingMessage, res: ServerResponse, entry: CacheEntry, part?: string): void => {
-    if (isHit(req) && (part === undefined || part === playlistName(entry.kind))) void index.touch(entry.id).catch(() => undefined);
-    const stored = inside(storeDir, basename(entry.file));
-    if (entry.kind === 'progressive') {
-      if (part !== undefined) return reply(res, 404, { error: `${entry.id} is one file: no parts` });
-      return serveFile(req, res, stored, { etag: `"${entry.sha256}"`, 'content-type': entry.contentType });
-    }
-    if (part === undefined) {
-      res.writeHead(302, { location: `/c/${entry.id}/${playlistName(entry.kind)}`, 'content-length': 0 }).end();
-      return;
-    }
-    if (!PART.test(part)) return reply(res, 400, { error: `not a part name: ${JSON.stringify(part)}` });
-    serveFile(req, res, inside(stored, part), { 'cache-control': 'no-cache' });
-  };
-
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      return reply(res, 405, { error: `${req.method} is not allowed: the cache is read-only over HTTP` });
-    }
-    const url = new URL(req.url ?? '/', 'http://cache.invalid');
-    if (url.pathname === '/healthz') return reply(res, 200, { ok: true, entries: await index.count(), bytes: await index.totalBytes() });
-    if (url.pathname === '/u') {
-      const original = url.searchParams.get('url');
-      if (!original) return reply(res, 400, { error: 'give the original URL: /u?url=<url-encoded URL>' });
-      const entry = await index.byUrl(original);
-      return entry ? serveEntry(req, res, entry) : reply(res, 404, { error: `not cached: ${original.slice(0, 200)}` });
-    }
-    const thumb = /^\/t\/([0-9a-f]{32})\.jpg$/.exec(url.pathname);
-    if (thumb) return serveFile(req, res, inside(join(dirname(storeDir), 'thumbs'), `${thumb[1] as string}.jpg`), { 'content-type': 'image/jpeg' });
-    const m = /^\/c\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
-    if (!m) return reply(res, 404, { error: `no such path: ${url.pathname.slice(0, 200)} (try /c/<id>, /u?url=<url>, /healthz)` });
-    const id = m[1] as string;
-    if (!ID.test(id)) return reply(res, 400, { error: `not a cache id: ${JSON.stringify(id.slice(0, 100))} (32 hex digits, as \`taskq cache ls\` shows)` });
-    const entry = await index.get(id);
-    if (!entry) return reply(res, 404, { error: `not cached: ${id}` });
-    let part: string | undefined;
-    if (m[2] !== undefined) {
-      try {
-        part = decodeURIComponent(m[2]);
-      } catch {
-        return reply(res, 400, { error: 'a part name that does not decode' });
-      }
-    }
-    serveEntry(req, res, entry, part);
-  };
-
+export function createCacheServer(options: CacheServerOptions): Server {
   return createServer((req, res) => {
-    route(req, res).catch((err: Error) => reply(res, 503, { error: `cache index unavailable: ${err.message}` }));
+    route(options, req, res).catch((err: Error) => reply(res, 503, { error: `cache index unavailable: ${err.message}` }));
   });
 }
 
@@ -136,7 +141,11 @@ export function createCacheServer(options: CacheServerOptions): Server {
 export async function listenCacheServer(options: CacheServerOptions & { host: string; port: number }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createCacheServer(options);
   server.listen(options.port, options.host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    throw listenError(err, 'cache server', options.host, options.port, '--port or TASKQ_CACHE_PORT');
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

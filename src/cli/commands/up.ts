@@ -75,6 +75,38 @@ async function runOnce(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Pro
   return { code: code ?? ExitCode.software, output: output.trim() };
 }
 
+/** What runUp starts, and where. */
+interface Launch {
+  plan: UpLayout;
+  nodes: MultiNode[];
+  appModule: string;
+  state: string;
+  broker: string;
+  redis: LocalRedis | undefined;
+  env: Record<string, string>;
+  uiToken: string;
+  supervisor: Supervisor;
+}
+
+/** Starts the nodes, the beat, the services and the start commands, in that order; what is running. */
+async function startLayout(l: Launch, io: CliIo): Promise<UpInfo> {
+  const { plan, supervisor, env, state } = l;
+  for (const node of l.nodes) await supervisor.start(node, env);
+  const info = summary(plan, l.nodes, supervisor, l.broker, l.redis ? join(state, 'redis') : undefined);
+  if (plan.beat) {
+    const log = join(state, 'logs', 'beat.log');
+    const beat = await supervisor.start({ name: 'beat', short: 'beat', argv: ['-A', l.appModule, '-n', 'beat@%h', '--logfile', log, '--pidfile', join(state, 'run', 'beat.pid')], pidfile: join(state, 'run', 'beat.pid'), logfile: log }, env, 'beat');
+    info.beat = { pid: beat.pid, log };
+  }
+  for (const svc of plan.services ?? []) {
+    const running = await supervisor.start({ name: svc.name, short: svc.name, argv: svc.args, pidfile: '', logfile: '' }, { ...env, TASKQ_UI_TOKEN: l.uiToken }, svc.command);
+    const url = running.url && svc.command === 'ui' ? `${running.url}/#token=${l.uiToken}` : running.url;
+    (info.services ??= []).push({ name: svc.name, pid: running.pid, ...(url ? { url } : {}) });
+  }
+  for (const argv of plan.start ?? []) (info.started ??= []).push({ command: argv.join(' '), ...(await runOnce(argv, { ...io.env, ...env }, io.cwd)) });
+  return info;
+}
+
 /** Runs the layout until Ctrl-C (or a node dies); returns the exit code. */
 async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   const plan = layout(options, io);
@@ -107,19 +139,7 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
     const env = { TASKQ_BROKER_URL: broker, TASKQ_CACHE_DIR: io.env.TASKQ_CACHE_DIR || join(state, 'cache'), TASKQ_DEMO_DIR: io.env.TASKQ_DEMO_DIR || join(state, 'demo') };
     // The web UI's token for this run, so the summary can print the URL that opens it.
     const uiToken = io.env.TASKQ_UI_TOKEN || randomBytes(18).toString('base64url');
-    for (const node of nodes) await supervisor.start(node, env);
-    const info = summary(plan, nodes, supervisor, broker, redis ? join(state, 'redis') : undefined);
-    if (plan.beat) {
-      const log = join(state, 'logs', 'beat.log');
-      const beat = await supervisor.start({ name: 'beat', short: 'beat', argv: ['-A', appModule, '-n', 'beat@%h', '--logfile', log, '--pidfile', join(state, 'run', 'beat.pid')], pidfile: join(state, 'run', 'beat.pid'), logfile: log }, env, 'beat');
-      info.beat = { pid: beat.pid, log };
-    }
-    for (const svc of plan.services ?? []) {
-      const running = await supervisor.start({ name: svc.name, short: svc.name, argv: svc.args, pidfile: '', logfile: '' }, { ...env, TASKQ_UI_TOKEN: uiToken }, svc.command);
-      const url = running.url && svc.command === 'ui' ? `${running.url}/#token=${uiToken}` : running.url;
-      (info.services ??= []).push({ name: svc.name, pid: running.pid, ...(url ? { url } : {}) });
-    }
-    for (const argv of plan.start ?? []) (info.started ??= []).push({ command: argv.join(' '), ...(await runOnce(argv, { ...io.env, ...env }, io.cwd)) });
+    const info = await startLayout({ plan, nodes, appModule, state, broker, redis, env, uiToken, supervisor }, io);
     io.stdout(upText(info));
     code = await stopped;
     io.stdout('stopping…\n');

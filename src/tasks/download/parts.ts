@@ -19,6 +19,7 @@ import { cacheDirs, inside, sha256Of } from '../../download/store.js';
 import { PlaylistError } from '../analyze/hls.js';
 import { fetchText } from '../analyze/fetch-text.js';
 import type { DownloadRequest } from '../analyze/observations.js';
+import type { Downloader } from '../../download/downloader.js';
 import { downloaderFor, progressReporter } from './node-downloader.js';
 
 /** Parts followed at once (aria2 queues the rest of what it is given; this bounds the status calls). */
@@ -44,12 +45,8 @@ async function plan(request: DownloadRequest): Promise<LocalPlaylist> {
   }
 }
 
-export async function fetchParts(ctx: TaskContext, request: DownloadRequest & { kind: 'hls' | 'dash' }, settings: CacheSettings, index: CacheIndex): Promise<Record<string, unknown>> {
-  const local = await plan(request);
-  const dirs = cacheDirs(settings.dir);
-  const folder = inside(dirs.incoming, request.id);
-  mkdirSync(folder, { recursive: true });
-  const d = await downloaderFor(ctx, settings);
+/** Fetches every part of `local` into `folder`, IN_FLIGHT at a time, each checked for its length; their total size. */
+async function fetchAll(ctx: TaskContext, d: Downloader, request: DownloadRequest, local: LocalPlaylist, folder: string): Promise<number> {
   const report = progressReporter(ctx);
   const done = new Map<string, number>();
   const running = new Map<string, { completed: number; total: number; speed: number }>();
@@ -77,7 +74,16 @@ export async function fetchParts(ctx: TaskContext, request: DownloadRequest & { 
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, local.files.length) }, worker));
-  const size = [...done.values()].reduce((a, b) => a + b, 0);
+  return [...done.values()].reduce((a, b) => a + b, 0);
+}
+
+export async function fetchParts(ctx: TaskContext, request: DownloadRequest & { kind: 'hls' | 'dash' }, settings: CacheSettings, index: CacheIndex): Promise<Record<string, unknown>> {
+  const local = await plan(request);
+  const dirs = cacheDirs(settings.dir);
+  const folder = inside(dirs.incoming, request.id);
+  mkdirSync(folder, { recursive: true });
+  const d = await downloaderFor(ctx, settings);
+  const size = await fetchAll(ctx, d, request, local, folder);
   if (size > settings.maxBytes) {
     rmSync(folder, { recursive: true, force: true });
     throw new UnrecoverableError(`${request.url} has ${size} bytes in ${local.files.length} parts, more than the whole cache may hold (TASKQ_CACHE_MAX_BYTES=${settings.maxBytes})`);
