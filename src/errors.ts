@@ -57,7 +57,8 @@ export type TaskqErrorCode =
   | 'TASKQ_CAPTURE_FAILED'
   | 'TASKQ_ARIA2_ERROR'
   | 'TASKQ_CACHE_MISS'
-  | 'TASKQ_CACHE_FULL';
+  | 'TASKQ_CACHE_FULL'
+  | 'TASKQ_LISTEN_FAILED';
 
 export interface TaskqErrorOptions {
   cause?: unknown;
@@ -232,5 +233,20 @@ export function toError(thrown: unknown): Error {
   const shown = typeof thrown === 'string' ? thrown : show(thrown);
   const err = new Error(`non-Error thrown: ${shown}`);
   err.name = 'NonErrorThrown';
+  return err;
+}
+
+/**
+ * A server that could not listen on `host:port`, said as what to do about it: the port in use (69),
+ * not allowed to this user (77), or an address this machine does not have (78). `setting` names
+ * where the port is chosen (e.g. "--port or TASKQ_CACHE_PORT"). Any other error is returned as it is.
+ */
+export function listenError(thrown: unknown, what: string, host: string, port: number, setting: string): Error {
+  const err = toError(thrown);
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new TaskqError('TASKQ_LISTEN_FAILED', `${what}: ${at} is in use (another taskq up, or an old one still running?): stop what holds it, or choose another port with ${setting} (0: any free port)`, { exitCode: ExitCode.unavailable, cause: err });
+  if (code === 'EACCES') return new TaskqError('TASKQ_LISTEN_FAILED', `${what}: this user may not listen on ${at}: choose a port above 1023 with ${setting}`, { exitCode: ExitCode.noPerm, cause: err });
+  if (code === 'EADDRNOTAVAIL') return new TaskqError('TASKQ_LISTEN_FAILED', `${what}: ${host} is not an address of this machine: choose one it has (127.0.0.1 by default)`, { exitCode: ExitCode.config, cause: err });
   return err;
 }

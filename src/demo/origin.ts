@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenError } from '../errors.js';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -101,7 +102,11 @@ export async function startOrigin(options: OriginOptions): Promise<Origin> {
     answer(req, res, file, () => rate);
   });
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    throw listenError(err, 'demo origin', options.host ?? '127.0.0.1', options.port ?? 0, '--port or TASKQ_DEMO_PORT (one the capture watches)');
+  }
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { App } from '../core/app.js';
 import { defaults } from '../defaults.js';
+import { listenError } from '../errors.js';
 import { EventHub } from './event-hub.js';
 import { EventsEnabler } from './events-enabler.js';
 import { guard } from './guard.js';
@@ -88,7 +89,9 @@ export async function createWebServer(app: App, settings: UiSettings, log: Logge
     state,
     url: '',
     listen: async () => {
-      const address = await web.listen({ host: settings.host, port: settings.port });
+      const address = await web.listen({ host: settings.host, port: settings.port }).catch((err: unknown) => {
+        throw listenError(err, 'web UI', settings.host, settings.port, '--port or TASKQ_UI_PORT');
+      });
       server.url = address.replace('[::1]', 'localhost');
       return server.url;
     },

@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { runTaskq, fixture } from '../../helpers/processes.js';
 import { freePort } from '../../helpers/redis-server.js';
 import { inject } from 'vitest';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 
 describe('taskq CLI errors', () => {
   it('a bad option value is a usage error (64) naming the option', async () => {
@@ -94,5 +98,23 @@ describe('taskq CLI errors', () => {
     const r = await runTaskq(['purge', '-Q', 'default'], { TASKQ_BROKER_URL: inject('redisUrl') });
     expect(r.code).toBe(64);
     expect(r.stderr).toContain('add --force to confirm');
+  });
+
+  it('a port already in use is a clear error (69) naming the address and how to pick another, without a stack', async () => {
+    const busy = createServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_CACHE_DIR: mkdtempSync(`${tmpdir()}/taskq-port-`) };
+      for (const [args, hint] of [[['cache', 'serve', '--port', String(port)], 'TASKQ_CACHE_PORT'], [['ui', '--port', String(port)], 'TASKQ_UI_PORT']] as const) {
+        const r = await runTaskq([...args], env);
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(69);
+        expect(r.stderr).toContain(`127.0.0.1:${port} is in use`);
+        expect(r.stderr).toContain(hint);
+        expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      }
+    } finally {
+      busy.close();
+    }
   });
 });
