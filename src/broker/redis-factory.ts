@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { Redis as IORedis, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError, ConfigError } from '../errors.js';
 import { parseBrokerUrl, type BrokerTarget } from './url.js';
+import { brokerError } from './broker-errors.js';
 
 /**
  * ioredis 6 instances report `EventEmitter` as `constructor.name`; bee-queue recognises clients by
@@ -17,6 +18,8 @@ export class Redis extends IORedis {}
 
 /** The oldest Redis major version taskq runs on. */
 const MIN_REDIS_MAJOR = 7;
+/** Redis refused the credentials (no password given, a wrong one, a user without rights). */
+const AUTH_REFUSED = /^(NOAUTH|WRONGPASS|NOPERM)\b/;
 
 /** What a connection is used for; it becomes the Redis CLIENT name (`taskq:<role>:<label>`). */
 export type ClientRole = 'command' | 'blocking' | 'subscriber';
@@ -122,6 +125,8 @@ export class RedisFactory extends EventEmitter {
     let refusals = 0;
     const onError = (err: NodeJS.ErrnoException): void => {
       lastError = err;
+      // Credentials refused: no retry will change that.
+      if (AUTH_REFUSED.test(err.message)) fail(err);
       // Nothing listens there: give up after a few quick retries rather than the whole timeout.
       if (['ECONNREFUSED', 'ENOENT', 'ENOTFOUND', 'EACCES'].includes(err.code ?? '') && ++refusals >= 3) fail(err);
     };
@@ -138,6 +143,7 @@ export class RedisFactory extends EventEmitter {
       });
     } catch {
       client.disconnect();
+      if (lastError instanceof Error && AUTH_REFUSED.test(lastError.message)) throw brokerError(lastError, `connecting to the broker at ${this.display}`);
       const why = lastError instanceof Error ? lastError.message : `no answer within ${this.connectTimeoutMs} ms`;
       throw new BrokerUnavailableError(
         `cannot connect to the broker at ${this.display} (${why}). ` +

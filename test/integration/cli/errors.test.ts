@@ -1,7 +1,8 @@
 /** The CLI's exit codes and messages for bad options, a missing broker, a broken app module. */
 import { describe, expect, it } from 'vitest';
 import { runTaskq, fixture } from '../../helpers/processes.js';
-import { freePort } from '../../helpers/redis-server.js';
+import { freePort, privateRedis } from '../../helpers/redis-server.js';
+import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
@@ -115,6 +116,26 @@ describe('taskq CLI errors', () => {
       }
     } finally {
       busy.close();
+    }
+  });
+
+  it('a broker that wants a password, given none or a wrong one: an auth error (78) saying where to put it, not "start redis-server"', async () => {
+    const redis = await privateRedis();
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'requirepass', 's3cret');
+      const withPass = (pass: string) => redis.url.replace('redis://', `redis://:${pass}@`);
+      for (const url of [redis.url, withPass('wrong')]) {
+        const r = await runTaskq(['status'], { TASKQ_BROKER_URL: url });
+        expect(r.code, r.stderr).toBe(78);
+        expect(r.stderr).toContain('TASKQ_BROKER_AUTH');
+        expect(r.stderr).toContain('redis://user:pass@host:port');
+        expect(r.stderr).not.toContain('Start redis-server');
+        expect(r.stderr).not.toContain('s3cret');
+      }
+      expect((await runTaskq(['status'], { TASKQ_BROKER_URL: withPass('s3cret') })).code).toBe(0);
+    } finally {
+      admin.disconnect();
     }
   });
 });
