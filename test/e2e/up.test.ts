@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { alive, root, runTaskq, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -107,5 +107,23 @@ describe('taskq up (npm start)', { timeout: 90_000 }, () => {
     await waitFor('the summary, again', () => again.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
     again.signal('SIGINT');
     expect(await again.exited).toBe(0);
+  });
+
+  it('--with-parent (npm start): its parent killed -9, everything it started stops', async () => {
+    const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
+    const { spawn } = await import('node:child_process');
+    // A parent like npm's: a shell that runs taskq up and waits for it.
+    const parent = spawn('sh', ['-c', `"${process.execPath}" "${root}bin/taskq" up --with-parent -A "${root}test/fixtures/apps/basic.mjs" --node w=default:1 --state-dir "${state}"; :`], { env: { ...process.env, TASKQ_BROKER_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    parent.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    parent.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    onTestFinished(() => void parent.kill('SIGKILL'));
+    await waitFor('the summary', () => out, (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
+    const node = Number(/^w@\S+\s+(\d+)\s+default/m.exec(out)?.[1]);
+    const up = Number(execFileSync('pgrep', ['-P', String(parent.pid), '-f', 'bin/taskq up'], { encoding: 'utf8' }).trim());
+    const redisPid = Number(execFileSync('pgrep', ['-f', `unixsocket:${state}/redis/redis.sock`], { encoding: 'utf8' }).trim());
+    expect([node, up, redisPid].every(alive), out).toBe(true);
+    parent.kill('SIGKILL');
+    await waitFor('taskq up, its node and its Redis to stop', () => [up, node, redisPid].filter(alive), (left) => left.length === 0, { timeoutMs: 20_000 });
   });
 });

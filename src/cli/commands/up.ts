@@ -31,6 +31,18 @@ interface UpOptions {
   app?: string;
   node: NodeSpec[];
   config: string;
+  withParent?: boolean;
+}
+
+/** Calls `stop` once the process that started this one is gone (re-parented), checking every second. */
+function whenParentGone(stop: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 1000);
+  timer.unref();
 }
 
 function layout(options: UpOptions, io: CliIo): UpLayout {
@@ -128,6 +140,8 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
     const stop = (): void => done(ExitCode.ok);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // `npm start` killed, even by kill -9: nothing would be left to Ctrl-C the fleet.
+    if (options.withParent) whenParentGone(stop);
     supervisor.once('exit', (node: RunningNode, code: number | null, signal: string | null) => {
       io.stderr(`taskq up: node ${node.name} exited (${signal ?? code}); stopping everything\n${node.output().slice(-2000)}`);
       done(ExitCode.software);
@@ -159,6 +173,7 @@ export function upCommand(io: CliIo, exit: (code: number) => void): Command {
     .option('--node <name=queues:concurrency>', 'a node to run, e.g. capture=q_pcap:1 (repeat it; replaces the layout file)', (v: string, all: NodeSpec[]) => [...all, parseNodeOption(v)], [] as NodeSpec[])
     .option('--config <file>', 'the layout file read when no --node is given', 'taskq-up.json')
     .option('--state-dir <dir>', 'where Redis data and logs go', '.state')
+    .option('--with-parent', 'stop everything when the process that started taskq up goes (npm start uses it)')
     .addOption(
       new Option('--appendfsync <when>', 'private Redis: fsync the AOF every second (may lose the last second on a crash) or before every reply (loses nothing, slower)')
         .choices(['everysec', 'always'])
