@@ -10,6 +10,7 @@ import { fixture, spawnTaskq } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { listDead } from '../../../src/core/queue-admin.js';
 import { EventReader } from '../../../src/events/event-reader.js';
+import type { App } from '../../../src/core/app.js';
 
 const STALL_MS = 300;
 
@@ -116,5 +117,72 @@ describe('final states never go backwards', () => {
     const progress = events.filter((e) => e.type === 'task-progress').map((e) => e.data);
     expect(progress).toHaveLength(1);
     expect(progress[0]).toMatchObject({ id: r.id, task: 'overrun', progress: { step: 1 } });
+  });
+});
+
+/** What stalls.lua does to a delivery presumed dead: its entry leaves `active`, the id goes back to the front of `waiting`. */
+async function presumeDead(app: App, id: string): Promise<void> {
+  const client = await app.client();
+  const active = app.keys.queue('default', 'active');
+  const entry = (await client.lrange(active, 0, -1)).find((e) => e.endsWith(`~${id}`))!;
+  expect(entry).toBeDefined();
+  await client.lrem(active, 0, entry);
+  await client.rpush(app.keys.queue('default', 'waiting'), id);
+}
+
+describe('a delivery that lost its job while the re-delivered copy has not finished', () => {
+  it('a late FAILURE while the copy waits is not recorded, not dead-lettered, and the copy runs', async () => {
+    const app = testApp();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let runs = 0;
+    const flaky = app.task('flaky', async () => {
+      runs++;
+      if (runs === 1) {
+        await gate;
+        throw new Error('late failure of a delivery presumed dead');
+      }
+      return 'second run';
+    }, { retries: 0 });
+    await startWorker(app, { concurrency: 1, prefetch: 0 });
+    const r = await flaky.delay();
+    await waitFor('it to run', () => runs, (n) => n === 1);
+    await presumeDead(app, r.id);
+    release();
+    expect(await r.get({ timeout: 5000 })).toBe('second run');
+    expect(runs).toBe(2);
+    expect(await listDead(app, ['default'])).toEqual([]);
+  });
+
+  it('progress from a delivery that lost its job leaves the new delivery’s STARTED record alone', async () => {
+    const app = testApp();
+    const gates: Array<() => void> = [];
+    const reports: unknown[] = [];
+    let runs = 0;
+    app.task('long', async (ctx) => {
+      const n = ++runs;
+      await new Promise<void>((r) => gates.push(r));
+      if (n === 1) {
+        reports.push(await ctx.progress({ from: 'old delivery' }));
+        await new Promise<void>((r) => gates.push(r));
+      }
+      return n;
+    }, { bind: true });
+    await startWorker(app, { concurrency: 1, prefetch: 0, name: 'a@test' });
+    const r = await app.send('long', []);
+    await waitFor('it to run on a', () => runs, (n) => n === 1);
+    await presumeDead(app, r.id);
+    await startWorker(app, { concurrency: 1, prefetch: 0, name: 'b@test' });
+    await waitFor('the copy to run on b', () => runs, (n) => n === 2);
+    const before = await r.info();
+    expect(before).toMatchObject({ state: 'STARTED', node: 'b@test' });
+    gates[0]!(); // the old delivery reports progress, then ends
+    await waitFor('the old delivery to report', () => reports.length, (n) => n === 1);
+    const after = await r.info();
+    expect(after).toMatchObject({ state: 'STARTED', node: 'b@test' });
+    expect(after).not.toHaveProperty('progress');
+    gates[1]!();
+    expect(await r.get({ timeout: 5000 })).toBe(2);
+    gates[2]!();
   });
 });
