@@ -2,6 +2,7 @@
 import type { App } from './app.js';
 import { decodeJobRecord, encodeJobRecord, peekTaskName } from '../broker/message.js';
 import { runScript } from '../broker/scripts.js';
+import { asBroker } from '../broker/broker-errors.js';
 
 export interface QueueStatus {
   queue: string;
@@ -92,7 +93,7 @@ export async function aliveNodes(app: App, at?: number): Promise<NodeStatus[]> {
 export async function purgeQueue(app: App, queue: string): Promise<number> {
   const client = await app.client();
   const k = app.keys;
-  return Number(await runScript(client, 'taskqPurge', [k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'jobs')], []));
+  return Number(await asBroker(`purging ${queue}`, () => runScript(client, 'taskqPurge', [k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'jobs')], [])));
 }
 
 export async function listDead(app: App, queues: string[], limit = 100): Promise<DeadJob[]> {
@@ -126,17 +127,14 @@ export async function retryDead(app: App, queue: string, ids: string[]): Promise
   const k = app.keys;
   const done: string[] = [];
   for (const id of ids) {
-    const raw = await client.hget(k.queue(queue, 'jobs'), id);
+    const raw = await asBroker(`reading dead job ${id} of ${queue}`, () => client.hget(k.queue(queue, 'jobs'), id));
     if (!raw) continue;
     const rec = decodeJobRecord(raw, id, queue);
     const { id: _id, queue: _queue, stacktraces: _st, ...options } = rec.options;
     const fresh = encodeJobRecord({ stalls: 0, data: rec.data, options: { ...options, attempt: 1 } });
     const event = app.config.events ? JSON.stringify({ id, task: rec.data.task, queue, retriedFromDead: true }) : '';
-    const moved = await runScript(
-      client,
-      'taskqDeadRetry',
-      [k.queue(queue, 'dead'), k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.result(id), k.events],
-      [id, fresh, event, app.config.eventsMaxLen],
+    const moved = await asBroker(`retrying dead job ${id} of ${queue}`, () =>
+      runScript(client, 'taskqDeadRetry', [k.queue(queue, 'dead'), k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.result(id), k.events], [id, fresh, event, app.config.eventsMaxLen]),
     );
     if (moved === 1) done.push(id);
   }
@@ -145,5 +143,5 @@ export async function retryDead(app: App, queue: string, ids: string[]): Promise
 
 export async function purgeDead(app: App, queue: string): Promise<number> {
   const client = await app.client();
-  return Number(await runScript(client, 'taskqDeadPurge', [app.keys.queue(queue, 'dead'), app.keys.queue(queue, 'jobs')], []));
+  return Number(await asBroker(`purging the dead letters of ${queue}`, () => runScript(client, 'taskqDeadPurge', [app.keys.queue(queue, 'dead'), app.keys.queue(queue, 'jobs')], [])));
 }

@@ -8,7 +8,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { WorkerNode } from '../../../src/worker/worker-node.js';
 import { UnrecoverableError } from '../../../src/errors.js';
-import { listDead } from '../../../src/core/queue-admin.js';
+import { listDead, retryDead } from '../../../src/core/queue-admin.js';
 import { silent } from '../../helpers/apps.js';
 import { createApp, type App } from '../../../src/core/app.js';
 import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
@@ -50,6 +50,27 @@ describe('Redis out of memory', () => {
     expect(cli.code).toBe(75);
     expect(cli.stderr).toContain('[TASKQ_BROKER_OOM]');
     expect(cli.stderr).not.toMatch(/\n\s+at /); // no stack
+  });
+
+  it('dead retry fails with TASKQ_BROKER_OOM too, from the API and the CLI, and the job stays dead', async () => {
+    const redis = await privateRedis();
+    const app = appOn(redis.url);
+    app.task('doomed', () => {
+      throw new UnrecoverableError('no');
+    });
+    const node = new WorkerNode(app, { queues: ['default'], concurrency: 1, logger: silent });
+    await node.start();
+    const r = await app.send('doomed', []);
+    await waitFor('it to be dead', () => listDead(app, ['default']), (dead) => dead.some((d) => d.id === r.id));
+    await node.stop();
+    const free = await exhaustMemory(app);
+    await expect(retryDead(app, 'default', [r.id])).rejects.toMatchObject({ code: 'TASKQ_BROKER_OOM' });
+    const cli = await runTaskq(['dead', 'retry', r.id, '-Q', 'default'], { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'errs' });
+    expect(cli.code, cli.stderr).toBe(75);
+    expect(cli.stderr).toContain('[TASKQ_BROKER_OOM]');
+    expect(cli.stderr).not.toMatch(/internal error|\n\s+at /);
+    await free();
+    expect((await listDead(app, ['default'])).map((d) => d.id)).toEqual([r.id]);
   });
 
 });
