@@ -165,6 +165,11 @@ describe('the web API', () => {
     expect((await post(auth, '/api/apply/add', { args: 'not a list' })).json()).toEqual({ error: 'body/args must be array' });
     expect((await post(auth, '/api/apply/add', { args: [], evil: 1 })).statusCode).toBe(400);
     expect((await post(auth, '/api/apply/..%2Fetc')).statusCode).toBe(400);
+    // A task the UI's app does not register is refused, as Flower does: nothing is sent to a queue no node reads.
+    expect((await post(auth, '/api/apply/nosuch', { args: [] })).statusCode).toBe(202); // an app without tasks: any name goes, as send_task
+    app.task('add', (a: number, b: number) => a + b);
+    const unknown = await post(auth, '/api/apply/nosuch', { args: [] });
+    expect([unknown.statusCode, unknown.json().error]).toEqual([404, expect.stringMatching(/^unknown task "nosuch": the UI's app \(-A\) registers .*\badd\b/)]);
     expect((await web.inject('/api/tasks?state=NOPE')).json().error).toContain('querystring/state must be equal to one of the allowed values');
     expect((await web.inject('/api/tasks?limit=100000')).statusCode).toBe(400);
     expect((await web.inject('/api/tasks/no-such-task')).statusCode).toBe(404);
