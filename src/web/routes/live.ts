@@ -66,8 +66,10 @@ export function liveRoutes(web: FastifyInstance, hub: EventHub): { closeAll(): v
     schema: { querystring: { type: 'object', properties: { from: { type: 'string', maxLength: 40 }, token: { type: 'string', maxLength: 200 } } } },
   }, async (req, reply) => {
     const last = req.headers['last-event-id'];
-    const from = (typeof last === 'string' && last) || req.query.from || '$';
-    if (from !== '$' && !isStreamId(from)) return reply.code(400).send({ error: `from / Last-Event-ID ${JSON.stringify(from.slice(0, 40))}: expected a stream id such as 1796050000000-0, or $ for new events only` });
+    const given = (typeof last === 'string' && last) || req.query.from || '$';
+    // `0`, as `taskq events --from 0`: the whole stream.
+    const from = given === '0' ? '0-0' : given;
+    if (from !== '$' && !isStreamId(from)) return reply.code(400).send({ error: `from / Last-Event-ID ${JSON.stringify(from.slice(0, 40))}: expected a stream id such as 1796050000000-0, 0 for the whole stream, or $ for new events only` });
     if (open.size >= MAX_STREAMS) return reply.code(503).header('retry-after', '5').send({ error: `${MAX_STREAMS} live streams are open already; try again later` });
     reply.hijack();
     await stream(hub, from, req, reply.raw, open);

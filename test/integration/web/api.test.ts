@@ -309,6 +309,10 @@ describe('the web API against a reviewer', () => {
     const listeners = (server.hub as unknown as { listeners: Set<unknown> }).listeners.size;
     const head = await fetch(`${base}/api/events`, { method: 'HEAD', signal: AbortSignal.timeout(3000) });
     expect(head.status).toBe(200);
+    // `from=0`, as `taskq events --from 0` takes it: the whole stream.
+    const whole = await fetch(`${base}/api/events?from=0`);
+    expect(whole.status).toBe(200);
+    await whole.body!.cancel();
     const stream = await fetch(`${base}/api/events?from=$`);
     const reader = stream.body!.getReader();
     await reader.read(); // the stream is open
