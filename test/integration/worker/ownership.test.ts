@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { fixture, spawnTaskq } from '../../helpers/processes.js';
+import { gate } from '../../helpers/gate.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { listDead } from '../../../src/core/queue-admin.js';
 import { EventReader } from '../../../src/events/event-reader.js';
@@ -133,13 +134,12 @@ async function presumeDead(app: App, id: string): Promise<void> {
 describe('a delivery that lost its job while the re-delivered copy has not finished', () => {
   it('a late FAILURE while the copy waits is not recorded, not dead-lettered, and the copy runs', async () => {
     const app = testApp();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const held = gate();
     let runs = 0;
     const flaky = app.task('flaky', async () => {
       runs++;
       if (runs === 1) {
-        await gate;
+        await held.passed;
         throw new Error('late failure of a delivery presumed dead');
       }
       return 'second run';
@@ -148,7 +148,7 @@ describe('a delivery that lost its job while the re-delivered copy has not finis
     const r = await flaky.delay();
     await waitFor('it to run', () => runs, (n) => n === 1);
     await presumeDead(app, r.id);
-    release();
+    held.open();
     expect(await r.get({ timeout: 5000 })).toBe('second run');
     expect(runs).toBe(2);
     expect(await listDead(app, ['default'])).toEqual([]);
