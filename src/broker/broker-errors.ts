@@ -11,6 +11,9 @@ interface Known {
   why: string;
 }
 
+/** Redis refused the credentials (no password given, a wrong one) or a user without rights. */
+export const AUTH_REFUSED = /^(NOAUTH|WRONGPASS|NOPERM)\b/;
+
 const KNOWN: Known[] = [
   {
     test: /^OOM\b/,
@@ -25,7 +28,7 @@ const KNOWN: Known[] = [
     why: 'the broker is a read-only replica (after a failover?). Point TASKQ_BROKER_URL at the primary',
   },
   {
-    test: /^(NOAUTH|WRONGPASS|NOPERM)\b/,
+    test: AUTH_REFUSED,
     code: 'TASKQ_BROKER_AUTH',
     exit: ExitCode.config,
     why: 'Redis refused the credentials or the command. Put the right user and password in the broker URL (redis://user:pass@host:port)',

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { Redis as IORedis, type RedisOptions } from 'ioredis';
 import { BrokerUnavailableError, ConfigError } from '../errors.js';
 import { parseBrokerUrl, type BrokerTarget } from './url.js';
-import { brokerError } from './broker-errors.js';
+import { AUTH_REFUSED, brokerError } from './broker-errors.js';
 
 /**
  * ioredis 6 instances report `EventEmitter` as `constructor.name`; bee-queue recognises clients by
@@ -18,8 +18,6 @@ export class Redis extends IORedis {}
 
 /** The oldest Redis major version taskq runs on. */
 const MIN_REDIS_MAJOR = 7;
-/** Redis refused the credentials (no password given, a wrong one, a user without rights). */
-const AUTH_REFUSED = /^(NOAUTH|WRONGPASS|NOPERM)\b/;
 
 /** What a connection is used for; it becomes the Redis CLIENT name (`taskq:<role>:<label>`). */
 export type ClientRole = 'command' | 'blocking' | 'subscriber';

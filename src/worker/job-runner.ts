@@ -11,6 +11,7 @@ import { decideRetry } from '../core/retry-policy.js';
 import { toJson } from '../core/serialize.js';
 import type { TaskDefinition } from '../core/task.js';
 import { checkCustomState } from '../core/states.js';
+import { userTaskNames } from '../core/canvas/frozen.js';
 import type { Execution, Executor, Settled } from './executor.js';
 
 export type Outcome =
@@ -74,7 +75,7 @@ export function failure(err: Error, reason: string): Outcome {
 }
 
 function unknownTask(taskName: string, tasks: ReadonlyMap<string, TaskDefinition>, origin: string): TaskqError {
-  const known = [...tasks.keys()].sort();
+  const known = userTaskNames(tasks).sort();
   return new TaskqError(
     'TASKQ_TASK_UNKNOWN',
     `task ${JSON.stringify(taskName)} is not registered in this worker (${origin}); ` +

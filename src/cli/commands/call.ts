@@ -1,6 +1,7 @@
 /** `taskq call`: sends a task by name; with --wait, prints its result. */
 import { Command, Option } from 'commander';
 import { ExitCode } from '../../errors.js';
+import { userTaskNames } from '../../core/canvas/frozen.js';
 import type { ApplyOptions, Priority } from '../../core/task.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
 import { jsonArgs, jsonKwargs, nonNegativeInt, nonNegativeNumber } from '../parse.js';
@@ -51,7 +52,7 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
         if (options.retries !== undefined) apply.retries = options.retries;
         if (options.priority !== undefined) apply.priority = options.priority;
         if (options.app && !app.tasks.has(task)) {
-          io.stderr(`taskq: warning: ${options.app} registers no task ${JSON.stringify(task)} (it has: ${[...app.tasks.keys()].join(', ') || 'none'}); sending it anyway\n`);
+          io.stderr(`taskq: warning: ${options.app} registers no task ${JSON.stringify(task)} (it has: ${userTaskNames(app.tasks).join(', ') || 'none'}); sending it anyway\n`);
         }
         const r = await app.send(task, args, options.kwargs ?? {}, apply);
         if (!options.wait) {

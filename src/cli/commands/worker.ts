@@ -16,7 +16,7 @@ import { handleWorkerSignals } from './worker-signals.js';
 import { execSelf } from '../../worker/native.js';
 import { BeatService } from '../../beat/beat-service.js';
 import { dropPrivileges, resolveIdentity } from '../../multi/identity.js';
-import { PASS_TASK } from '../../core/canvas/frozen.js';
+import { userTaskNames } from '../../core/canvas/frozen.js';
 
 interface WorkerOptions extends WorkerCliOptions {
   broker?: string;
@@ -54,7 +54,7 @@ async function runWorker(options: WorkerOptions, io: CliIo, concurrencyGiven: bo
     await beat?.start();
     // A supervisor (taskq up, taskq multi) that started this node over IPC learns it is consuming.
     if (process.connected) process.send?.({ type: 'ready', node: name, pid: process.pid }, undefined, {}, () => {});
-    io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: [...app.tasks.keys()].filter((t) => t !== PASS_TASK), queues: node.queues, concurrency: node.concurrency, taskEvents: node.taskEvents }));
+    io.stderr(workerBanner({ node: name, pid: process.pid, broker: app.redis.display, app: options.app, tasks: userTaskNames(app.tasks), queues: node.queues, concurrency: node.concurrency, taskEvents: node.taskEvents }));
     await node.closed;
   } finally {
     signals.dispose();

@@ -69,6 +69,11 @@ export type ResultShape =
 /** The built-in task that hands its first argument on (a chord body that is not one task runs behind it). */
 export const PASS_TASK = 'taskq.pass';
 
+/** The names of the tasks an app's author registered: every one but taskq's built-ins (Celery hides `celery.*` so). */
+export function userTaskNames(tasks: ReadonlyMap<string, unknown>): string[] {
+  return [...tasks.keys()].filter((name) => name !== PASS_TASK);
+}
+
 export function isGroup(n: FrozenNode): n is FrozenGroup {
   return 'group' in n;
 }

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { App } from '../../core/app.js';
-import { PASS_TASK } from '../../core/canvas/frozen.js';
+import { userTaskNames } from '../../core/canvas/frozen.js';
 import { aliveNodes, listQueues, retryDead } from '../../core/queue-admin.js';
 import { TaskqError } from '../../errors.js';
 import { decodeJobRecord } from '../../broker/message.js';
@@ -78,7 +78,7 @@ function applyRoute(web: FastifyInstance, app: App): void {
     },
   }, async (req, reply) => {
     // As Flower: with an app (-A) that registers tasks, a name it does not know is refused, not sent to a queue no node may read.
-    const known = [...app.tasks.keys()].filter((name) => name !== PASS_TASK);
+    const known = userTaskNames(app.tasks);
     if (known.length > 0 && !app.tasks.has(req.params.name)) {
       return reply.code(404).send({ error: `unknown task ${JSON.stringify(req.params.name)}: the UI's app (-A) registers ${known.slice(0, 50).join(', ')}` });
     }
