@@ -186,3 +186,33 @@ describe('a delivery that lost its job while the re-delivered copy has not finis
     gates[2]!();
   });
 });
+
+describe('a late success of a delivery that lost its job', () => {
+  for (const end of ['FAILURE', 'REVOKED'] as const) {
+    it(`leaves the ${end} its re-delivered copy ended in`, async () => {
+      const app = testApp();
+      const held = gate();
+      let runs = 0;
+      const t = app.task('endsTwice', async () => {
+        runs++;
+        if (runs === 1) {
+          await held.passed;
+          return 'late success';
+        }
+        throw new Error('the copy failed');
+      }, { retries: 0 });
+      const a = await startWorker(app, { concurrency: 1, prefetch: 0, name: 'a@test' });
+      const r = await t.delay();
+      await waitFor('it to run on a', () => runs, (n) => n === 1);
+      await presumeDead(app, r.id);
+      if (end === 'REVOKED') expect(await app.revoke(r.id)).toBe('STARTED');
+      await startWorker(app, { concurrency: 1, prefetch: 0, name: 'b@test' });
+      await waitFor(`the copy to end ${end}`, () => r.info(), (info) => info?.state === end);
+      const over = await (await app.client()).get(app.keys.result(r.id));
+      held.open();
+      await waitFor('a to report its late outcome as lost', () => a.stats.lost, (n) => n === 1);
+      expect(await (await app.client()).get(app.keys.result(r.id))).toBe(over);
+      expect(runs).toBe(end === 'FAILURE' ? 2 : 1);
+    });
+  }
+});
