@@ -132,6 +132,25 @@ describe('cold shutdown', () => {
     expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
     expect(await listDead(app, ['default'])).toEqual([]);
   });
+
+  it('a second SIGINT turns the warm shutdown cold: the node exits at once and its running job is back', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    // A warm shutdown would wait an hour for the running job.
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1', '-l', 'info', '--shutdown-timeout', '3600'], { env });
+    const r = await app.send('slow', [60_000]);
+    await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');
+    worker.signal('SIGINT');
+    await waitFor('the warm shutdown to begin', () => worker.output(), (out) => out.includes('warm shutdown'));
+    expect(await queued(app, 'waiting')).toEqual([]);
+    worker.signal('SIGINT');
+    expect(await worker.exited).toBe(1);
+    expect(worker.output()).toContain('cold shutdown');
+    expect(await queued(app, 'waiting')).toEqual([r.id]);
+    const client = await app.client();
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+    expect(await listDead(app, ['default'])).toEqual([]);
+  });
 });
 
 describe('giving a job back when its queue key is broken', () => {
