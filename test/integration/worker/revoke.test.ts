@@ -154,7 +154,7 @@ describe('revoke', () => {
 });
 
 describe('revoking a running job, then losing its node', () => {
-  it('the re-delivered copy never runs: the job ends REVOKED', async () => {
+  for (const trimmed of [false, true]) it(`the re-delivered copy never runs: the job ends REVOKED${trimmed ? ', even once the revoked set has dropped its id' : ''}`, async () => {
     const app = testApp({ stallIntervalMs: 300 });
     const client = await app.client();
     const runs = `${app.keys.prefix}:runs`;
@@ -169,10 +169,57 @@ describe('revoking a running job, then losing its node', () => {
     expect(await r.revoke()).toBe('STARTED'); // not terminated: it would finish, as in Celery
     victim.signal('SIGKILL');
     await victim.exited;
+    // The set is bounded by count and age: the revocation must outlast it, as long as the job lives.
+    if (trimmed) expect(await client.zrem(app.keys.revoked, r.id)).toBe(1);
     await startWorker(app, { taskEvents: true, concurrency: 1 });
     await expect(r.get({ timeout: 10_000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
     expect(await client.hget(runs, r.id)).toBe('1');
     await waitFor('active to empty', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);
     expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
+  });
+
+  // Each of the two flags a revocation leaves on a running job is the only one in one case.
+  it('an ignoreResult job (no STARTED record to flag): its job record carries the revocation past the revoked set', async () => {
+    const app = testApp({ stallIntervalMs: 300 });
+    const client = await app.client();
+    const runs = `${app.keys.prefix}:runs`;
+    app.task('count', async (ctx) => {
+      await client.hincrby(runs, ctx.id, 1);
+      return ctx.id;
+    }, { bind: true });
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: '300' };
+    const victim = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1'], { env });
+    const r = await app.send('count', [60_000], null, { ignoreResult: true });
+    await waitFor('it to run', () => client.hget(runs, r.id), (n) => n === '1');
+    expect(await r.revoke()).toBe('REVOKED-NOW'); // no record says it runs: it is treated as queued
+    victim.signal('SIGKILL');
+    await victim.exited;
+    expect(await client.zrem(app.keys.revoked, r.id)).toBe(1);
+    const probe = await app.send('count', [], null, { jobId: 'probe' });
+    await startWorker(app, { concurrency: 1, prefetch: 0 });
+    await waitFor('the job behind it to run', () => client.hget(runs, probe.id), (n) => n === '1');
+    await waitFor('active to empty', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);
+    expect(await client.hget(runs, r.id)).toBe('1');
+    expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
+  });
+
+  it('a running job asking for a retry after its revocation: its STARTED record stops the retry past the revoked set', async () => {
+    const app = testApp();
+    const held = gate();
+    let runs = 0;
+    const t = app.task('retrier', async (ctx) => {
+      runs++;
+      await held.passed;
+      throw ctx.retry({ countdown: 0 });
+    }, { bind: true, retries: 5 });
+    await startWorker(app, { concurrency: 1, prefetch: 0 });
+    const r = await t.delay();
+    await waitFor('it to run', () => runs, (n) => n === 1);
+    expect(await r.revoke()).toBe('STARTED');
+    const client = await app.client();
+    expect(await client.zrem(app.keys.revoked, r.id)).toBe(1);
+    held.open();
+    await expect(r.get({ timeout: 5000 })).rejects.toMatchObject({ code: 'TASKQ_TASK_REVOKED' });
+    expect(runs).toBe(1);
   });
 });
