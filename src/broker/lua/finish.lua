@@ -77,7 +77,9 @@ for i = 8, 7 + starts * 7, 7 do
     elseif state == "STARTED" and (revokeRequested(previous) or redis.call("zscore", KEYS[8], id)) then
       verdict = "revoked"
     end
-  elseif redis.call("zscore", KEYS[8], id) then
+  elseif redis.call("zscore", KEYS[8], id) or revokedFlag(redis.call("hget", KEYS[2], id)) then
+    -- Results off: no record to check. The set, or the flag revoke.lua left on the job's record
+    -- (it outlasts the set, which is bounded by count and age).
     verdict = "revoked"
   end
   if verdict == "ok" or not waits then

@@ -52,7 +52,7 @@ for _, q in ipairs(redis.call("smembers", KEYS[4])) do
       redis.call("hdel", jobs, id)
       local t = string.match(raw, ',"data":{"task":"([^"\\]*)"')
       if t then redis.call("zrem", ARGV[2] .. q .. ":rateReserved", t .. " " .. id) end
-    elseif string.find(raw, "^" .. HEAD) and not string.find(optionsText(raw), '"revoked":true', 1, true) then
+    elseif string.find(raw, "^" .. HEAD) and not revokedFlag(raw) then
       local head = string.match(raw, "^" .. HEAD)
       redis.call("hset", jobs, id, head .. '"revoked":true,' .. string.sub(raw, #head + 1))
     end

@@ -51,6 +51,11 @@ local function optionsText(raw)
   return dataAt and string.sub(raw, 1, dataAt) or raw
 end
 
+-- Whether a job record (the jobs hash's) carries revoke.lua's flag.
+local function revokedFlag(raw)
+  return raw and string.find(optionsText(raw), '"revoked":true', 1, true) ~= nil
+end
+
 -- The waiting list a job of this record belongs to: <waiting>:high, <waiting> or <waiting>:low.
 local function waitingListOf(waitingKey, raw)
   local p = raw and string.match(optionsText(raw), '"priority":"(%l+)"')
