@@ -14,6 +14,7 @@ import { createApp, type App } from '../../../src/core/app.js';
 import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
 import { privateRedis } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { switchingProxy } from '../../helpers/proxy.js';
 
 
 function appOn(url: string, options: { stallIntervalMs?: number } = {}): App {
@@ -137,11 +138,30 @@ describe('a read-only replica', () => {
   it('writes fail with TASKQ_BROKER_READONLY after a few reconnects, not forever', async () => {
     const primary = await privateRedis();
     const replica = await privateRedis();
-    const admin = createApp({ broker: replica.url });
-    onTestFinished(() => admin.close());
-    const port = Number(new URL(primary.url).port);
-    await (await admin.client()).call('REPLICAOF', '127.0.0.1', String(port));
+    await (await createClientFor(replica.url)).call('REPLICAOF', '127.0.0.1', new URL(primary.url).port);
     const app = appOn(replica.url);
     await expect(app.send('add', [1, 2])).rejects.toMatchObject({ code: 'TASKQ_BROKER_READONLY', message: expect.stringContaining('primary') });
   });
+
+  it('after a failover, READONLY makes the client reconnect and send again: the write lands on the new primary', async () => {
+    const primary = await privateRedis();
+    const replica = await privateRedis();
+    await (await createClientFor(replica.url)).call('REPLICAOF', '127.0.0.1', new URL(primary.url).port);
+    const proxy = await switchingProxy(replica.url);
+    const app = appOn(proxy.url);
+    await (await app.client()).ping(); // connected to the replica, which answers reads
+    expect(proxy.accepted).toBe(1);
+    proxy.point(primary.url); // the failover: new connections reach the primary
+    const r = await app.send('add', [1, 2]);
+    expect(proxy.accepted).toBe(2);
+    const onPrimary = await createClientFor(primary.url);
+    expect(await onPrimary.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(1);
+  });
 });
+
+/** A plain client on `url`, closed when the test ends. */
+async function createClientFor(url: string): Promise<Awaited<ReturnType<App['client']>>> {
+  const admin = createApp({ broker: url });
+  onTestFinished(() => admin.close());
+  return admin.client();
+}
