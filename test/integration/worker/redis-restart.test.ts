@@ -35,6 +35,9 @@ describe('Redis restart mid-run', () => {
     console.info(`redis restart: ${all.length} jobs, 0 lost, ${runs.filter((n) => n > 1).length} run twice`);
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
+    // The node said when it lost Redis and when it had it back.
+    expect(worker.output()).toContain('connection to Redis lost; reconnecting');
+    expect(worker.output()).toMatch(/connection to Redis back after \d+ ms/);
   });
 
   it('a worker told to stop while Redis is down still stops, and its jobs come back once Redis does', async () => {
