@@ -51,6 +51,8 @@ export const defaults = {
   shutdownGraceMs: 5000,
   /** The longest a node's shutdown waits for one step that needs Redis (ms): it stops even with Redis gone. */
   shutdownStepMs: 5000,
+  /** A node logs a Redis that keeps its connection open but has not answered a ping for this long (ms). */
+  redisSilenceMs: 5000,
   /** A node whose outcome writes keep failing this long stops taking work until they succeed (ms). */
   outcomeTroubleMs: 30_000,
   /** Revoked ids kept (newest first) so that nodes starting later honour them (Celery keeps 50,000). */

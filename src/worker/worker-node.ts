@@ -13,7 +13,7 @@ import { OptionError } from '../errors.js';
 import { assertQueueName } from '../broker/keys.js';
 import { nodeNameProblem } from './node-names.js';
 import { slotsOf } from './node-options.js';
-import type { ConnectionChange, Redis } from '../broker/redis-factory.js';
+import type { Redis } from '../broker/redis-factory.js';
 import { AsyncExecutor, type Executor } from './executor.js';
 import { ChildPool } from './pool/child-pool.js';
 import { openExecutor } from './pool/open-pool.js';
@@ -27,6 +27,7 @@ import { Dispatcher } from './dispatcher.js';
 import { drain, runSteps } from './shutdown-steps.js';
 import { ControlResponder, type ControlTarget, type TaskLimits } from './control-responder.js';
 import { RedisClock } from './redis-clock.js';
+import { logRedisHealth } from './redis-health-log.js';
 import type { JobsSnapshot, WorkerNodeOptions, WorkerStats } from './worker-types.js';
 
 export type { WorkerNodeOptions, WorkerStats } from './worker-types.js';
@@ -58,6 +59,8 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
   private stopped: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
   private readonly cold = new AbortController();
+  /** Aborted when the node closes its queues: ends what it logs about Redis. */
+  private readonly redisWatch = new AbortController();
   private resolveClosed!: () => void;
   /** Resolves once the node has stopped (after `stop()`, whoever called it). */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -90,14 +93,9 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
   }
 
   /** Says when a connection to Redis is lost and when it is back (nothing else would, while Redis is away). */
-  private readonly onConnection = (c: ConnectionChange): void => {
-    if (c.change === 'lost') this.log.warn({ client: c.client }, 'connection to Redis lost; reconnecting (commands wait meanwhile)');
-    else this.log.warn({ client: c.client, downMs: c.downMs }, `connection to Redis back after ${c.downMs} ms`);
-  };
-
   private async doStart(): Promise<void> {
-    this.app.redis.on('connection', this.onConnection);
     this.client = await this.app.client();
+    logRedisHealth(this.app.redis, this.client, this.log, this.redisWatch.signal);
     this.clock = new RedisClock(this.client);
     await this.clock.sync();
     this.executor = await openExecutor(this.options, this.name, this.concurrency, this.log);
@@ -282,7 +280,7 @@ export class WorkerNode extends EventEmitter implements Scalable, ControlTarget 
       ['give up unwritable outcomes', async () => started && this.dispatcher.recorder.abandon()],
       ['stop timers', async () => [this.autoscaler?.stop(), clearInterval(this.heartbeatTimer), clearInterval(this.keepaliveTimer)]],
       ['close queues', () => {
-        this.app.redis.off('connection', this.onConnection);
+        this.redisWatch.abort();
         return Promise.all(this.consumers.map((c) => c.close()));
       }],
       ['close control', async () => this.control?.close()],

@@ -61,4 +61,24 @@ describe('Redis restart mid-run', () => {
     again.signal('SIGTERM');
     expect(await again.exited).toBe(0);
   });
+
+  it('a frozen Redis (SIGSTOP: connections open, no answer) is logged, and so is its return; the running job completes', async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'frozen' });
+    onTestFinished(() => app.close());
+    const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'frozen' };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-n', 'w@x'], { env });
+    const running = await app.send('nap', [200]);
+    await waitFor('it to start', () => running.state(), (s) => s === 'STARTED');
+    process.kill(redis.pid!, 'SIGSTOP');
+    try {
+      await waitFor('the node to say Redis does not answer', () => worker.output(), (out) => out.includes('Redis has not answered for'), { timeoutMs: 15_000 });
+    } finally {
+      process.kill(redis.pid!, 'SIGCONT');
+    }
+    await waitFor('the node to say Redis answers again', () => worker.output(), (out) => /Redis answers again after \d+ ms/.test(out));
+    expect(await running.get({ timeout: 10_000 })).toBe('napped');
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
 });
