@@ -23,4 +23,22 @@ describe('worker logs', () => {
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
   });
+
+  it('say retried (with its delay and reason) and revoked, one line each', async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TASKQ_LOG_FORMAT: 'human' };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '2', '-n', 'logs@%h'], { env });
+    const retried = await app.send('retryExc', [0.5]);
+    await retried.get({ timeout: 10_000 }).catch(() => undefined);
+    const stopped = await app.send('waitAbort', []);
+    await waitFor('it to start', () => stopped.state(), (s) => s === 'STARTED');
+    await stopped.revoke({ terminate: true });
+    await stopped.get({ timeout: 10_000 }).catch(() => undefined);
+    const out = await waitFor('the revoked line', () => worker.output(), (o) => o.includes(`Task waitAbort[${stopped.id}] revoked`));
+    const stamp = String.raw`\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: `;
+    expect(out).toMatch(new RegExp(`${stamp}INFO/MainProcess\\] Task retryExc\\[${retried.id}\\] retry: Retry in 0\\.5s: Upstream: upstream down \\(attempt 1\\)\\n`));
+    expect(out).toMatch(new RegExp(`${stamp}INFO/MainProcess\\] Task waitAbort\\[${stopped.id}\\] revoked \\(terminated\\)\\n`));
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
 });
