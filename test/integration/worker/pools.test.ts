@@ -193,4 +193,28 @@ describe('a pool whose children cannot start', () => {
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
   });
+
+  it('gives back the jobs it held for a child (prefetched) once no child can start: they wait in their queue, in order', async () => {
+    const app = testApp();
+    const marker = join(mkdtempSync(join(tmpdir(), 'taskq-broken-')), 'broken');
+    onTestFinished(() => rmSync(marker, { force: true }));
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_BROKEN_MARKER: marker };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-P', 'processes', '-c', '1', '--prefetch-multiplier', '4', '-n', 'holder@%h', '-l', 'info'], { env });
+    const client = await app.client();
+    const crash = await app.send('crashWhenTold', []);
+    await waitFor('it to run', () => crash.state(), (s) => s === 'STARTED');
+    writeFileSync(marker, ''); // from now on a fresh child cannot load the app
+    const held = [await app.send('add', [1, 2]), await app.send('add', [3, 4])];
+    await waitFor('the node to hold both', () => client.llen(app.keys.queue('default', 'waiting')), (n) => n === 0);
+    await client.rpush(`${app.keys.prefix}:tell:${crash.id}`, 'go');
+    await waitFor('the node to stop taking work', () => worker.output(), (out) => out.includes('stopped taking work'));
+    // The front of the list is its tail: the oldest runs first, as if never taken.
+    await waitFor('the held jobs back in their queue', () => client.lrange(app.keys.queue('default', 'waiting'), 0, -1), (ids) => ids.length === 2);
+    expect((await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse()).toEqual(held.map((r) => r.id));
+    expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+    rmSync(marker);
+    expect(await Promise.all(held.map((r) => r.get({ timeout: 40_000 })))).toEqual([3, 7]);
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  });
 });
