@@ -1,5 +1,6 @@
 /** Builds the `taskq` command line (a function, so tests can run it in-process). */
 import { Command } from 'commander';
+import { defaults } from '../defaults.js';
 import { readFileSync } from 'node:fs';
 import type { CliIo } from './context.js';
 import { callCommand } from './commands/call.js';
@@ -29,7 +30,19 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Options commands share, given after the command or before it in Celery's order
+(taskq -A app.js worker -c 2):
+  -A, --app <module>   the app module (default export or \`app\`): worker, call, status, beat, …
+  -b, --broker <url>   Redis URL, every command that talks to Redis (TASKQ_BROKER_URL;
+                       default ${defaults.brokerUrl})
+  --prefix <prefix>    key prefix (TASKQ_KEY_PREFIX; default ${defaults.keyPrefix})
+
+taskq <command> --help shows a command's own options.`,
+    );
   for (const cmd of [
     workerCommand(io, exit),
     callCommand(io, exit),

@@ -219,6 +219,8 @@ describe('taskq multi', () => {
     const where = [`--pidfile=${dir}/%n.pid`, `--logfile=${dir}/%n.log`];
     const cases: Array<[string[], number, RegExp]> = [
       [['multi', 'frobnicate', 'w1'], 64, /unknown multi command "frobnicate"/],
+      [['multi', 'expand', '%n-%h'], 64, /taskq multi expand %n-%h needs the nodes after the template: name them \(taskq multi expand %n-%h w1 w2\)/],
+      [['multi', 'names'], 64, /taskq multi names needs the nodes: name them \(taskq multi names w1 w2\) or give a count \(taskq multi names 3\)/],
       [['multi', 'start', 'w1', 'w2', '-A', basic, '-c:5', '2', ...where], 64, /-c:5: there is no node 5; indexes go from 1 to 2/],
       [['multi', 'start', 'w1', '-A', basic, '-c:1', 'abc', ...where], 64, /node w1@\S+: option '-c, --concurrency <n>' argument 'abc' is invalid/],
       [['multi', 'start', 'w1', ...where], 64, /node w1@\S+: required option '-A, --app <module>' not specified/],

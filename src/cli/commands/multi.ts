@@ -135,6 +135,10 @@ async function runMulti(command: string | undefined, args: string[], io: CliIo):
   const head = name === 'get' || name === 'expand' ? args[0] : undefined;
   if ((name === 'get' || name === 'expand') && head === undefined) throw new OptionError(`taskq multi ${name} needs ${name === 'get' ? 'a node name' : 'a template'} first, e.g. taskq multi ${name} ${name === 'get' ? 'w1' : '%n.log'} w1 w2`);
   const argv = parseMultiArgv(head === undefined ? args : args.slice(1), workerOptionTable());
+  if (!argv.positionals.length) {
+    const line = `taskq multi ${name}${head === undefined ? '' : ` ${shellWord(head)}`}`;
+    throw new OptionError(`${line} needs the nodes${head === undefined ? '' : ` after the ${name === 'get' ? 'node to show' : 'template'}`}: name them (${line} w1 w2) or give a count (${line} 3)`);
+  }
   io = withEnvFile(argv, io);
   const named = buildNodes(argv, hostname());
   // What start / restart would run: a node's recorded options unless the line gives its own.
@@ -161,4 +165,9 @@ export function multiCommand(io: CliIo, exit: (code: number) => void): Command {
     .allowUnknownOption()
     .helpOption(false)
     .action(async (command: string | undefined, args: string[]) => exit(await runMulti(command, args, io)));
+}
+
+/** `word` as a shell would need it typed: quoted when it holds anything but plain characters. */
+function shellWord(word: string): string {
+  return /^[\w@%.,:/=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -107,6 +107,16 @@ describe('taskq commands', () => {
     }
   });
 
+  it("taskq --help names the shared options, and they work before the command too, in Celery's order", async () => {
+    const help = await runTaskq(['--help'], {});
+    for (const option of ['-A, --app <module>', '-b, --broker <url>', '--prefix <prefix>']) expect(help.stdout).toContain(option);
+    const app = testApp();
+    await app.send('add', [1, 2]);
+    const r = await runTaskq(['-b', inject('redisUrl'), '--prefix', app.keys.prefix, 'status', '--json'], {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"default"');
+  });
+
   it('worker pidfile: written while running, refused to a second node, removed at exit', async () => {
     const app = testApp();
     const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
