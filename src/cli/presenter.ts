@@ -50,6 +50,7 @@ export function eventText(e: TaskqEvent): string {
     parts.push(`${err.name ?? 'Error'}: ${err.message ?? ''}`);
   }
   if (d.reason) parts.push(`(${String(d.reason)})`);
+  if (e.type === 'beat-leader') parts.push(`${String(d.beat)} leads the beat (the others stand by)`);
   if (e.type === 'worker-heartbeat') parts.push(`active=${String(d.active)} processed=${String(d.processed)}`);
   if (e.type === 'events-missed') {
     parts.push(`${d.missed === null ? 'some' : String(d.missed)} events after ${String(d.after)} were trimmed before they were read (resumed at ${String(d.resumedAt)}; raise TASKQ_EVENTS_MAX_LEN to keep more)`);
@@ -97,7 +98,9 @@ export interface BeatBannerInfo {
 }
 
 export function beatBanner(b: BeatBannerInfo): string {
-  const entries = b.entries.length ? `\n${b.entries.map((e) => `    ${e.name}  ${e.task}  ${e.when}`).join('\n')}` : ' (none)';
+  const entries = b.entries.length
+    ? `\n${b.entries.map((e) => `    ${e.name}  ${e.task}  ${e.when}`).join('\n')}`
+    : ' none yet: give the app a beatSchedule (-A), or add some at run time (taskq beat add --help); this beat picks them up as they come';
   return `taskq beat ${b.name} (pid ${b.pid}) ready\n  broker   ${b.broker}\n  app      ${b.app}\n  entries${entries}\n`;
 }
 

@@ -55,8 +55,8 @@ describe('stall checks shared by nodes whose clocks are an hour ahead and an hou
     expect(await client.llen(app.keys.queue('default', 'waiting'))).toBe(0);
     // The registry (what `taskq status` shows and the checks prune by) says, by Redis's clock, that
     // each node was seen within the last seconds: neither an hour ago nor an hour from now.
-    const [seconds] = (await client.time()) as [string, string];
-    const seen = await client.zrange(app.keys.nodes, 0, -1, 'WITHSCORES');
+    const [seconds] = await client.time();
+    const seen = (await client.zrange(app.keys.nodes, 0, '-1', 'WITHSCORES')).map(String);
     expect(seen.filter((_, i) => i % 2 === 0).sort()).toEqual(['ahead@x', 'behind@x']);
     for (const score of seen.filter((_, i) => i % 2 === 1)) expect(Math.abs(Number(seconds) * 1000 - Number(score))).toBeLessThan(5000);
     for (const node of nodes) node.signal('SIGTERM');
