@@ -120,13 +120,16 @@ for (const pool of ['processes', 'threads'] as const) {
 describe('processes pool only', () => {
   it('a native crash (abort) fails the job and the node survives', async () => {
     const producer = testApp();
-    const app = await fixtureApp(producer.keys.prefix);
-    await startWorker(app, { pool: 'processes', appModule: fixture('basic.mjs'), concurrency: 1 });
+    // A worker process of its own: the child's native stack dump lands in its output, not the test run's.
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: producer.keys.prefix };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-P', 'processes', '-c', '1'], { env });
     const crash = await producer.send('crash', ['abort']);
     const err = (await crash.get({ timeout: 10_000 }).catch((e: unknown) => e)) as TaskFailedError;
     expect(err.remoteName).toBe('WorkerLostError');
     expect(err.message).toMatch(/was killed \(SIGABRT\)/);
     expect(await (await producer.send('add', [2, 2])).get({ timeout: 10_000 })).toBe(4);
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
   });
 
   it('recycles a child whose memory passes --max-memory-per-child after a task', async () => {
