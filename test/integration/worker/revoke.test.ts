@@ -159,19 +159,28 @@ describe('revoke', () => {
   });
 });
 
+/**
+ * A job of `count` (which counts its runs in `<prefix>:runs`) running for a minute on a worker
+ * process (the victim, to be killed); in this process `count` counts the runs of copies the same way.
+ */
+async function runningOnVictim(ignoreResult: boolean) {
+  const app = testApp({ stallIntervalMs: 300 });
+  const client = await app.client();
+  const runs = `${app.keys.prefix}:runs`;
+  app.task('count', async (ctx) => {
+    await client.hincrby(runs, ctx.id, 1);
+    return ctx.id;
+  }, { bind: true });
+  const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: '300' };
+  const victim = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1'], { env });
+  const r = await app.send('count', [60_000], null, { ignoreResult });
+  await waitFor('it to run', () => client.hget(runs, r.id), (n) => n === '1');
+  return { app, client, runs, victim, r };
+}
+
 describe('revoking a running job, then losing its node', () => {
   for (const trimmed of [false, true]) it(`the re-delivered copy never runs: the job ends REVOKED${trimmed ? ', even once the revoked set has dropped its id' : ''}`, async () => {
-    const app = testApp({ stallIntervalMs: 300 });
-    const client = await app.client();
-    const runs = `${app.keys.prefix}:runs`;
-    app.task('count', async (ctx) => {
-      await client.hincrby(runs, ctx.id, 1);
-      return ctx.id;
-    }, { bind: true });
-    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: '300' };
-    const victim = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1'], { env });
-    const r = await app.send('count', [60_000]);
-    await waitFor('it to run', () => client.hget(runs, r.id), (n) => n === '1');
+    const { app, client, runs, victim, r } = await runningOnVictim(false);
     expect(await r.revoke()).toBe('STARTED'); // not terminated: it would finish, as in Celery
     victim.signal('SIGKILL');
     await victim.exited;
@@ -186,17 +195,7 @@ describe('revoking a running job, then losing its node', () => {
 
   // Each of the two flags a revocation leaves on a running job is the only one in one case.
   it('an ignoreResult job (no STARTED record to flag): its job record carries the revocation past the revoked set', async () => {
-    const app = testApp({ stallIntervalMs: 300 });
-    const client = await app.client();
-    const runs = `${app.keys.prefix}:runs`;
-    app.task('count', async (ctx) => {
-      await client.hincrby(runs, ctx.id, 1);
-      return ctx.id;
-    }, { bind: true });
-    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: '300' };
-    const victim = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '1'], { env });
-    const r = await app.send('count', [60_000], null, { ignoreResult: true });
-    await waitFor('it to run', () => client.hget(runs, r.id), (n) => n === '1');
+    const { app, client, runs, victim, r } = await runningOnVictim(true);
     expect(await r.revoke()).toBe('REVOKED-NOW'); // no record says it runs: it is treated as queued
     victim.signal('SIGKILL');
     await victim.exited;
