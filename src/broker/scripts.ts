@@ -11,7 +11,7 @@ import { Command, type Redis as IORedis } from 'ioredis';
 const luaDir = new URL('../../src/broker/lua/', import.meta.url);
 
 const SCRIPTS = {
-  taskqEnqueue: { file: 'enqueue.lua', keys: 5 },
+  taskqEnqueue: { file: 'enqueue.lua', keys: 6 },
   taskqEnqueueOne: { file: 'enqueue-one.lua', keys: 2, bare: true },
   taskqTake: { file: 'take.lua', keys: 8, libs: ['plan'] },
   taskqFinish: { file: 'finish.lua', keys: 8, libs: ['plan'] },

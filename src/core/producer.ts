@@ -97,7 +97,7 @@ export class Producer {
     let keys = this.queueKeys.get(queue);
     if (!keys) {
       const k = this.keys;
-      keys = [k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'earlierDelayed'), k.events];
+      keys = [k.queue(queue, 'jobs'), k.queue(queue, 'waiting'), k.queue(queue, 'delayed'), k.queue(queue, 'earlierDelayed'), k.events, k.revoked];
       if (this.queueKeys.size < CACHE_LIMIT) this.queueKeys.set(queue, keys);
     }
     return keys;

@@ -5,10 +5,13 @@ KEYS[2] <prefix>:<queue>:waiting         LIST
 KEYS[3] <prefix>:<queue>:delayed         ZSET id by due ms
 KEYS[4] <prefix>:<queue>:earlierDelayed  CHAN (bee-queue's delayed-timer wake-up)
 KEYS[5] <prefix>:events                  STREAM
+KEYS[6] <prefix>:revoked                 ZSET revoked ids (read only for ids the caller chose)
 ARGV[1] events MAXLEN (approximate)
 ARGV[2] priority of these jobs: "high" | "normal" | "low" (high and low wait in <waiting>:high / :low)
 ARGV[3] result key prefix when the ids were chosen by the caller ("" otherwise): a created job's old
-        result (from an earlier job with the same id) is deleted, so it is not mistaken for this one's
+        result (from an earlier job with the same id) is deleted, so it is not mistaken for this one's;
+        an id revoked before it was sent (it is in the revoked set) gets its record flagged as revoke.lua
+        flags a queued one, so the job is released, never run, whenever it comes up (as in Celery)
 then 4 per job:
   id, record JSON, due time ms ("0" = now), task-sent event data JSON ("" = events off)
 
@@ -22,8 +25,12 @@ local list = KEYS[2]
 if ARGV[2] ~= "normal" then list = KEYS[2] .. ":" .. ARGV[2] end
 local wakes = 0
 for i = 4, #ARGV, 4 do
-  local id, due = ARGV[i], tonumber(ARGV[i + 2])
-  if redis.call("hsetnx", KEYS[1], id, ARGV[i + 1]) == 0 then
+  local id, due, record = ARGV[i], tonumber(ARGV[i + 2]), ARGV[i + 1]
+  if ARGV[3] ~= "" and redis.call("zscore", KEYS[6], id) then
+    local head = string.match(record, '^{"stalls":%d+,"options":{"v":1,')
+    if head and not revokedFlag(record) then record = head .. '"revoked":true,' .. string.sub(record, #head + 1) end
+  end
+  if redis.call("hsetnx", KEYS[1], id, record) == 0 then
     created[#created + 1] = 0
   else
     created[#created + 1] = 1

@@ -29,6 +29,31 @@ describe('chain', () => {
     expect((await app.result(first!.id).children()).map((c) => c.id)).toEqual([(r.parent as { id: string }).id]);
   });
 
+  for (const kind of ['plain', 'results off', 'rate-limited'] as const) {
+    it(`a step revoked before the chain reached it (${kind}) never runs`, async () => {
+      const app = testApp();
+      const held = gate();
+      const ran: string[] = [];
+      const first = app.task('first', async () => {
+        await held.passed;
+        ran.push('first');
+        return 1;
+      });
+      const next = app.task('next', () => void ran.push('next'), kind === 'rate-limited' ? { rateLimit: '1000/s' } : {});
+      await startWorker(app, { concurrency: 1 });
+      const step = kind === 'results off' ? next.s().set({ ignoreResult: true }) : next.s();
+      const r = await chain(first.s(), step).delay();
+      await waitFor('the first step to run', () => r.parent!.state(), (s) => s === 'STARTED');
+      expect(await app.revoke(r.id)).toBe('REVOKED-NOW'); // not sent yet
+      held.open();
+      expect(await r.parent!.get({ timeout: 5000 })).toBe(1);
+      const client = await app.client();
+      await waitFor('the revoked step to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
+      await waitFor('nothing left running', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);
+      expect(ran).toEqual(['first']);
+    });
+  }
+
   it('si() ignores the previous value; pipe() chains too; args go to the first step', async () => {
     const { app, add, mul } = mathApp();
     await startWorker(app);

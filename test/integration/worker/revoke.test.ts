@@ -37,6 +37,29 @@ describe('revoke', () => {
     expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(0);
   });
 
+  it('an id revoked before anything was sent with it never runs when it is sent: at once, later, with results off or a rate limit (as Celery)', async () => {
+    const app = testApp();
+    const ran: string[] = [];
+    const t = app.task('t', (label: string) => void ran.push(label));
+    const limited = app.task('limited', (label: string) => void ran.push(label), { rateLimit: '1000/s' });
+    const cases = [
+      { id: 'pre-now', send: () => t.applyAsync(['now'], {}, { jobId: 'pre-now' }), results: true },
+      { id: 'pre-later', send: () => t.applyAsync(['later'], {}, { jobId: 'pre-later', countdown: 0.05 }), results: true },
+      { id: 'pre-off', send: () => t.applyAsync(['off'], {}, { jobId: 'pre-off', ignoreResult: true }), results: false },
+      { id: 'pre-rate', send: () => limited.applyAsync(['rate'], {}, { jobId: 'pre-rate' }), results: true },
+    ];
+    for (const c of cases) expect(await app.revoke(c.id)).toBe('REVOKED-NOW');
+    const sent = [];
+    for (const c of cases) sent.push(await c.send());
+    const probe = await t.applyAsync(['probe'], {}, { countdown: 0.1 }); // due after the others
+    await startWorker(app, { concurrency: 1 });
+    await probe.get({ timeout: 5000 });
+    const client = await app.client();
+    await waitFor('every revoked job to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
+    expect(ran).toEqual(['probe']);
+    for (const [i, c] of cases.entries()) if (c.results) expect(await sent[i]!.info()).toMatchObject({ state: 'REVOKED', reason: 'revoked' });
+  });
+
   it('terminate aborts a running job through ctx.signal and records REVOKED (terminated)', async () => {
     const app = testApp();
     const started: string[] = [];
