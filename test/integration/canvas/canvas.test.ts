@@ -43,10 +43,11 @@ describe('chain', () => {
       await startWorker(app, { concurrency: 1 });
       const step = kind === 'results off' ? next.s().set({ ignoreResult: true }) : next.s();
       const r = await chain(first.s(), step).delay();
-      await waitFor('the first step to run', () => r.parent!.state(), (s) => s === 'STARTED');
+      const before = app.result((r.parent as { id: string }).id);
+      await waitFor('the first step to run', () => before.state(), (s) => s === 'STARTED');
       expect(await app.revoke(r.id)).toBe('REVOKED-NOW'); // not sent yet
       held.open();
-      expect(await r.parent!.get({ timeout: 5000 })).toBe(1);
+      expect(await before.get({ timeout: 5000 })).toBe(1);
       const client = await app.client();
       await waitFor('the revoked step to be released', () => client.hlen(app.keys.queue('default', 'jobs')), (n) => n === 0);
       await waitFor('nothing left running', () => client.llen(app.keys.queue('default', 'active')), (n) => n === 0);
