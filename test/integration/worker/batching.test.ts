@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { gate } from '../../helpers/gate.js';
 import { scriptKeyCount } from '../../../src/broker/scripts.js';
 
 type Scripted = Record<'taskqTake' | 'taskqFinish', (...args: unknown[]) => Promise<unknown>>;
@@ -24,6 +25,23 @@ describe('batched take and finish', () => {
     expect(finishes.mock.calls.length).toBeLessThanOrEqual(20);
     const taken = takes.mock.calls.map((args) => Number(args[scriptKeyCount('taskqTake') + 1])); // ARGV[2]: how many to take
     expect(Math.max(...taken)).toBe(50);
+  });
+
+  it('more outcomes in one event-loop turn than one call records (100) are all recorded', async () => {
+    const app = testApp();
+    const held = gate();
+    let started = 0;
+    const together = app.task('together', async (i: number) => {
+      started++;
+      await held.passed;
+      return i;
+    });
+    const results = await together.applyBulk(Array.from({ length: 150 }, (_, i) => [i]));
+    const node = await startWorker(app, { concurrency: 150 });
+    await waitFor('all 150 to run', () => started, (n) => n === 150);
+    held.open(); // every job ends in the same turn
+    expect(await Promise.all(results.map((r) => r.get({ timeout: 10_000 })))).toEqual(results.map((_, i) => i));
+    expect(node.stats.succeeded).toBe(150);
   });
 
   it('at concurrency 1 a job still starts as soon as it is sent (blocking fetch, no polling)', async () => {
