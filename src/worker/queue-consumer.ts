@@ -202,7 +202,7 @@ export class QueueConsumer {
    * returns nil, and the next pump asks the host again.
    */
   interrupt(): void {
-    if (this.fetching && this.blockingId !== undefined) void this.client.client('UNBLOCK', this.blockingId).catch(() => 0);
+    if (this.fetching) void this.unblock();
   }
 
   /** Ends a blocked fetch; resolves when no fetch is under way. Jobs that arrived meanwhile are accepted. */
@@ -210,11 +210,30 @@ export class QueueConsumer {
     this.stopping = true;
     while (this.fetching) {
       const settled = new Promise<void>((resolve) => (this.settled = resolve));
-      if (this.blockingId !== undefined) await this.client.client('UNBLOCK', this.blockingId).catch(() => 0);
+      await this.unblock();
       // UNBLOCK may land before BRPOPLPUSH blocks: send it again if nothing settled.
       await Promise.race([settled, sleep(20)]);
     }
     this.settled = undefined;
+  }
+
+  /**
+   * Ends the blocking fetch, if one is under way. After a reconnect ioredis sends the blocked command
+   * again before anything else on that connection, so the id read on 'ready' may still be the old
+   * one: when UNBLOCK finds nothing under it, the connection is found by its name.
+   */
+  private async unblock(): Promise<void> {
+    const by = async (id: number | undefined): Promise<boolean> => id !== undefined && Number(await this.client.client('UNBLOCK', id)) === 1;
+    try {
+      if (await by(this.blockingId)) return;
+      const name = this.broker.bclient.options.connectionName;
+      const list = String(await this.client.client('LIST'));
+      const line = list.split('\n').find((l) => l.includes(` name=${name} `) && /\bcmd=brpoplpush\b/.test(l));
+      const id = line?.match(/^id=(\d+)/)?.[1];
+      if (id && (await by(Number(id)))) this.blockingId = Number(id);
+    } catch {
+      // Redis unreachable: the caller tries again, and shutdown steps are bounded.
+    }
   }
 
   /** One stall check (a no-op if another process ran it within the stall interval). */

@@ -81,4 +81,20 @@ describe('Redis restart mid-run', () => {
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
   });
+
+  it('an idle worker whose Redis restarted still stops at once on TERM (its blocking fetch is unblocked, not waited out)', async () => {
+    const redis = await privateRedis();
+    const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'idle' };
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-n', 'idle@x', '-Q', 'idleq'], { env });
+    await redis.stop();
+    await redis.start();
+    await waitFor('the node to have Redis back', () => worker.output(), (out) => /connection to Redis back after \d+ ms/.test(out), { timeoutMs: 20_000 });
+    // Its blocking fetch was sent again on the new connection: that is the one to unblock.
+    const app = createApp({ broker: redis.url, keyPrefix: 'idle' });
+    onTestFinished(() => app.close());
+    await waitFor('the fetch to block again', async () => ((await (await app.client()).client('LIST')) as string), (list) => /cmd=brpoplpush/.test(list));
+    worker.signal('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).not.toContain('did not end within');
+  });
 });
