@@ -114,7 +114,7 @@ async function startOne(node: MultiNode, ctx: ClusterContext): Promise<NodeOutco
   const t0 = performance.now();
   try {
     const { pid } = await startNodeProcess({ argv, logfile: node.logfile, cwd, env: ctx.env, ...ownerOf(node), ...(ctx.readyTimeoutMs ? { readyTimeoutMs: ctx.readyTimeoutMs } : {}) });
-    writeNodeRecord(node.pidfile, { name: node.name, argv, cwd, startedAt: Date.now() });
+    writeNodeRecord(node.pidfile, { name: node.name, argv, cwd, logfile: node.logfile, startedAt: Date.now() });
     return { kind: 'started', node: node.name, pid, ms: performance.now() - t0 };
   } catch (err) {
     return { kind: 'failed', node: node.name, reason: (err as Error).message };
@@ -215,10 +215,11 @@ export async function reloadNodes(nodes: readonly MultiNode[], timeoutMs: number
 }
 
 /**
- * The node as it was last started (its record: arguments and working directory), when the line
- * gives no options of its own; otherwise as the line says.
+ * The node as it was last started (its record: arguments, working directory and log file), when the
+ * line gives no options of its own; otherwise as the line says. A `--logfile` on the line wins.
  */
-export function asRecorded(node: MultiNode, lineGivesOptions: boolean): MultiNode {
-  const record = lineGivesOptions ? undefined : readNodeRecord(node.pidfile);
-  return record && record.name === node.name ? { ...node, argv: record.argv, cwd: record.cwd } : node;
+export function asRecorded(node: MultiNode, line: { givesOptions: boolean; givesLogfile: boolean }): MultiNode {
+  const record = line.givesOptions ? undefined : readNodeRecord(node.pidfile);
+  if (!record || record.name !== node.name) return node;
+  return { ...node, argv: record.argv, cwd: record.cwd, ...(record.logfile !== undefined && !line.givesLogfile ? { logfile: record.logfile } : {}) };
 }

@@ -139,6 +139,11 @@ describe('taskq multi', () => {
     expect(after).not.toBe(before);
     expect(alive(before)).toBe(false);
     expect(readFileSync(`/proc/${after}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['-c', '5', '-Q', 'default']));
+    // The pidfile alone is enough: the node logs where it logged before, not to the default folder.
+    const reload = await runTaskq(['multi', 'restart', 'r2', `--pidfile=${dir}/%n.pid`], env, 60_000);
+    expect(reload.code, reload.stdout).toBe(0);
+    const third = readPidfile(`${dir}/r2.pid`) as number;
+    expect(readFileSync(`${dir}/r2.log`, 'utf8')).toContain(`(pid ${third}) ready`);
   });
 
   it('a node that dies while starting is FAILED with its reason; exit 1', async () => {

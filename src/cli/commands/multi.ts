@@ -143,7 +143,8 @@ async function runMulti(command: string | undefined, args: string[], io: CliIo):
   const named = buildNodes(argv, hostname());
   // What start / restart would run: a node's recorded options unless the line gives its own.
   const runs = name === 'start' || name === 'restart' || name === 'reload' || name === 'show' || name === 'get';
-  const nodes = runs ? named.map((n) => asRecorded(n, givesOptions(argv))) : named;
+  const line = { givesOptions: givesOptions(argv), givesLogfile: argv.options.some((o) => o.key === '--logfile') };
+  const nodes = runs ? named.map((n) => asRecorded(n, line)) : named;
   if (runs) for (const n of nodes) checkNodeArgv(n);
   if (name === 'names') io.stdout(nodes.map((n) => `${n.name}\n`).join(''));
   else if (name === 'show') io.stdout(nodes.map((n) => `${multiCommandLine(n)}\n`).join(''));
