@@ -7,8 +7,12 @@ import { OptionError } from '../errors.js';
 
 const GLOBAL_WITH_VALUE = new Set(['-A', '--app', '-b', '--broker', '--prefix']);
 
-/** `taskq -A app.js worker -c 2` → `taskq worker -A app.js -c 2` (Celery's order); other lines unchanged. */
-export function hoistGlobalOptions(argv: readonly string[]): string[] {
+/**
+ * `taskq -A app.js worker -c 2` → `taskq worker -A app.js -c 2` (Celery's order); other lines
+ * unchanged. For a command with subcommands (`nested`: dead, multi, …) they go after its
+ * subcommand: `taskq -A app.js dead ls` → `taskq dead ls -A app.js`.
+ */
+export function hoistGlobalOptions(argv: readonly string[], nested: ReadonlySet<string> = new Set()): string[] {
   const hoisted: string[] = [];
   let i = 0;
   while (i < argv.length) {
@@ -20,7 +24,9 @@ export function hoistGlobalOptions(argv: readonly string[]): string[] {
     i += withValue.length;
   }
   if (!hoisted.length || i >= argv.length || (argv[i] as string).startsWith('-')) return [...argv];
-  return [argv[i] as string, ...hoisted, ...argv.slice(i + 1)];
+  const sub = argv[i + 1];
+  const at = nested.has(argv[i] as string) && sub !== undefined && !sub.startsWith('-') ? i + 2 : i + 1;
+  return [...argv.slice(i, at), ...hoisted, ...argv.slice(at)];
 }
 
 /** Celery commands taskq has no twin of, and what to use instead. */

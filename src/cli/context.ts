@@ -36,6 +36,11 @@ export function brokerOptions(cmd: Command): Command {
     .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)');
 }
 
+/** `-A` for commands that need no tasks, only the app's broker and key prefix (`celery -A proj inspect …`). */
+export function appBrokerOption(cmd: Command): Command {
+  return cmd.option('-A, --app <module>', "the app module: its broker and key prefix (Celery's -A)");
+}
+
 /** Runs `fn` with the command's app and closes the app afterwards, whatever happens. */
 export async function withApp<T>(options: BrokerOptions, io: CliIo, fn: (app: App) => Promise<T>): Promise<T> {
   const app = await appFor(options, io);

@@ -11,7 +11,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     code = c;
   });
   try {
-    await program.parseAsync(hoistGlobalOptions(argv), { from: 'user' });
+    // Commands with subcommands of their own (and multi, which parses its own): options go after those.
+    const nested = new Set(['multi', ...program.commands.filter((c) => c.commands.length > 0).map((c) => c.name())]);
+    await program.parseAsync(hoistGlobalOptions(argv, nested), { from: 'user' });
     return code ?? ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

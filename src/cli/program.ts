@@ -36,7 +36,8 @@ export function buildProgram(io: CliIo, exit: (code: number) => void): Command {
       `
 Options commands share, given after the command or before it in Celery's order
 (taskq -A app.js worker -c 2):
-  -A, --app <module>   the app module (default export or \`app\`): worker, call, status, beat, …
+  -A, --app <module>   the app module (default export or \`app\`): its tasks, or for commands
+                       that need none (inspect, dead, …) its broker and key prefix
   -b, --broker <url>   Redis URL, every command that talks to Redis (TASKQ_BROKER_URL;
                        default ${defaults.brokerUrl})
   --prefix <prefix>    key prefix (TASKQ_KEY_PREFIX; default ${defaults.keyPrefix})

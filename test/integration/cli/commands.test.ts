@@ -115,6 +115,20 @@ describe('taskq commands', () => {
     const r = await runTaskq(['-b', inject('redisUrl'), '--prefix', app.keys.prefix, 'status', '--json'], {});
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('"default"');
+    // `celery -A proj inspect …`: -A gives every command the app's broker and prefix.
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix };
+    const lines: Array<[string[], number]> = [
+      [['inspect', 'ping', '-t', '0.2'], 69], // no node runs: asked on the app's broker, none replied
+      [['dead', 'ls'], 0],
+      [['purge', '-Q', 'default', '--force'], 0],
+      [['events', '--from', '0', '--count', '1'], 0],
+      [['multi', 'show', 'w1'], 0],
+    ];
+    for (const [line, code] of lines) {
+      const run = await runTaskq(['-A', fixture('basic.mjs'), ...line], env);
+      expect(run.code, `${line.join(' ')}: ${run.stderr}`).toBe(code);
+      expect(run.stderr).not.toContain("unknown option '-A'");
+    }
   });
 
   it('worker pidfile: written while running, refused to a second node, removed at exit', async () => {

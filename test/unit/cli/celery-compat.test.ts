@@ -12,6 +12,14 @@ describe("Celery's spellings", () => {
     expect(hoistGlobalOptions(['-A', 'app.js'])).toEqual(['-A', 'app.js']); // no subcommand: left for commander to report
   });
 
+  it('puts them after the subcommand of a command that has some (dead ls, multi start), not between', () => {
+    const nested = new Set(['dead', 'multi', 'beat']);
+    expect(hoistGlobalOptions(['-A', 'app.js', 'dead', 'ls', '--json'], nested)).toEqual(['dead', 'ls', '-A', 'app.js', '--json']);
+    expect(hoistGlobalOptions(['-A', 'app.js', 'multi', 'start', 'w1'], nested)).toEqual(['multi', 'start', '-A', 'app.js', 'w1']);
+    expect(hoistGlobalOptions(['-A', 'app.js', 'beat', '-l', 'info'], nested)).toEqual(['beat', '-A', 'app.js', '-l', 'info']);
+    expect(hoistGlobalOptions(['-A', 'app.js', 'inspect', 'ping'], nested)).toEqual(['inspect', '-A', 'app.js', 'ping']);
+  });
+
   const base: WorkerCliOptions = { concurrency: 4, loglevel: 'info', shutdownTimeout: 30, pool: 'async' };
   const extra = { name: 'w@h', logger: pino({ level: 'silent' }), cwd: '/', concurrencyGiven: false, humanChildLogs: false };
 
