@@ -5,7 +5,7 @@
  *   narrows it to some error classes; `UnrecoverableError` never retries.
  * - `ctx.retry()` asks for a retry explicitly; it is allowed up to its own `maxRetries`, else the
  *   task's `retries`, else 3 (Celery's max_retries). `autoretryFor` without `retries` also allows 3.
- * - backoff: `fixed` waits `delayMs` each time; `exponential` waits min(maxMs, delayMs·2^(n-1)) for
+ * - backoff: none waits `defaults.retryDelayMs` (1 s) before each retry; `fixed` waits `delayMs` each time; `exponential` waits min(maxMs, delayMs·2^(n-1)) for
  *   retry n, and with `jitter` a uniform random delay in [0, that] ("full jitter", as Celery).
  */
 import { show, OptionError, Retry, UnrecoverableError } from '../errors.js';
@@ -126,5 +126,6 @@ export function decideRetry(err: Error, attempt: number, policy: RetryPolicy, ra
     return { retry: false, reason: `${err.name} is not in autoretryFor` };
   }
   if (retriesDone >= max) return { retry: false, reason: `max retries (${max}) exceeded` };
-  return { retry: true, delayMs: backoffDelay(policy.backoff, retriesDone + 1, random) };
+  // Without a backoff, as ctx.retry() without a countdown (Celery's default_retry_delay for both).
+  return { retry: true, delayMs: policy.backoff ? backoffDelay(policy.backoff, retriesDone + 1, random) : defaults.retryDelayMs };
 }

@@ -8,6 +8,7 @@ import {
   type BackoffOption,
 } from '../../../src/core/retry-policy.js';
 import { thrown } from '../../helpers/thrown.js';
+import { defaults } from '../../../src/defaults.js';
 
 function optionError(fn: () => unknown): OptionError {
   const err = thrown(fn);
@@ -168,8 +169,8 @@ describe('decideRetry: ordinary errors', () => {
     expect(decideRetry(new Error('x'), 3, policy, never)).toEqual({ retry: false, reason: 'max retries (2) exceeded' });
   });
 
-  it('retries at once without a backoff', () => {
-    expect(decideRetry(new Error('x'), 1, { retries: 1 }, never)).toEqual({ retry: true, delayMs: 0 });
+  it('waits retryDelayMs (1 s) without a backoff, as ctx.retry() without a countdown and Celery\'s default_retry_delay', () => {
+    expect(decideRetry(new Error('x'), 1, { retries: 1 }, never)).toEqual({ retry: true, delayMs: defaults.retryDelayMs });
   });
 
   it('numbers retries from the attempt for the backoff', () => {
@@ -199,13 +200,13 @@ describe('decideRetry: autoretryFor', () => {
   const policy = { retries: 3, autoretryFor: [NetworkError] };
 
   it('retries a listed class and its subclasses', () => {
-    expect(decideRetry(new NetworkError('x'), 1, policy, never)).toEqual({ retry: true, delayMs: 0 });
-    expect(decideRetry(new SocketError('x'), 1, policy, never)).toEqual({ retry: true, delayMs: 0 });
+    expect(decideRetry(new NetworkError('x'), 1, policy, never)).toEqual({ retry: true, delayMs: defaults.retryDelayMs });
+    expect(decideRetry(new SocketError('x'), 1, policy, never)).toEqual({ retry: true, delayMs: defaults.retryDelayMs });
   });
 
   it('retries an error whose name matches a listed class (errors rebuilt from elsewhere)', () => {
     const byName = Object.assign(new Error('x'), { name: 'NetworkError' });
-    expect(decideRetry(byName, 1, policy, never)).toEqual({ retry: true, delayMs: 0 });
+    expect(decideRetry(byName, 1, policy, never)).toEqual({ retry: true, delayMs: defaults.retryDelayMs });
   });
 
   it('does not retry other errors, naming them', () => {
@@ -222,13 +223,13 @@ describe('decideRetry: autoretryFor', () => {
 
   it("without retries, a listed error is retried up to Celery's default max_retries (3)", () => {
     const listed = { autoretryFor: [NetworkError] };
-    expect(decideRetry(new NetworkError('x'), 1, listed, never)).toEqual({ retry: true, delayMs: 0 });
+    expect(decideRetry(new NetworkError('x'), 1, listed, never)).toEqual({ retry: true, delayMs: defaults.retryDelayMs });
     expect(decideRetry(new NetworkError('x'), 4, listed, never)).toEqual({ retry: false, reason: 'max retries (3) exceeded' });
     expect(decideRetry(new TypeError('x'), 1, listed, never)).toEqual({ retry: false, reason: 'TypeError is not in autoretryFor' });
   });
 
   it('an empty autoretryFor retries any error', () => {
-    expect(decideRetry(new TypeError('x'), 1, { retries: 1, autoretryFor: [] }, never)).toEqual({ retry: true, delayMs: 0 });
+    expect(decideRetry(new TypeError('x'), 1, { retries: 1, autoretryFor: [] }, never)).toEqual({ retry: true, delayMs: defaults.retryDelayMs });
   });
 });
 
