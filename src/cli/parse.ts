@@ -1,4 +1,6 @@
 /** Option parsers for commander: each rejects a bad value with a message naming the option. */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { QUEUE_NAME_PATTERN } from '../broker/keys.js';
 import { defaults } from '../defaults.js';
@@ -112,5 +114,17 @@ export function poolName(value: string): 'async' | 'threads' | 'processes' | 'so
 /** Celery's `-O fair` (hold nothing beyond the free slots) or `-O default`. */
 export function optimization(value: string): 'fair' | 'default' {
   if (value !== 'fair' && value !== 'default') throw new InvalidArgumentError(`expected fair or default, got "${value}"`);
+  return value;
+}
+
+/** A directory that exists (a node's --workdir): a missing one fails here, not as a spawn error later. */
+export function existingDirectory(value: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(value).isDirectory();
+  } catch {
+    throw new InvalidArgumentError(`no such directory: ${resolve(value)}. Create it, or give the directory the node should work in`);
+  }
+  if (!isDir) throw new InvalidArgumentError(`${resolve(value)} is a file, not a directory`);
   return value;
 }

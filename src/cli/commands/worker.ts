@@ -7,7 +7,7 @@ import { expandNodeName } from '../../multi/node-name.js';
 import { WorkerNode } from '../../worker/worker-node.js';
 import { wantsHumanLogs } from '../../worker/log-format.js';
 import { appFor, brokerOptions, type CliIo } from '../context.js';
-import { autoscaleRange, concurrency, logLevel, nonNegativeNumber, optimization, poolName, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
+import { autoscaleRange, concurrency, existingDirectory, logLevel, nonNegativeNumber, optimization, poolName, positiveInt, positiveNumber, queueList, umask } from '../parse.js';
 import { workerBanner } from '../presenter.js';
 import { workerNodeOptions, type WorkerCliOptions } from '../worker-node-options.js';
 import { runDetached } from './worker-detach.js';
@@ -93,7 +93,7 @@ export function withWorkerOptions(cmd: Command): Command {
     .option('--soft-time-limit <s>', 'soft time limit of tasks that set none (seconds): ctx.signal aborts', positiveNumber)
     .option('--shutdown-timeout <s>', 'warm shutdown waits this long for running jobs', nonNegativeNumber, defaults.shutdownTimeoutMs / 1000)
     .option('-D, --detach', 'run as a daemon: return once the node consumes (its pid is printed), logging to --logfile')
-    .option('--workdir <dir>', 'the directory the node works in (-A is found there)')
+    .option('--workdir <dir>', 'the directory the node works in (-A is found there)', existingDirectory)
     .option('--umask <octal>', 'file mode mask of the files the node creates, e.g. 027', umask)
     .option('-B, --beat', "also run a beat in this node (the app's beatSchedule); safe on several nodes: one leads")
     .option('--uid <user>', 'run as this user (name or number); only when started as root')

@@ -20,6 +20,11 @@ describe('taskq CLI errors', () => {
     const args = await runTaskq(['call', 'add', '{2,3}'], {});
     expect(args.code).toBe(64);
     expect(args.stderr).toContain('args must be a JSON array');
+    for (const detach of [[], ['--detach']]) {
+      const dir = await runTaskq(['worker', '-A', fixture('basic.mjs'), '--workdir', '/nonexistent-taskq', ...detach], {});
+      expect(dir.code).toBe(64);
+      expect(dir.stderr).toContain('no such directory: /nonexistent-taskq');
+    }
     const unknown = await runTaskq(['status', '--colour'], {});
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toContain("unknown option '--colour'");
