@@ -153,13 +153,9 @@ export class BeatService extends EventEmitter {
 
   /** Became leader: read where each entry stands, announce it. */
   private async lead(now: number): Promise<void> {
-    const state = await this.client.hgetall(this.app.keys.beatState);
     this.last.clear();
-    for (const e of this.entries) {
-      const last = state[`${e.name}:last`];
-      if (last !== undefined) this.last.set(e.name, Number(last));
-    }
-    await this.reload();
+    this.entries = [];
+    await this.reload(); // every entry is new to this leader: each starts where the state says
     this.log.info({ beat: this.name, entries: this.entries.length }, 'beat: leading');
     if (this.app.config.events) {
       await this.client.xadd(this.app.keys.events, 'MAXLEN', '~', this.app.config.eventsMaxLen, '*', 'type', 'beat-leader', 'data', JSON.stringify({ beat: this.name, since: now }));
@@ -169,6 +165,19 @@ export class BeatService extends EventEmitter {
   /** Reads the enabled entries (app and run-time); a run-time entry that no longer checks out is skipped, said once. */
   private async reload(): Promise<void> {
     const { entries, version, skipped } = await activeEntries(this.app, this.client, this.appEntries);
+    // Entries new to this leader (added, enabled again, or all of them when it takes the lead) start
+    // after their last slot sent or when they were enabled again, whichever is later; else from now.
+    const known = new Set(this.entries.map((e) => e.name));
+    const fresh = entries.filter((e) => !known.has(e.name));
+    if (fresh.length) {
+      const fields = fresh.flatMap((e) => [`${e.name}:last`, `${e.name}:since`]);
+      const values = await this.client.hmget(this.app.keys.beatState, ...fields);
+      fresh.forEach((e, i) => {
+        const marks = [values[2 * i], values[2 * i + 1]].filter((v): v is string => v !== null).map(Number);
+        if (marks.length) this.last.set(e.name, Math.max(...marks));
+        else this.last.delete(e.name);
+      });
+    }
     this.entries = entries;
     this.version = version;
     for (const s of skipped) this.log.error({ entry: s.name }, `beat: skipping run-time entry ${s.name}: ${s.why}`);

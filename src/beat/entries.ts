@@ -79,7 +79,7 @@ export class BeatEntries {
     const client = await this.client();
     const k = keysOf(this.app);
     if ((await client.hdel(k.entries, name)) === 0) throw new TaskqError('TASKQ_CONFIG_INVALID', `no run-time beat entry "${name}" (taskq beat ls lists them)`, { exitCode: 78 });
-    await client.multi().srem(k.disabled, name).hdel(this.app.keys.beatState, `${name}:last`, `${name}:next`, `${name}:at`, `${name}:total`).incr(k.version).exec();
+    await client.multi().srem(k.disabled, name).hdel(this.app.keys.beatState, `${name}:last`, `${name}:next`, `${name}:at`, `${name}:total`, `${name}:since`).incr(k.version).exec();
   }
 
   /** Turns an entry off (true) or on (false); it keeps its state. */
@@ -87,7 +87,13 @@ export class BeatEntries {
     await this.mustExist(name);
     const client = await this.client();
     const k = keysOf(this.app);
-    await client.multi()[disabled ? 'sadd' : 'srem'](k.disabled, name).incr(k.version).exec();
+    const tx = client.multi()[disabled ? 'sadd' : 'srem'](k.disabled, name);
+    // Slots that passed while it was off are skipped, not caught up: it starts again from now.
+    if (!disabled) {
+      const [seconds, micros] = await client.time();
+      tx.hset(this.app.keys.beatState, `${name}:since`, String(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)));
+    }
+    await tx.incr(k.version).exec();
   }
 
   /** Sends the entry's task now, outside its schedule (its slots are not touched); returns the job id. */

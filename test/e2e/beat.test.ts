@@ -118,8 +118,16 @@ describe('taskq beat', () => {
     const runNow = await runTaskq(['beat', 'run-now', 'tick', '-A', beatApp], env);
     expect(runNow.stdout).toMatch(/^sent beat:tick@run-now-/);
     // Three more seconds of tick (enabled again) show the schedule moved on without extra.
+    const ticksBefore = (await fired(app)).filter((x) => x.entry === 'tick').length;
+    const [seconds] = await (await app.client()).time();
     expect((await runTaskq(['beat', 'enable', 'tick', '-A', beatApp], env)).code).toBe(0);
     await waitFor('tick to fire 3 more times', () => fired(app), (f) => f.filter((x) => x.entry === 'tick').length >= offAt + 4, { timeoutMs: 10_000 });
+    // The slots that passed while it was off are skipped, not sent in a burst when it is on again.
+    const again = (await fired(app)).filter((x) => x.entry === 'tick').slice(ticksBefore);
+    for (const f of again) expect(f.slot).toBeGreaterThan(Number(seconds) * 1000);
+    const lsOff = await runTaskq(['beat', 'disable', 'tick', '-A', beatApp], env);
+    expect(lsOff.code).toBe(0);
+    expect((await runTaskq(['beat', 'ls', '-A', beatApp], env)).stdout).toMatch(/tick .* no +\S+ +- /);
     expect((await fired(app)).filter((x) => x.entry === 'extra').length).toBeLessThanOrEqual(removedAt + 1);
   });
 

@@ -19,7 +19,7 @@ const scheduleOf = (s: BeatEntrySpec): string => (s.cron ? `cron ${s.cron}${s.ti
 
 function lsText(list: EntryInfo[]): string {
   if (!list.length) return 'no beat entries (the app defines none, and none was added)\n';
-  return table(['NAME', 'TASK', 'SCHEDULE', 'SOURCE', 'ENABLED', 'LAST', 'NEXT', 'TOTAL'], list.map((e) => [e.name, e.spec.task, scheduleOf(e.spec), e.source, e.enabled ? 'yes' : 'no', when(e.last), when(e.next), e.total]));
+  return table(['NAME', 'TASK', 'SCHEDULE', 'SOURCE', 'ENABLED', 'LAST', 'NEXT', 'TOTAL'], list.map((e) => [e.name, e.spec.task, scheduleOf(e.spec), e.source, e.enabled ? 'yes' : 'no', when(e.last), e.enabled ? when(e.next) : '-', e.total]));
 }
 
 /** Runs `fn` with the entries of the app named by -A (here or on `taskq beat`). */
