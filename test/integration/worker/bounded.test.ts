@@ -40,6 +40,38 @@ describe('the stall sweep keeps keys bounded', () => {
     expect((await client.hkeys(k.queue('default', 'jobs'))).sort()).toEqual(['d0', 'd1', 'd2']);
   });
 
+  it('dead letters within the age limit: the count limit keeps the newest', async () => {
+    const app = appWith({ deadMaxLen: 2, deadMaxAgeMs: 3_600_000 });
+    const client = await app.client();
+    const k = app.keys;
+    const now = Date.now();
+    for (let i = 0; i < 4; i++) {
+      await client.zadd(k.queue('default', 'dead'), now - i * 1000, `d${i}`);
+      await client.hset(k.queue('default', 'jobs'), `d${i}`, '{}');
+    }
+    await (await sweeper(app))();
+    expect(await client.zrange(k.queue('default', 'dead'), '0', '-1')).toEqual(['d1', 'd0']);
+    expect((await client.hkeys(k.queue('default', 'jobs'))).sort()).toEqual(['d0', 'd1']);
+  });
+
+  it('a queue that holds only delayed jobs (or only dead letters) stays in the registry, so status and revoke still find it', async () => {
+    const app = appWith({ heartbeatMs: 100 });
+    const client = await app.client();
+    const k = app.keys;
+    await client.sadd(k.queues, 'default', 'later', 'morgue', 'ghost');
+    await client.zadd(k.queue('later', 'delayed'), Date.now() + 3_600_000, 'due-in-an-hour');
+    await client.zadd(k.queue('morgue', 'dead'), Date.now(), 'died');
+    await client.lpush(k.queue('default', 'waiting'), 'keeps-default-alive');
+    const sweep = await sweeper(app);
+    await waitFor('the ghost queue to leave the registry', async () => {
+      await sweep();
+      return client.smembers(k.queues);
+    }, (queues) => !queues.includes('ghost'));
+    // Each sweep looks at one other queue at random: enough sweeps to have looked at each.
+    for (let i = 0; i < 20; i++) await sweep();
+    expect((await client.smembers(k.queues)).sort()).toEqual(['default', 'later', 'morgue']);
+  });
+
   it('nodes that stopped beating leave the registry; empty queues nobody consumes leave theirs', async () => {
     const app = appWith({ heartbeatMs: 100 });
     const client = await app.client();
