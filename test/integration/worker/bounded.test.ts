@@ -135,4 +135,46 @@ describe('event readers are told what they missed', () => {
     const next = await reader.read();
     expect(next.map((e) => e.type)).toEqual(['test', 'test', 'test', 'test', 'test']);
   });
+
+  const add = (app: App, n: number): Promise<unknown> =>
+    app.client().then(async (client) => {
+      for (let i = 0; i < n; i++) await client.xadd(app.keys.events, '*', 'type', 'test', 'data', JSON.stringify({ i }));
+    });
+
+  it('no notice when exactly the events already read were trimmed', async () => {
+    const app = testApp();
+    const client = await app.client();
+    await add(app, 10);
+    const reader = new EventReader(client, app.keys.events, '0');
+    expect(await reader.read({ count: 4 })).toHaveLength(4);
+    await client.xtrim(app.keys.events, 'MAXLEN', 6); // the 4 read go, the 6 unread stay
+    expect((await reader.read()).map((e) => e.type)).toEqual(Array(6).fill('test'));
+  });
+
+  it('no notice for a reader that starts at the first event still in the stream', async () => {
+    const app = testApp();
+    const client = await app.client();
+    await add(app, 10);
+    await client.xtrim(app.keys.events, 'MAXLEN', 6);
+    const [[firstId]] = (await client.xrange(app.keys.events, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+    const reader = new EventReader(client, app.keys.events, firstId);
+    expect((await reader.read()).map((e) => e.type)).toEqual(Array(5).fill('test'));
+  });
+
+  it('events got by a blocking read count as read: trimming them later is no gap', async () => {
+    const app = testApp();
+    const client = await app.client();
+    await add(app, 1);
+    const reader = new EventReader(client, app.keys.events, '0');
+    expect(await reader.read()).toHaveLength(1);
+    const other = client.duplicate();
+    const blocked = reader.read({ blockMs: 5000 });
+    await waitFor('the read to block', async () => String(await other.client('LIST')), (list) => /cmd=xread/.test(list));
+    await other.xadd(app.keys.events, '*', 'type', 'test', 'data', '{}');
+    expect(await blocked).toHaveLength(1);
+    await client.xtrim(app.keys.events, 'MAXLEN', 0);
+    await add(app, 1);
+    expect((await reader.read()).map((e) => e.type)).toEqual(['test']);
+    other.disconnect();
+  });
 });
