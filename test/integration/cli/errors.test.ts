@@ -100,6 +100,21 @@ describe('taskq CLI errors', () => {
     expect(noApp.stderr).toContain('--node needs -A <module>');
   });
 
+  it('exit codes of results: a wait that times out is 75, a revoked result 1, an unknown dead id 65', async () => {
+    const prefix = `t${Date.now().toString(36)}x`;
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: prefix };
+    const waited = await runTaskq(['call', 'add', '[1, 2]', '-Q', 'nobody-consumes', '--wait', '--timeout', '0.3'], env);
+    expect(waited.code, waited.stderr).toBe(75);
+    const id = waited.stderr.match(/no result for task (\S+) within 300 ms/)?.[1];
+    expect(id).toBeTruthy();
+    expect((await runTaskq(['revoke', id as string], env)).code).toBe(0);
+    const revoked = await runTaskq(['result', id as string], env);
+    expect(revoked.code).toBe(1);
+    expect(revoked.stdout).toContain('REVOKED');
+    const unknown = await runTaskq(['dead', 'retry', '-Q', 'default', 'no-such-id'], env);
+    expect(unknown.code, unknown.stderr).toBe(65);
+  });
+
   it('purge without --force refuses (64) and deletes nothing', async () => {
     const r = await runTaskq(['purge', '-Q', 'default'], { TASKQ_BROKER_URL: inject('redisUrl') });
     expect(r.code).toBe(64);

@@ -1,7 +1,7 @@
 /** Countdown/ETA, expiry of stalled jobs, dead letters, and job ids. */
 import { describe, expect, it } from 'vitest';
-import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
-import { listDead, retryDead } from '../../../src/core/queue-admin.js';
+import { stallChecker, startWorker, strandAndSweep, testApp } from '../../helpers/apps.js';
+import { listDead, purgeQueue, retryDead } from '../../../src/core/queue-admin.js';
 import { EventReader } from '../../../src/events/event-reader.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -68,6 +68,39 @@ describe('stalls and dead letters', () => {
     await startWorker(app, { taskEvents: true });
     expect(await r.get({ timeout: 5000 })).toBe('ok');
     expect(await listDead(app, ['default'])).toEqual([]);
+  });
+});
+
+describe('the stall check, seen by a caller', () => {
+  it('a job it fails for good wakes a get() that waits for it (no polling)', async () => {
+    const app = testApp({ stallIntervalMs: 200, maxStalls: 0 });
+    const r = await app.task('job', () => 'ok').delay();
+    const waiting = r.get({ timeout: 20_000 }).catch((err: unknown) => err);
+    await strandAndSweep(app, r.id);
+    const started = performance.now();
+    expect(await waiting).toMatchObject({ code: 'TASKQ_TASK_FAILED' });
+    expect(performance.now() - started).toBeLessThan(5000); // woken, not timed out
+    expect(await r.info()).toMatchObject({ state: 'FAILURE', reason: 'stalled' });
+  });
+
+  it('arguments that look like options ("acksLate":false) do not make a re-deliverable job fail as lost', async () => {
+    const app = testApp({ stallIntervalMs: 200 });
+    const r = await app.task('job', (options: object) => options).delay({ acksLate: false });
+    await strandAndSweep(app, r.id);
+    const client = await app.client();
+    expect(await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).toEqual([r.id]);
+    expect(await r.state()).not.toBe('FAILURE');
+  });
+});
+
+describe('purge', () => {
+  it('deletes the waiting jobs of every priority and counts them all', async () => {
+    const app = testApp();
+    const t = app.task('t', () => 1);
+    for (const priority of ['high', 'normal', 'low'] as const) await t.applyAsync([], {}, { priority });
+    expect(await purgeQueue(app, 'default')).toBe(3);
+    const client = await app.client();
+    expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(0);
   });
 });
 
