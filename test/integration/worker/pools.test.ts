@@ -69,6 +69,26 @@ for (const pool of ['processes', 'threads'] as const) {
       expect((await producer.result(r.id).info())?.attempt).toBe(1);
     });
 
+    it('rejectOnWorkerLost is bounded: a job that kills every child it runs in fails once it has lost maxStalls + 1 workers', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const r = await producer.send('alwaysDie', []);
+      await expect(r.get({ timeout: 20_000 })).rejects.toMatchObject({ remoteName: 'WorkerLostError' });
+      const maxStalls = app.config.maxStalls;
+      expect(await r.info()).toMatchObject({ state: 'FAILURE', reason: `worker lost ${maxStalls + 1} times (maxStalls ${maxStalls})` });
+      expect(await (await producer.client()).hget(`${producer.keys.prefix}:runs`, r.id)).toBe(String(maxStalls + 1));
+    });
+
+    it('acksLate: false wins over rejectOnWorkerLost: a job whose child dies runs once and fails (at most once)', async () => {
+      const producer = testApp();
+      const app = await fixtureApp(producer.keys.prefix);
+      await startWorker(app, { pool, appModule: fixture('basic.mjs'), concurrency: 1 });
+      const r = await producer.send('dieEarlyAcked', []);
+      await expect(r.get({ timeout: 10_000 })).rejects.toMatchObject({ remoteName: 'WorkerLostError' });
+      expect(await (await producer.client()).hget(`${producer.keys.prefix}:runs`, r.id)).toBe('1');
+    });
+
     it('ctx.retry({ maxRetries, exc }) in a child: the task fails with exc once no retry is left', async () => {
       const producer = testApp();
       const app = await fixtureApp(producer.keys.prefix);
