@@ -52,6 +52,23 @@ describe('time limits (async pool)', () => {
     expect(await a.state()).toBe('FAILURE'); // the late return does not overwrite the outcome
   });
 
+  it("a limit set by remote control (time_limit) overrides the task's own, as Celery's", async () => {
+    const app = testApp();
+    const t = app.task('patient', async (ctx) => {
+      // Past the soft limit it stops early, with what it has; past the hard one it is failed.
+      await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
+      return ctx.signal.aborted ? 'stopped at the soft limit' : 'slept';
+    }, { bind: true, timeLimitMs: 10_000, softTimeLimitMs: 5000 });
+    await startWorker(app, { concurrency: 1, name: 'limits@test' });
+    const set = await app.control.control('time_limit', { task: 'patient', soft: 0.1, hard: 0.3 }, { destination: ['limits@test'] });
+    expect(set.replies[0]).toMatchObject({ ok: true });
+    expect(await (await t.delay()).get({ timeout: 5000 })).toBe('stopped at the soft limit');
+    // One that ignores its signal meets the hard limit set remotely, not its own 10 s.
+    const stubborn = app.task('stubborn', () => sleep(600).then(() => 'slept'), { timeLimitMs: 10_000 });
+    await app.control.control('time_limit', { task: 'stubborn', soft: 0.1, hard: 0.2 }, { destination: ['limits@test'] });
+    expect(await (await stubborn.delay()).get({ timeout: 5000, propagate: false })).toMatchObject({ remoteName: 'TimeLimitExceeded' });
+  });
+
   it('node defaults apply to tasks that set none; the CLI refuses a soft limit above the hard one', async () => {
     const app = testApp();
     const t = app.task('t', (ctx) => new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))), { bind: true });
