@@ -20,6 +20,10 @@ describe('publishing with Redis down', () => {
     // A call's own policy beats the app's; a canvas waits the same way.
     const { chain } = await import('../../../src/core/canvas/canvas.js');
     await expect(chain(app.signature('t')).applyAsync([], {}, { retryPolicy: { maxRetries: 1, intervalStart: 0.05 } })).rejects.toMatchObject({ code: 'TASKQ_BROKER_UNAVAILABLE' });
+    // maxRetries 0: no wait at all, however long the interval would be.
+    const started = performance.now();
+    await expect(app.send('t', [], {}, { retryPolicy: { maxRetries: 0, intervalStart: 5 } })).rejects.toMatchObject({ code: 'TASKQ_BROKER_UNAVAILABLE' });
+    expect(performance.now() - started).toBeLessThan(1000);
     await expect(app.send('t', [], {}, { retryPolicy: { maxRetries: -1 } })).rejects.toMatchObject({ code: 'TASKQ_OPTION_INVALID', message: expect.stringContaining('retryPolicy.maxRetries') });
 
     await redis.start();

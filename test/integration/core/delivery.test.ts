@@ -83,6 +83,16 @@ describe('the stall check, seen by a caller', () => {
     expect(await r.info()).toMatchObject({ state: 'FAILURE', reason: 'stalled' });
   });
 
+  it('a re-delivered job goes to the front of its queue, not behind the backlog', async () => {
+    const app = testApp({ stallIntervalMs: 200 });
+    const t = app.task('job', (n: number) => n);
+    const [a, b, c] = [await t.delay(1), await t.delay(2), await t.delay(3)];
+    await strandAndSweep(app, a.id); // taken by a node that died
+    const client = await app.client();
+    // Workers pop from the right: the front of the queue is the list's tail.
+    expect((await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse()).toEqual([a.id, b.id, c.id]);
+  });
+
   it('arguments that look like options ("acksLate":false) do not make a re-deliverable job fail as lost', async () => {
     const app = testApp({ stallIntervalMs: 200 });
     const r = await app.task('job', (options: object) => options).delay({ acksLate: false });

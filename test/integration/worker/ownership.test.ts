@@ -66,6 +66,10 @@ describe('final states never go backwards', () => {
       expect(await client.get(app.keys.result(r.id))).toBe(over);
       expect(await client.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(0);
       expect(await client.llen(app.keys.queue('default', 'active'))).toBe(0);
+      // A revoked job dropped when it comes up is announced as such (monitors count it revoked).
+      const events = await new EventReader(client, app.keys.events, '0').read();
+      const revoked = events.filter((e) => e.type === 'task-revoked' && e.data.id === r.id);
+      expect(revoked).toHaveLength(state === 'REVOKED' ? 1 : 0);
     });
   }
 
