@@ -81,10 +81,13 @@ describe('Redis refusing writes while a job runs (MISCONF: it cannot save to dis
     const redis = await privateRedis({ appendonly: false });
     const app = appOn(redis.url, { stallIntervalMs: 300 });
     const env = { TASKQ_BROKER_URL: redis.url, TASKQ_KEY_PREFIX: 'errs', TEST_STALL_MS: '300' };
-    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-l', 'info', '-E'], { env });
+    const worker = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-c', '1', '-l', 'info', '-E', '--prefetch-multiplier', '3'], { env });
     const r = await app.send('nap', [1500]);
     const client = await app.client();
     await waitFor('it to start', () => r.state(), (s) => s === 'STARTED');
+    // Two more held by the node (prefetched): the next one's start is asked with the outcome that fails.
+    const held = [await app.send('nap', [10]), await app.send('nap', [10])];
+    await waitFor('the node to hold them', () => client.llen('errs:default:waiting'), (n) => n === 0);
     // A save into a folder that is gone fails, and Redis then refuses every write.
     const [, dir] = (await client.config('GET', 'dir')) as [string, string];
     rmSync(dir, { recursive: true });
@@ -96,9 +99,13 @@ describe('Redis refusing writes while a job runs (MISCONF: it cannot save to dis
     await client.config('SET', 'stop-writes-on-bgsave-error', 'no');
     await client.config('SET', 'save', ''); // else its shutdown would try to save into the missing folder
     expect(await r.get({ timeout: 10_000 })).toBe('napped');
+    expect(await Promise.all(held.map((h) => h.get({ timeout: 10_000 })))).toEqual(['napped', 'napped']);
     await waitFor('the worker to say writes work again', () => worker.output(), (out) => out.includes('job outcomes are recorded again'));
-    const starts = (await new EventReader(client, 'errs:events', '0').read()).filter((e) => e.type === 'task-started' && e.data.id === r.id);
-    expect(starts).toHaveLength(1); // never re-delivered
+    const events = await new EventReader(client, 'errs:events', '0').read();
+    const starts = (id: string): number => events.filter((e) => e.type === 'task-started' && e.data.id === id).length;
+    expect(starts(r.id)).toBe(1); // never re-delivered
+    // The held jobs' starts, asked with the writes that failed, were asked again, not dropped.
+    expect(held.map((h) => starts(h.id))).toEqual([1, 1]);
     expect(await client.llen('errs:default:active')).toBe(0);
     worker.signal('SIGTERM');
     expect(await worker.exited).toBe(0);
