@@ -5,6 +5,7 @@
 import { normalizePublishPolicy, type PublishPolicy, type RetryPolicyOptions } from './publish-policy.js';
 import { defaults } from '../defaults.js';
 import { ConfigError, show } from '../errors.js';
+import { unknownOptionProblem } from './option-names.js';
 import type { Routes } from './routing.js';
 import type { BeatSchedule } from './beat-spec.js';
 
@@ -121,7 +122,12 @@ function publishPolicyOption(value: RetryPolicyOptions | undefined): PublishPoli
 }
 
 /** Resolves the app's configuration; throws ConfigError (exit 78) on the first invalid value. */
+/** What createApp's options take (AppOptions). */
+const APP_OPTION_NAMES: ReadonlySet<string> = new Set(['broker', 'keyPrefix', 'defaultQueue', 'routes', 'resultExpiresMs', 'events', 'taskEvents', 'sentEvents', 'eventsMaxLen', 'eventsMaxAgeMs', 'deadMaxLen', 'deadMaxAgeMs', 'stallIntervalMs', 'maxStalls', 'heartbeatMs', 'publishRetryPolicy', 'beatSchedule']);
+
 export function resolveAppConfig(options: AppOptions = {}, env: Env = process.env): AppConfig {
+  const unknown = unknownOptionProblem(options, APP_OPTION_NAMES, 'createApp');
+  if (unknown) throw new ConfigError('TASKQ_CONFIG_INVALID', unknown);
   const prefix = setting(env, options.keyPrefix, 'keyPrefix', 'TASKQ_KEY_PREFIX', text, 'a key prefix', defaults.keyPrefix);
   if (!/^[A-Za-z0-9_.\-{}:]{1,64}$/.test(prefix.value)) {
     throw new ConfigError('TASKQ_CONFIG_INVALID', `${prefix.source} ${JSON.stringify(prefix.value)} must be 1–64 letters, digits or _.-{}:`);

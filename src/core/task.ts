@@ -6,6 +6,7 @@ import type { BackoffOption, BackoffSpec, ErrorClass } from './retry-policy.js';
 import { celeryBackoff, normalizeBackoff, normalizeRetries } from './retry-policy.js';
 import type { RetryPolicyOptions } from './publish-policy.js';
 import { parseRateLimit, type RateLimit } from './rate-limit.js';
+import { refuseUnknownOptions } from './option-names.js';
 import { callKwargs, Group, Signature, type CanvasSender, type SignatureOptions } from './canvas/canvas.js';
 
 export interface TaskOptions {
@@ -159,10 +160,14 @@ function backoffOf(options: TaskOptions, where: string): BackoffSpec | undefined
   return celery ?? normalizeBackoff(options.backoff, where);
 }
 
+/** What app.task's options take (TaskOptions). */
+const TASK_OPTION_NAMES: ReadonlySet<string> = new Set(['queue', 'bind', 'retries', 'maxRetries', 'backoff', 'retryBackoff', 'retryBackoffMax', 'retryJitter', 'autoretryFor', 'ignoreResult', 'timeLimitMs', 'softTimeLimitMs', 'rateLimit', 'priority', 'untilStopped', 'acksLate', 'rejectOnWorkerLost']);
+
 export function defineTask(name: string, handler: (...args: never[]) => unknown, options: TaskOptions = {}): TaskDefinition {
   assertTaskName(name, 'app.task');
   if (typeof handler !== 'function') throw new OptionError(`task ${name}: the handler must be a function, got ${typeof handler}`);
   const where = `task ${name}:`;
+  refuseUnknownOptions(options, TASK_OPTION_NAMES, `app.task(${JSON.stringify(name)})`);
   if (options.autoretryFor !== undefined && !Array.isArray(options.autoretryFor)) {
     throw new OptionError(`${where} autoretryFor must be an array of error classes`);
   }

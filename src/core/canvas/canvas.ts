@@ -4,6 +4,7 @@
  * handle (an AsyncResult, or a GroupResult for a group).
  */
 import { OptionError, show } from '../../errors.js';
+import { refuseUnknownOptions } from '../option-names.js';
 import type { AsyncResult } from '../async-result.js';
 import type { GroupResult } from '../group-result.js';
 import type { ApplyOptions } from '../task.js';
@@ -67,6 +68,7 @@ export class Signature<R = unknown> extends CanvasBase<AsyncResult<R>> {
 
   /** A copy with these options merged in (Celery's `.set()`). */
   set(options: SignatureOptions): Signature<R> {
+    refuseUnknownOptions(options, OPTION_NAMES, `${this.task}.set`);
     return new Signature<R>(this.sender, this.task, this.args, this.kwargs, { ...this.options, ...options }, this.immutable);
   }
 
@@ -123,7 +125,7 @@ export class Chord<R = unknown> extends CanvasBase<AsyncResult<R>> {
 }
 
 /** Call options by name: what `applyAsync`'s third argument takes. */
-const OPTION_NAMES = new Set(['countdown', 'eta', 'expires', 'queue', 'jobId', 'retries', 'backoff', 'ignoreResult', 'timeLimitMs', 'softTimeLimitMs', 'priority', 'retryPolicy', 'acksLate', 'link', 'linkError']);
+const OPTION_NAMES: ReadonlySet<string> = new Set(['countdown', 'eta', 'expires', 'queue', 'jobId', 'retries', 'backoff', 'ignoreResult', 'timeLimitMs', 'softTimeLimitMs', 'priority', 'retryPolicy', 'acksLate', 'link', 'linkError']);
 
 /**
  * A call's keyword arguments (Celery's order: args, kwargs, options; `null`/`undefined` = none).
@@ -131,6 +133,7 @@ const OPTION_NAMES = new Set(['countdown', 'eta', 'expires', 'queue', 'jobId', '
  * and keys that are all option names when no options follow (pass options, even `{}`, to mean them as kwargs).
  */
 export function callKwargs(where: string, kwargs: unknown, options: unknown): Kwargs {
+  if (options !== null && typeof options === 'object') refuseUnknownOptions(options, OPTION_NAMES, where);
   if (kwargs === undefined || kwargs === null) return {};
   if (typeof kwargs !== 'object' || Array.isArray(kwargs)) throw new OptionError(`${where}: kwargs (the second argument) must be an object, got ${show(kwargs)}; call options go third: applyAsync(args, {}, options)`);
   const keys = Object.keys(kwargs);
