@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Aria2Client } from '../download/aria2-client.js';
 import { cacheSettings } from '../download/cache-settings.js';
+import { isRunning } from '../multi/process-identity.js';
 
 export interface Aria2Endpoint {
   /** The download node's name (its folder), or `configured`. */
@@ -14,14 +15,6 @@ export interface Aria2Endpoint {
   client: Aria2Client;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class Aria2Registry {
   private readonly clients = new Map<string, { key: string; client: Aria2Client }>();
@@ -37,7 +30,7 @@ export class Aria2Registry {
         try {
           const rpc = JSON.parse(readFileSync(join(root, node, 'rpc.json'), 'utf8')) as { port: number; pid: number };
           const secret = /^rpc-secret=(.+)$/m.exec(readFileSync(join(root, node, 'aria2.conf'), 'utf8'))?.[1];
-          if (secret && alive(rpc.pid)) found.push({ name: node, port: rpc.port, secret });
+          if (secret && isRunning(rpc.pid)) found.push({ name: node, port: rpc.port, secret });
         } catch {
           /* a node folder without a running aria2c */
         }

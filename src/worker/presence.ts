@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Redis } from '../broker/redis-factory.js';
 import type { App } from '../core/app.js';
 import { EventWriter } from '../events/event-writer.js';
+import { isRunning } from '../multi/process-identity.js';
 
 export interface NodeInfo {
   node: string;
@@ -39,8 +40,31 @@ export class Presence {
     this.events = new EventWriter(client, app.keys.events, cfg.eventsMaxLen, cfg.events);
   }
 
-  online(info: Pick<NodeInfo, 'node' | 'queues' | 'concurrency'>): Promise<void> {
-    return this.events.write('worker-online', { ...info, pid: process.pid, hostname: hostname() });
+  async online(info: Pick<NodeInfo, 'node' | 'queues' | 'concurrency'>): Promise<void> {
+    await this.warnIfTaken(info.node);
+    await this.events.write('worker-online', { ...info, pid: process.pid, hostname: hostname() });
+  }
+
+  /**
+   * Celery's DuplicateNodenameWarning: another live process beats under this name. Replies to
+   * inspect/control and `taskq status` would mix the two up. (Its own pid after a restart in place,
+   * or a process on this host that is gone, is not another node.)
+   */
+  private async warnIfTaken(node: string): Promise<void> {
+    const raw = await this.client.get(this.app.keys.node(node)).catch(() => null);
+    if (!raw) return;
+    let other: { pid?: unknown; hostname?: unknown };
+    try {
+      other = JSON.parse(raw) as typeof other;
+    } catch {
+      return;
+    }
+    const pid = Number(other.pid);
+    if (!Number.isInteger(pid) || (other.hostname === hostname() && (pid === process.pid || !isRunning(pid)))) return;
+    this.log.warn(
+      { node, otherPid: pid, otherHost: other.hostname },
+      `another node is running as ${node} (pid ${pid} on ${String(other.hostname)}): replies and status will mix the two up; give each node its own name (-n)`,
+    );
   }
 
   async heartbeat(info: NodeInfo): Promise<void> {

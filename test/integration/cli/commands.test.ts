@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { startWorker, testApp } from '../../helpers/apps.js';
 import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 describe('taskq commands', () => {
   it('call --wait gets a result computed in another process; result, status, events, dead, purge', async () => {
@@ -97,6 +98,22 @@ describe('taskq commands', () => {
     expect(told.stderr).not.toContain('no node writes task events');
     loud.signal('SIGTERM');
     expect(await loud.exited).toBe(0);
+  });
+
+  it("two nodes with one name: the second warns, naming the first's pid (Celery's DuplicateNodenameWarning); a restarted one does not", async () => {
+    const app = testApp();
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TASKQ_HEARTBEAT_MS: '200' };
+    const first = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-n', 'dup@x'], { env });
+    await waitFor('its heartbeat', async () => (await app.client()).get(app.keys.node('dup@x')), (v) => v !== null);
+    const second = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-n', 'dup@x'], { env });
+    expect(second.output()).toContain(`another node is running as dup@x (pid ${first.pid} on `);
+    for (const w of [first, second]) w.signal('SIGTERM');
+    expect(await Promise.all([first.exited, second.exited])).toEqual([0, 0]);
+    // The name is free again (its heartbeat record may outlive it by a few beats): no warning.
+    const again = await spawnTaskq(['worker', '-A', fixture('basic.mjs'), '-n', 'dup@x'], { env });
+    expect(again.output()).not.toContain('another node is running');
+    again.signal('SIGTERM');
+    expect(await again.exited).toBe(0);
   });
 
   it('--help works for every command', async () => {
