@@ -14,8 +14,10 @@ export function statusCommand(io: CliIo, exit: (code: number) => void): Command 
     .option('--json', 'print JSON')
     .action(async (options: { app?: string; broker?: string; prefix?: string; queues?: string[]; json?: boolean }) => {
       await withApp(options, io, async (app) => {
-        const names = options.queues ?? (await listQueues(app, options.app ? app.knownQueues() : []));
-        const [queues, nodes] = await Promise.all([queueStatus(app, names), aliveNodes(app)]);
+        const nodes = await aliveNodes(app);
+        // The queues live nodes consume too: an empty one may be out of the registry between heartbeats.
+        const names = options.queues ?? (await listQueues(app, [...(options.app ? app.knownQueues() : []), ...nodes.flatMap((n) => n.queues ?? [])]));
+        const queues = await queueStatus(app, names);
         io.stdout(options.json ? json({ queues, nodes }) : statusText(queues, nodes));
         exit(ExitCode.ok);
       });

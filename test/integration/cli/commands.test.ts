@@ -116,6 +116,18 @@ describe('taskq commands', () => {
     expect(await again.exited).toBe(0);
   });
 
+  it('status lists the queues live nodes consume, even empty ones the registry dropped between heartbeats', async () => {
+    const app = testApp({ heartbeatMs: 60_000 });
+    app.task('t', () => 1, { queue: 'quiet' });
+    await startWorker(app, { queues: ['quiet'], name: 'quiet@test' });
+    const client = await app.client();
+    await client.srem(app.keys.queues, 'quiet'); // as the stall check's housekeeping does to an empty queue
+    const r = await runTaskq(['status', '--json'], { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix });
+    expect(r.code, r.stderr).toBe(0);
+    const status = JSON.parse(r.stdout) as { queues: Array<{ queue: string }> };
+    expect(status.queues.map((q) => q.queue)).toContain('quiet');
+  });
+
   it('--help works for every command', async () => {
     for (const args of [['--help'], ['worker', '--help'], ['call', '--help'], ['dead', 'retry', '--help'], ['events', '--help']]) {
       const r = await runTaskq(args, {});
