@@ -199,8 +199,10 @@ export class ResultTimeoutError extends TaskqError {
   constructor(taskId: string, timeoutMs: number, state: string) {
     super(
       'TASKQ_RESULT_TIMEOUT',
-      `no result for task ${taskId} within ${timeoutMs} ms (state ${state}): is a worker consuming its queue? ` +
-        'Check with `taskq status`.',
+      `no result for task ${taskId} within ${timeoutMs} ms (state ${state}): ` +
+        (state !== 'PENDING'
+          ? 'a worker has it under way; wait longer (a larger timeout), or see `taskq result` later.'
+          : 'is a worker consuming its queue? Check with `taskq status`.'),
       { exitCode: ExitCode.tempFail },
     );
     this.name = 'ResultTimeoutError';

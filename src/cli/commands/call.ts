@@ -1,6 +1,7 @@
 /** `taskq call`: sends a task by name; with --wait, prints its result. */
 import { Command, Option } from 'commander';
 import { ExitCode } from '../../errors.js';
+import { aliveNodes } from '../../core/queue-admin.js';
 import { userTaskNames } from '../../core/canvas/frozen.js';
 import type { ApplyOptions, Priority } from '../../core/task.js';
 import { brokerOptions, withApp, type CliIo } from '../context.js';
@@ -58,6 +59,11 @@ export function callCommand(io: CliIo, exit: (code: number) => void): Command {
         if (!options.wait) {
           io.stdout(options.json ? json({ id: r.id }) : `${r.id}\n`);
           return exit(ExitCode.ok);
+        }
+        // A wait nobody can end says so at once (no live node consumes the queue), then waits anyway.
+        const queue = app.router.route(task, app.tasks.get(task)?.queue, options.queue);
+        if (!(await aliveNodes(app)).some((n) => n.queues?.includes(queue))) {
+          io.stderr(`taskq: note: no live worker node consumes queue ${JSON.stringify(queue)} now; waiting anyway (start one with -Q ${queue}${options.timeout === undefined ? ', or give --timeout' : ''})\n`);
         }
         await r.get({ timeout: (options.timeout ?? 0) * 1000, propagate: false });
         const rec = await r.info();

@@ -105,6 +105,8 @@ describe('taskq CLI errors', () => {
     const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: prefix };
     const waited = await runTaskq(['call', 'add', '[1, 2]', '-Q', 'nobody-consumes', '--wait', '--timeout', '0.3'], env);
     expect(waited.code, waited.stderr).toBe(75);
+    // It said at once that nothing would end the wait.
+    expect(waited.stderr).toContain('taskq: note: no live worker node consumes queue "nobody-consumes" now; waiting anyway (start one with -Q nobody-consumes)');
     const id = waited.stderr.match(/no result for task (\S+) within 300 ms/)?.[1];
     expect(id).toBeTruthy();
     expect((await runTaskq(['revoke', id as string], env)).code).toBe(0);

@@ -91,6 +91,8 @@ describe('error classes', () => {
     const e = new ResultTimeoutError('j1', 5000, 'PENDING');
     expect([e.code, e.exitCode]).toEqual(['TASKQ_RESULT_TIMEOUT', 75]);
     expect(e.message).toBe('no result for task j1 within 5000 ms (state PENDING): is a worker consuming its queue? Check with `taskq status`.');
+    // Once a worker has it, asking whether one consumes its queue would mislead.
+    expect(new ResultTimeoutError('j1', 5000, 'STARTED').message).toBe('no result for task j1 within 5000 ms (state STARTED): a worker has it under way; wait longer (a larger timeout), or see `taskq result` later.');
   });
 
   it('name revocations and carry a retry countdown', () => {
