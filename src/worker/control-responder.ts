@@ -109,7 +109,8 @@ export class ControlResponder {
       case 'revoked':
         return node.revokedIds();
       case 'conf':
-        return { ...node.app.config, broker: node.app.redis.display };
+        // The node's own switch, which -E and enable_events change, not only the app's default.
+        return { ...node.app.config, taskEvents: node.describe().taskEvents ?? node.app.config.taskEvents, broker: node.app.redis.display };
       default:
         return this.control(method, args);
     }

@@ -47,6 +47,12 @@ describe('remote inspect and control', () => {
 
     const stats = await app.control.inspect('stats', { destination: [running[0]!.node] });
     expect(stats.replies[0]).toMatchObject({ ok: true, result: { node: running[0]!.node, totals: { slow: 1 }, pool: { kind: 'async', concurrency: 2 }, counts: { succeeded: 1 } } });
+
+    // conf says what the node does now: task events turned on at run time show there as in stats.
+    await app.control.control('enable_events', {}, { destination: ['n1@box'] });
+    const conf = await app.control.inspect('conf', { destination: ['n1@box', 'n2@box'] });
+    const events = Object.fromEntries(conf.replies.map((r) => [r.node, r.ok ? (r.result as { taskEvents?: boolean }).taskEvents : undefined]));
+    expect(events).toEqual({ 'n1@box': true, 'n2@box': false });
   });
 
   it('control: add and cancel a consumer, grow the pool, set a time limit, shut a node down', async () => {
