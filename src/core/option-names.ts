@@ -46,6 +46,11 @@ function distance(a: string, b: string): number {
 function suggestion(name: string, known: ReadonlySet<string>): string | undefined {
   const foreign = FOREIGN[name];
   if (foreign !== undefined && known.has(foreign.split(' ')[0] as string)) return foreign;
+  return closestName(name, known);
+}
+
+/** The name of `known` closest to `name` (a typo's likely intent), if one is close enough. */
+export function closestName(name: string, known: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
   for (const k of known) {

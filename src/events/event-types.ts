@@ -16,20 +16,9 @@
  *   worker-heartbeat {node, pid, active, processed, failed, load: [1, 5, 15 min], freq (s)}
  *   worker-offline  {node, pid, processed, failed}
  */
-export type EventType =
-  | 'task-sent'
-  | 'task-received'
-  | 'task-started'
-  | 'task-succeeded'
-  | 'task-failed'
-  | 'task-retried'
-  | 'task-revoked'
-  | 'task-progress'
-  | 'worker-online'
-  | 'worker-heartbeat'
-  | 'beat-fired'
-  | 'beat-leader'
-  | 'worker-offline';
+export const EVENT_TYPES = ['task-sent', 'task-received', 'task-started', 'task-succeeded', 'task-failed', 'task-retried', 'task-revoked', 'task-progress', 'worker-online', 'worker-heartbeat', 'beat-fired', 'beat-leader', 'worker-offline'] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface TaskqEvent {
   /** Stream entry id: `<ms>-<seq>`; pass it as `from` to resume after this event. */

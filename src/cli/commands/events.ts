@@ -1,8 +1,9 @@
 /** `taskq events`: prints the event stream from a cursor; --follow keeps printing until Ctrl-C. */
 import { Command, InvalidArgumentError } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { EventReader, type EventCursor } from '../../events/event-reader.js';
-import { parseEntry, type TaskqEvent } from '../../events/event-types.js';
+import { EVENTS_MISSED, EventReader, type EventCursor } from '../../events/event-reader.js';
+import { EVENT_TYPES, parseEntry, type TaskqEvent } from '../../events/event-types.js';
+import { closestName } from '../../core/option-names.js';
 import { eventFilter, type EventFilterOptions } from '../../events/event-filter.js';
 import type { Redis } from '../../broker/redis-factory.js';
 import { appFor, appBrokerOption, brokerOptions, type CliIo } from '../context.js';
@@ -95,10 +96,23 @@ export function eventsCommand(io: CliIo, exit: (code: number) => void): Command 
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--from <cursor>', 'start after a stream id, or at a time; 0 = start of retention', parseFrom)
     .option('-n, --count <n>', 'print the latest N events (or N from --from)', positiveInt)
-    .option('-t, --type <types>', 'only these event types, comma-separated; task-* for every task event', (v: string) => v.split(',').map((t) => t.trim()).filter(Boolean))
+    .option('-t, --type <types>', 'only these event types, comma-separated; task-* for every task event', eventTypes)
     .option('--task <name>', 'only events of this task')
     .option('--node <name>', 'only events of this node (full or short name)')
     .option('--heartbeats', 'also show worker-heartbeat events (hidden by default)')
     .option('--json', 'one JSON object per line')
     .action(async (options: EventsOptions) => exit(await runEvents(options, io)));
+}
+
+/** `--type`: known types or `prefix*` patterns that match some; a typo would show nothing, silently. */
+function eventTypes(value: string): string[] {
+  const known: string[] = [...EVENT_TYPES, EVENTS_MISSED];
+  const types = value.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of types) {
+    const ok = t.endsWith('*') ? known.some((k) => k.startsWith(t.slice(0, -1))) : known.includes(t);
+    if (ok) continue;
+    const near = t.endsWith('*') ? undefined : closestName(t, known);
+    throw new InvalidArgumentError(`no event type ${JSON.stringify(t)}${near ? ` (did you mean ${near}?)` : ''}; types: ${known.join(', ')}, or a prefix with * (task-*)`);
+  }
+  return types;
 }

@@ -25,6 +25,9 @@ describe('taskq CLI errors', () => {
       expect(dir.code).toBe(64);
       expect(dir.stderr).toContain('no such directory: /nonexistent-taskq');
     }
+    const typo = await runTaskq(['events', '--type', 'task-succeded'], {});
+    expect(typo.code).toBe(64);
+    expect(typo.stderr).toContain('no event type "task-succeded" (did you mean task-succeeded?)');
     const unknown = await runTaskq(['status', '--colour'], {});
     expect(unknown.code).toBe(64);
     expect(unknown.stderr).toContain("unknown option '--colour'");
