@@ -46,7 +46,10 @@ export function parseEvery(value: number | string, entry: string): number {
     ms = Number(m[1]) * (UNITS[m[2] as string] as number);
   }
   if (!Number.isFinite(ms) || !Number.isInteger(ms)) throw bad(entry, `every ${JSON.stringify(value)}: must come to a whole number of ms`);
-  if (ms < MIN_EVERY_MS) throw bad(entry, `every ${JSON.stringify(value)}: too short; beat fires an entry at most once a second (at least 1s)`);
+  if (ms < MIN_EVERY_MS) {
+    const bare = typeof value === 'number' ? ` (a bare number is milliseconds: '${value}s' is ${value} seconds)` : '';
+    throw bad(entry, `every ${JSON.stringify(value)}: ${ms} ms is too short${bare}; beat fires an entry at most once a second (at least 1s)`);
+  }
   return ms;
 }
 

@@ -14,7 +14,9 @@ const next = (entry: ReturnType<typeof compileEntry>, from: string, n: number): 
 describe('intervals', () => {
   it("reads ms and '500ms' / '30s' / '5m' / '1h' / '1d'; refuses less than a second and nonsense", () => {
     expect([parseEvery(2000, 'e'), parseEvery('30s', 'e'), parseEvery('5m', 'e'), parseEvery('1h', 'e'), parseEvery('1d', 'e'), parseEvery('1500ms', 'e')]).toEqual([2000, 30_000, 300_000, 3_600_000, 86_400_000, 1500]);
-    expect(() => parseEvery('500ms', 'sync')).toThrow('beat entry "sync": every "500ms": too short; beat fires an entry at most once a second (at least 1s)');
+    expect(() => parseEvery('500ms', 'sync')).toThrow('beat entry "sync": every "500ms": 500 ms is too short; beat fires an entry at most once a second (at least 1s)');
+    // A bare number is milliseconds: one meant as seconds is told so.
+    expect(() => parseEvery(3, 'sync')).toThrow("every 3: 3 ms is too short (a bare number is milliseconds: '3s' is 3 seconds)");
     expect(() => parseEvery('1.5ms', 'sync')).toThrow('every "1.5ms": must come to a whole number of ms');
     expect(() => parseEvery('often', 'sync')).toThrow(`every "often": expected ms or a number with ms, s, m, h or d (e.g. '30s', '5m')`);
   });
