@@ -142,7 +142,9 @@ export class RedisFactory extends EventEmitter {
     } catch {
       client.disconnect();
       if (lastError instanceof Error && AUTH_REFUSED.test(lastError.message)) throw brokerError(lastError, `connecting to the broker at ${this.display}`);
-      const why = lastError instanceof Error ? lastError.message : `no answer within ${this.connectTimeoutMs} ms`;
+      let why = lastError instanceof Error ? lastError.message : `no answer within ${this.connectTimeoutMs} ms`;
+      // A TLS hello to a plain Redis gets no answer it understands: say what likely happened.
+      if (this.display.startsWith('rediss://')) why += '; rediss:// speaks TLS: if this Redis does not, use redis://';
       throw new BrokerUnavailableError(
         `cannot connect to the broker at ${this.display} (${why}). ` +
           'Start redis-server there, or point TASKQ_BROKER_URL / --broker at a running Redis.',

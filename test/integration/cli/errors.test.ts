@@ -43,6 +43,12 @@ describe('taskq CLI errors', () => {
     }
   });
 
+  it('rediss:// to a Redis without TLS: the error says TLS is the likely cause', async () => {
+    const r = await runTaskq(['status'], { TASKQ_BROKER_URL: inject('redisUrl').replace(/^redis:/, 'rediss:') });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain('rediss:// speaks TLS: if this Redis does not, use redis://');
+  });
+
   it('a database number Redis does not have is a config error (78), not a silent db 0', async () => {
     const url = inject('redisUrl').replace(/\/0$/, '/99');
     const r = await runTaskq(['status'], { TASKQ_BROKER_URL: url });
