@@ -3,6 +3,7 @@
  * file under src/ that the build compiled to dist/) exporting the app as `default` or `app`, or, as
  * Celery's `-A proj:app`, `path:name` naming the export.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,7 +61,8 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<App> {
     if (typeof own?.code === 'string' && own.code.startsWith('TASKQ_') && typeof own.exitCode === 'number') {
       throw new TaskqError(own.code, `${own.message} (while loading the app -A ${spec})`, { exitCode: own.exitCode, cause });
     }
-    throw invalid(`-A ${spec}: importing ${path} failed: ${(cause as Error).message}`, cause);
+    const at = cause instanceof SyntaxError ? syntaxErrorAt(path) : undefined;
+    throw invalid(`-A ${spec}: importing ${path} failed: ${(cause as Error).message}${at ? ` at ${at}` : ''}`, cause);
   }
   const app = attr ? mod[attr] : (mod.default ?? mod.app);
   if (!isApp(app)) {
@@ -68,4 +70,15 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<App> {
     throw invalid(`-A ${spec}: the module exports no app; export it as \`export default app\` or \`export const app\` (createApp(...))`);
   }
   return app;
+}
+
+/**
+ * Where a module's syntax error is (`file:line`, and the line): Node's ESM loader reports only the
+ * message, so `node --check` is asked (the error path only). Undefined if it cannot say.
+ */
+function syntaxErrorAt(path: string): string | undefined {
+  const check = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  const [where, code] = (check.stderr ?? '').split('\n');
+  if (!where || !/:\d+$/.test(where)) return undefined;
+  return code?.trim() ? `${where} (${code.trim()})` : where;
 }

@@ -5,7 +5,7 @@ import { freePort, privateRedis } from '../../helpers/redis-server.js';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 
@@ -71,6 +71,12 @@ describe('taskq CLI errors', () => {
     expect(missing.stderr).toMatch(/-A nowhere\/app.js: no such file/);
     const noApp = await runTaskq(['worker', '-A', fixture('../../helpers/wait-for.ts')], { TASKQ_BROKER_URL: inject('redisUrl') });
     expect(noApp.code).toBe(78);
+    // A syntax error names its file, line and code (Node's ESM loader gives only the message).
+    const where = mkdtempSync(`${tmpdir()}/taskq-syntax-`);
+    writeFileSync(`${where}/typo.mjs`, "import { createApp } from 'taskq';\nexport const app = createApp(;\n");
+    const typo = await runTaskq(['worker', '-A', `${where}/typo.mjs`], { TASKQ_BROKER_URL: inject('redisUrl') });
+    expect(typo.code).toBe(78);
+    expect(typo.stderr).toContain(`failed: Unexpected token ';' at ${where}/typo.mjs:2 (export const app = createApp(;)`);
   });
 
   it('options out of bounds are usage errors (64): -c, -n, --countdown, a task name sent by name', async () => {
