@@ -165,6 +165,10 @@ export class ControlResponder {
       }
       case 'rate_limit':
         await node.refreshRates();
+        // As Celery's: a node that does not run the task says so (the limit stays stored for nodes that do).
+        if (typeof args.task === 'string' && !node.app.tasks.has(args.task)) {
+          throw new TaskqError('TASKQ_TASK_UNKNOWN', `rate_limit: task ${JSON.stringify(args.task)} is not registered on this node (the limit is stored for nodes that run it)`);
+        }
         return { ok: `rate limits re-read${typeof args.task === 'string' ? ` (${args.task})` : ''}` };
       case 'time_limit': {
         const task = taskArg(args, method, node.app);

@@ -71,6 +71,14 @@ describe('remote inspect and control', () => {
     expect(shrinkTooFar.code).toBe(1);
     expect(shrinkTooFar.stdout).toContain('it keeps at least 1 [TASKQ_OPTION_INVALID]');
 
+    // A rate limit: stored for the fleet, each node re-reads it; a node that does not run the task says so.
+    const rate = await runTaskq(['control', 'rate_limit', 'add', '10/s'], env);
+    expect(rate.code, rate.stdout).toBe(0);
+    expect(rate.stdout.match(/rate limits re-read \(add\)/g)).toHaveLength(2);
+    const unknownRate = await runTaskq(['control', 'rate_limit', 'nosuch', '5/s'], env);
+    expect(unknownRate.code).toBe(1);
+    expect(unknownRate.stdout).toContain('rate_limit: task "nosuch" is not registered on this node');
+
     // A hard limit set remotely stops a task that runs longer.
     const limit = await runTaskq(['control', 'time_limit', 'nap', '0.2', '0.4'], env);
     expect(limit.code, limit.stdout).toBe(0);
