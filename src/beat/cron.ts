@@ -21,7 +21,26 @@ export function cronProblem(expression: string): string | undefined {
   if (fields.length !== 5 && fields.length !== 6) return `expected 5 fields (minute hour day month weekday) or 6 (seconds first), got ${fields.length}`;
   const v = cron.validateDetailed(expression);
   if (v.valid) return undefined;
-  return v.errors.map((e) => `${e.field} ${JSON.stringify(e.value ?? '')}: ${e.message}`).join('; ') || 'not a cron expression';
+  return v.errors.map((e) => `${FIELD_NAMES[e.field] ?? e.field} ${JSON.stringify(e.value ?? '')}: ${fieldProblem(e.field, e.message)}`).join('; ') || 'not a cron expression';
+}
+
+/** node-cron's field names, as the error message says them. */
+const FIELD_NAMES: Readonly<Record<string, string>> = { dayOfMonth: 'day of month', dayOfWeek: 'weekday' };
+
+/** What each field takes (node-cron's grammar). */
+const RANGES: Readonly<Record<string, string>> = {
+  second: '0–59',
+  minute: '0–59',
+  hour: '0–23',
+  dayOfMonth: '1–31',
+  month: '1–12 or jan–dec',
+  dayOfWeek: '0–7 (0 and 7 are Sunday) or sun–sat',
+};
+
+/** node-cron's message, said plainly with the field's range ("61 is a invalid expression for minute" → out of range). */
+function fieldProblem(field: string, message: string): string {
+  const range = RANGES[field];
+  return /is a invalid expression/.test(message) && range ? `not a valid ${FIELD_NAMES[field] ?? field}: expected ${range}, a range (a-b), a list (a,b), a step (*/n) or *` : message;
 }
 
 /** Whether `timezone` is an IANA zone this Node knows. */

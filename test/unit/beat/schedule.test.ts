@@ -97,7 +97,8 @@ describe('due slots and catch-up', () => {
 describe('bad entries are refused with the entry and the value', () => {
   const tasks = new Set(['schedule.sync']);
   it.each([
-    [{ task: 'schedule.sync', cron: '61 * * * *' }, /beat entry "e": cron "61 \* \* \* \*": minute "61": 61 is a invalid expression for minute/],
+    [{ task: 'schedule.sync', cron: '61 * * * *' }, /beat entry "e": cron "61 \* \* \* \*": minute "61": not a valid minute: expected 0–59, a range/],
+    [{ task: 'schedule.sync', cron: '* * * * 8' }, /weekday "8": not a valid weekday: expected 0–7 \(0 and 7 are Sunday\) or sun–sat/],
     [{ task: 'schedule.sync', cron: '* * *' }, /cron "\* \* \*": expected 5 fields .* got 3/],
     [{ task: 'schedule.sync', cron: '0 * * * *', timezone: 'Mars/Olympus' }, /unknown timezone "Mars\/Olympus"/],
     [{ task: 'schedule.nope', every: '1m' }, /task "schedule.nope" is not registered in the app/],
