@@ -14,6 +14,7 @@ import { OutcomeRecorder } from './outcome-recorder.js';
 import { GiveBack, HeldJobs } from './held-jobs.js';
 import type { Claim, ConsumerHost, QueueConsumer, TakenJob } from './queue-consumer.js';
 import type { DispatcherDeps, JobsSnapshot, Running } from './worker-types.js';
+import { markEarlyAcks } from './early-ack-mark.js';
 import { jobInfo } from './job-info.js';
 
 /** Most jobs one take script call hands over. */
@@ -111,8 +112,7 @@ export class Dispatcher extends EventEmitter {
 
   /** Re-evaluates fetching on every queue, once per event-loop turn. */
   pump(): void {
-    // Coalesced: the jobs that finish in this turn free their slots first, so the next take asks
-    // for all of them at once instead of one slot at a time.
+    // Coalesced: the jobs that finish in this turn free their slots first, so the next take asks for all of them at once.
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     setImmediate(() => {
@@ -132,6 +132,7 @@ export class Dispatcher extends EventEmitter {
     const now = this.deps.clock.now();
     const epoch = this.deps.control()?.epoch;
     if (this.busy + jobs.length >= this.deps.concurrency()) this.backlog = true;
+    markEarlyAcks(this.deps.client, this.deps.app, consumer.queue, jobs.filter((j) => j.epoch === undefined), this.deps.log); // first accept only
     for (const job of jobs) {
       job.epoch ??= epoch;
       this.ledger.received(job);

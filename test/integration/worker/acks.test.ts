@@ -10,14 +10,14 @@ import { waitFor } from '../../helpers/wait-for.js';
 import { listDead } from '../../../src/core/queue-admin.js';
 
 describe('early acknowledgement (acksLate: false)', () => {
-  it('a node killed -9 mid-run: its early-ack job fails (WorkerLostError) and never runs again; an acksLate job beside it is re-delivered', async () => {
+  for (const who of ['the call', "only the worker's task"] as const) it(`a node killed -9 mid-run: its early-ack job (${who} says so) fails (WorkerLostError) and never runs again; an acksLate job beside it is re-delivered`, async () => {
     const app = testApp({ stallIntervalMs: 500 });
     const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: app.keys.prefix, TEST_STALL_MS: '500' };
     const args = ['worker', '-A', fixture('basic.mjs'), '-Q', 'default', '-c', '2'];
     const victim = await spawnTaskq([...args, '-n', 'victim@%h'], { env });
     const client = await app.client();
-    // The producer does not import the task: the call says it (a sender that imports it writes the task's own).
-    const once = await app.send('atMostOnce', [1500], {}, { acksLate: false });
+    // The producer does not import the task: the call may say it; else the node that takes it does.
+    const once = await app.send('atMostOnce', [1500], {}, who === 'the call' ? { acksLate: false } : {});
     const twice = await app.send('count', [1500]);
     await waitFor('both to start', () => client.hlen(`${app.keys.prefix}:runs`), (n) => n === 2);
     victim.signal('SIGKILL');
