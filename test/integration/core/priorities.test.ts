@@ -1,4 +1,5 @@
 /** Priorities: within a queue, high jobs are served before normal ones, low ones last; FIFO within a level. */
+import { defaults } from '../../../src/defaults.js';
 import { describe, expect, it } from 'vitest';
 import { stallChecker, startWorker, testApp } from '../../helpers/apps.js';
 import { queueStatus, retryDead } from '../../../src/core/queue-admin.js';
@@ -143,6 +144,13 @@ describe('rate-limit deferral', () => {
     // none is deferred again when it comes back.
     expect(ids).toEqual(sent.map((r) => r.id).filter((id) => ids.includes(id)));
     for (let i = 1; i < due.length; i++) expect(due[i]! - due[i - 1]!).toBe(50);
+    // Each comes back half the horizon before its slot (a node then holds it until the slot), not late.
+    const reserved = await client.zrange(`${app.keys.prefix}:default:rateReserved`, '0', '-1', 'WITHSCORES');
+    const slotOf = new Map<string, number>();
+    for (let i = 0; i < reserved.length; i += 2) slotOf.set(String(reserved[i]).split(' ')[1]!, Number(reserved[i + 1]));
+    const checked = ids.filter((id) => slotOf.has(id));
+    expect(checked.length).toBeGreaterThan(0);
+    for (const id of checked) expect(due[ids.indexOf(id)]).toBe(slotOf.get(id)! - defaults.rateHorizonMs / 2);
     await waitFor('all 30 to run', () => starts.length, (n) => n === 30, { timeoutMs: 5000 });
     expect(starts).toEqual(Array.from({ length: 30 }, (_, i) => i));
     expect(await client.zcard(delayed)).toBe(0);
