@@ -79,6 +79,20 @@ describe('records no producer of ours wrote', () => {
 });
 
 describe('scripts stopped half-way by a broken key lose nothing', () => {
+  it('a take that fails after popping puts the jobs back at the front, in their order; they run once the key is mended', async () => {
+    const app = testApp();
+    const client = await app.client();
+    const k = app.keys;
+    const sent = [await app.send('add', [1, 1]), await app.send('add', [2, 2]), await app.send('add', [3, 3])];
+    const active = k.queue('default', 'active');
+    await client.set(active, 'not a list'); // the take pops the ids, then cannot record their deliveries
+    const node = await worker(app);
+    await waitFor('the log to name the key', () => node.output(), (out) => out.includes(`${active} is a string, not a list`));
+    expect((await client.lrange(k.queue('default', 'waiting'), 0, -1)).reverse()).toEqual(sent.map((r) => r.id));
+    await client.del(active);
+    expect(await Promise.all(sent.map((r) => r.get({ timeout: 10_000 })))).toEqual([2, 4, 6]);
+  });
+
   it('dead retry leaves the job in the dead letters; delayed activation leaves it in delayed', async () => {
     const app = testApp();
     const client = await app.client();
