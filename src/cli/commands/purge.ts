@@ -1,6 +1,6 @@
 /** `taskq purge`: deletes the jobs waiting (and delayed) in queues. Running jobs are not touched. */
 import { Command } from 'commander';
-import { purgeQueue } from '../../core/queue-admin.js';
+import { aliveNodes, listQueues, purgeQueue } from '../../core/queue-admin.js';
 import { ExitCode, OptionError } from '../../errors.js';
 import { appBrokerOption, brokerOptions, withApp, type CliIo } from '../context.js';
 import { queueList } from '../parse.js';
@@ -18,7 +18,11 @@ export function purgeCommand(io: CliIo, exit: (code: number) => void): Command {
       }
       await withApp(options, io, async (app) => {
         const counts: Record<string, number> = {};
-        for (const q of options.queues) counts[q] = await purgeQueue(app, q);
+        const known = await listQueues(app, (await aliveNodes(app)).flatMap((n) => n.queues ?? []));
+        for (const q of options.queues) {
+          if (!known.includes(q)) io.stderr(`taskq: note: no queue ${JSON.stringify(q)} is known (none sent to it, no live node consumes it): a typo? Known: ${known.join(', ') || 'none'}\n`);
+          counts[q] = await purgeQueue(app, q);
+        }
         io.stdout(options.json ? json(counts) : Object.entries(counts).map(([q, n]) => `purged ${n} job(s) from ${q}\n`).join(''));
         exit(ExitCode.ok);
       });

@@ -136,6 +136,13 @@ describe('taskq CLI errors', () => {
     const r = await runTaskq(['purge', '-Q', 'default'], { TASKQ_BROKER_URL: inject('redisUrl') });
     expect(r.code).toBe(64);
     expect(r.stderr).toContain('add --force to confirm');
+    // A queue nobody knows is most likely a typo: said, and nothing else changes.
+    const env = { TASKQ_BROKER_URL: inject('redisUrl'), TASKQ_KEY_PREFIX: `t${Date.now().toString(36)}p` };
+    expect((await runTaskq(['call', 'add', '[1, 2]', '-Q', 'known'], env)).code).toBe(0);
+    const typo = await runTaskq(['purge', '-Q', 'knwon', '--force'], env);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain('taskq: note: no queue "knwon" is known (none sent to it, no live node consumes it): a typo? Known: known');
+    expect((await runTaskq(['purge', '-Q', 'known', '--force'], env)).stderr).toBe('');
   });
 
   it('a port already in use is a clear error (69) naming the address and how to pick another, without a stack', async () => {
