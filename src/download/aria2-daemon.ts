@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, TaskqError } from '../errors.js';
 import { Aria2Client, type Aria2Connection } from './aria2-client.js';
+import { DOWNLOAD_AGENT } from '../tasks/own-traffic.js';
 
 export interface Aria2DaemonOptions {
   /** Where its configuration (with the secret) and session live. */
@@ -68,6 +69,8 @@ function aria2Argv({ conf, port, downloadDir, session }: { conf: string; port: n
     // loopback, 0.29–0.30 s without) and keeps nothing a crash would want.
     '--disk-cache=0',
     '--quiet=true',
+    // Its requests say they are taskq's: analyze skips them when the capture sees them.
+    `--user-agent=${DOWNLOAD_AGENT}`,
   ];
 }
 

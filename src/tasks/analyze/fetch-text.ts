@@ -3,6 +3,7 @@
  * streams, not after), no cookies or credentials — only the Referer the browser sent, which some CDNs
  * want. Throws a one-line reason.
  */
+import { ANALYZE_AGENT } from '../own-traffic.js';
 export interface FetchTextOptions {
   timeoutMs?: number;
   maxBytes?: number;
@@ -15,7 +16,7 @@ export async function fetchText(url: string, options: FetchTextOptions = {}): Pr
   const res = await fetch(url, {
     signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
     redirect: 'follow',
-    headers: { 'user-agent': 'taskq-analyze', ...(options.referer ? { referer: options.referer } : {}) },
+    headers: { 'user-agent': ANALYZE_AGENT, ...(options.referer ? { referer: options.referer } : {}) },
   });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   if (!/^https?:\/\//i.test(res.url)) throw new Error(`${url}: redirected off http(s)`);
@@ -35,7 +36,7 @@ export async function fetchText(url: string, options: FetchTextOptions = {}): Pr
  */
 export async function probeSize(url: string, options: { timeoutMs?: number; referer?: string } = {}): Promise<number | undefined> {
   if (!/^https?:\/\//i.test(url)) return undefined;
-  const headers = { 'user-agent': 'taskq-analyze', ...(options.referer ? { referer: options.referer } : {}) };
+  const headers = { 'user-agent': ANALYZE_AGENT, ...(options.referer ? { referer: options.referer } : {}) };
   const signal = AbortSignal.timeout(options.timeoutMs ?? 3000);
   try {
     const head = await fetch(url, { method: 'HEAD', headers, signal, redirect: 'follow' });

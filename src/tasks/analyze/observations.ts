@@ -14,6 +14,7 @@ import { classify, resourceId, resourceSize, resourceUrl, type ResourceKind } fr
 import { fetchText, probeSize } from './fetch-text.js';
 import { parseHls } from './hls.js';
 import { parseDash } from './dash.js';
+import { isOwnTraffic } from '../own-traffic.js';
 
 /** What `download.fetch` gets: the resource to fetch once. */
 export interface DownloadRequest {
@@ -38,6 +39,8 @@ export interface DownloadRequest {
 
 export interface AnalyzeSummary {
   seen: number;
+  /** Requests taskq itself made (analyze's probes, downloads), seen by the capture: skipped. */
+  own: number;
   /** Downloads sent (one already waiting for the same resource is kept, not doubled). */
   enqueued: number;
   /** Requests for a resource already sent from this batch. */
@@ -84,10 +87,14 @@ async function playlistRequests(o: Observation, kind: 'hls' | 'dash', volatile: 
 export function registerAnalyze(app: App): void {
   app.task('analyze.observations', async (batch: Observation[]): Promise<AnalyzeSummary> => {
     const policy = analyzePolicy();
-    const summary: AnalyzeSummary = { seen: 0, enqueued: 0, duplicates: 0, refused: [], byKind: { progressive: 0, hls: 0, dash: 0, segment: 0, none: 0 } };
+    const summary: AnalyzeSummary = { seen: 0, own: 0, enqueued: 0, duplicates: 0, refused: [], byKind: { progressive: 0, hls: 0, dash: 0, segment: 0, none: 0 } };
     const sent = new Set<string>();
     for (const o of Array.isArray(batch) ? batch : []) {
       if (o?.kind !== 'http' || typeof o.url !== 'string') continue;
+      if (isOwnTraffic(o.headers?.['user-agent'])) {
+        summary.own++;
+        continue;
+      }
       summary.seen++;
       const kind = classify(o);
       summary.byKind[kind]++;

@@ -20,7 +20,9 @@ const FILES: Record<string, [string, string]> = {
 };
 
 async function origin(): Promise<string> {
+  origin.requests = 0;
   const server = createServer((req, res) => {
+    origin.requests++;
     const f = FILES[req.url ?? ''];
     if (!f) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': f[0], 'content-length': Buffer.byteLength(f[1]) }).end(f[1]);
@@ -30,6 +32,7 @@ async function origin(): Promise<string> {
   onTestFinished(() => void server.close());
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
+origin.requests = 0;
 
 const obs = (url: string, extra: Partial<Observation> = {}): Observation => ({ kind: 'http', ts: 1, src: '10.0.0.1:5000', dst: '10.0.0.2:80', host: new URL(url).hostname, url, method: 'GET', ...extra });
 
@@ -74,5 +77,20 @@ describe('analyze.observations', () => {
     // The same resources seen again later: nothing new waits twice.
     await (await app.send('analyze.observations', [batch], {}, { queue: 'q_analyze' })).get({ timeout: 10_000 });
     expect(await client.hlen(app.keys.queue('q_download', 'jobs'))).toBe(4);
+  });
+
+  it("taskq's own requests (analyze's probes, the downloads) are not analyzed again: no feedback loop through the capture", async () => {
+    const base = await origin();
+    const app = testApp();
+    registerAnalyze(app);
+    await startWorker(app, { queues: ['q_analyze'] });
+    const batch = [
+      obs(`${base}/typo.mp4`, { headers: { 'user-agent': 'taskq-analyze' } }), // a probe of a 404 the capture saw
+      obs(`${base}/v/film.mp4`, { headers: { 'user-agent': 'taskq-download', range: 'bytes=0-' }, response: { status: 206, contentType: 'video/mp4', contentLength: 5000000, contentRange: 'bytes 0-4999999/5000000' } }),
+    ];
+    const summary = (await (await app.send('analyze.observations', [batch], {}, { queue: 'q_analyze' })).get({ timeout: 10_000 })) as AnalyzeSummary;
+    expect(summary).toMatchObject({ seen: 0, own: 2, enqueued: 0 });
+    expect(origin.requests).toBe(0);
+    expect(await (await app.client()).hlen(app.keys.queue('q_download', 'jobs'))).toBe(0);
   });
 });
