@@ -9,6 +9,10 @@ describe("worker.conf, read as systemd's EnvironmentFile and checked", () => {
     expect(vars.TASKQ_NODES).toBe('capture analyze download schedule');
     expect(vars.TASKQ_PID_FILE).toBe('/run/taskq/%n.pid');
     expect(vars.TASKQ_OPTS).toContain('-Q:1 q_pcap');
+    // The unit's DynamicUser may write only its own directories: the cache goes in its CacheDirectory.
+    const unit = readFileSync(new URL('../../../deploy/taskq.service', import.meta.url), 'utf8');
+    expect(unit).toMatch(/^CacheDirectory=taskq$/m);
+    expect(vars.TASKQ_CACHE_DIR).toBe('/var/cache/taskq');
   });
 
   it('takes comments, blank lines, quotes and escapes', () => {
