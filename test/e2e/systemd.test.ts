@@ -47,6 +47,9 @@ describe('deploy/taskq.service under systemd', () => {
     const journal = async (): Promise<string> => (await systemd.run(['journalctl', '-u', 'taskq', '--no-pager'])).stdout;
     expect(start.code, `${start.stderr}\n${await journal()}`).toBe(0);
     expect((await systemd.systemctl('is-active', 'taskq')).stdout.trim()).toBe('active');
+    // The cache worker.conf names is the unit's CacheDirectory, its dynamic user's to write.
+    const cacheDir = /^TASKQ_CACHE_DIR="(.*)"$/m.exec(conf)?.[1] as string;
+    expect((await systemd.run(['stat', '-L', '-c', '%U', cacheDir])).stdout.trim()).not.toBe('root');
 
     const app = createApp({ broker });
     onTestFinished(() => app.close());
