@@ -49,7 +49,9 @@ describe('deploy/taskq.service under systemd', () => {
     expect((await systemd.systemctl('is-active', 'taskq')).stdout.trim()).toBe('active');
     // The cache worker.conf names is the unit's CacheDirectory, its dynamic user's to write.
     const cacheDir = /^TASKQ_CACHE_DIR="(.*)"$/m.exec(conf)?.[1] as string;
-    expect((await systemd.run(['stat', '-L', '-c', '%U', cacheDir])).stdout.trim()).not.toBe('root');
+    const owner = await systemd.run(['stat', '-L', '-c', '%U', cacheDir]);
+    expect(owner.code, owner.stderr).toBe(0);
+    expect(owner.stdout.trim()).not.toBe('root');
 
     const app = createApp({ broker });
     onTestFinished(() => app.close());

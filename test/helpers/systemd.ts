@@ -1,6 +1,6 @@
 /**
  * A real systemd, booted as PID 1 in private PID, mount and network namespaces (see
- * ../shared/docs/systemd-in-a-namespace.md): /tmp, /run, /var/tmp and /var/log are private tmpfs
+ * ../shared/docs/systemd-in-a-namespace.md): /tmp, /run, /var/tmp, /var/log and /var/cache are private tmpfs
  * mounts and /etc an overlay whose writes go to /run, so its clean-ups and the units under test
  * never touch the machine's own files; the checkout is bind-mounted at /opt/taskq, where the unit
  * expects it (a checkout under /tmp would be hidden, by the tmpfs and by the unit's PrivateTmp); it boots a
@@ -29,7 +29,7 @@ mount -t proc proc /proc
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/taskq-checkout
 mount --bind "$1" /run/taskq-checkout
-for d in /tmp /var/tmp /var/log /opt; do mount -t tmpfs -o mode=755 tmpfs "$d"; done
+for d in /tmp /var/tmp /var/log /var/cache /opt; do mount -t tmpfs -o mode=755 tmpfs "$d"; done
 chmod 1777 /tmp /var/tmp
 mkdir -p /opt/taskq
 mount --bind /run/taskq-checkout /opt/taskq
