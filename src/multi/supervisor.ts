@@ -44,6 +44,11 @@ export class Supervisor extends EventEmitter {
     return node;
   }
 
+  /** SIGQUIT every node still up: a cold shutdown, their running jobs back in their queues at once. */
+  coldStop(): void {
+    for (const { child } of this.nodes) if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
+  }
+
   /** SIGTERM every node, SIGKILL those still up after `killAfterMs` (default: longer than their drain), and wait for every exit. */
   async stopAll(killAfterMs = stopBudgetMs()): Promise<void> {
     this.stopping = true;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { alive, root, runTaskq, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createApp } from '../../src/core/app.js';
 
 
 // The demo's videos are made once for the three runs (ffmpeg), as a second npm start would find them.
@@ -125,5 +126,25 @@ describe('taskq up (npm start)', { timeout: 90_000 }, () => {
     expect([node, up, redisPid].every(alive), out).toBe(true);
     parent.kill('SIGKILL');
     await waitFor('taskq up, its node and its Redis to stop', () => [up, node, redisPid].filter(alive), (left) => left.length === 0, { timeoutMs: 20_000 });
+  });
+
+  it('Ctrl-C twice while a task runs: the second makes the stop cold, and everything still stops, Redis last', async () => {
+    const state = mkdtempSync(`${tmpdir()}/taskq-up-`);
+    const up = await spawnTaskq(['up', '-A', `${root}test/fixtures/apps/basic.mjs`, '--node', 'w=default:1', '--state-dir', state], { env: { TASKQ_BROKER_URL: '' }, waitReady: false });
+    const out = await waitFor('the summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
+    const broker = /broker\s+(unix:\/\/\S+)/.exec(out)?.[1] as string;
+    const node = Number(/^w@\S+\s+(\d+)\s+default/m.exec(out)?.[1]);
+    const app = createApp({ broker });
+    onTestFinished(() => app.close());
+    const r = await app.send('slow', [60_000]);
+    await waitFor('it to run', () => r.state(), (s) => s === 'STARTED');
+    up.signal('SIGINT');
+    await waitFor('the warm stop to begin', () => up.output(), (o) => o.includes('stopping…'));
+    up.signal('SIGINT');
+    expect(await up.exited).toBe(0);
+    expect(up.output()).toContain('stopping cold');
+    expect(up.output()).toContain('stopped\n');
+    expect(alive(node)).toBe(false);
+    expect(existsSync(`${state}/redis/redis.sock`), 'Redis stopped, after its node').toBe(false);
   });
 });

@@ -119,6 +119,21 @@ async function startLayout(l: Launch, io: CliIo): Promise<UpInfo> {
   return info;
 }
 
+/**
+ * Ctrl-C (or TERM) once: `first`, a warm stop (running tasks finish). Again — by habit, or npm passing
+ * it on — `again`: cold. Either way the caller still waits for everything. Returns the unwatch.
+ */
+function stopSignals(first: () => void, again: () => void): () => void {
+  let count = 0;
+  const on = (): void => (++count === 1 ? first() : again());
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+}
+
 /** Runs the layout until Ctrl-C (or a node dies); returns the exit code. */
 async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   const plan = layout(options, io);
@@ -136,10 +151,13 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
     broker = redis.url;
   }
   const supervisor = new Supervisor();
+  let stop: () => void = () => {};
+  const unwatch = stopSignals(() => stop(), () => {
+    io.stderr('taskq up: stopping cold: running tasks go back to their queues now\n');
+    supervisor.coldStop();
+  });
   const stopped = new Promise<number>((done) => {
-    const stop = (): void => done(ExitCode.ok);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    stop = () => done(ExitCode.ok);
     // `npm start` killed, even by kill -9: nothing would be left to Ctrl-C the fleet.
     if (options.withParent) whenParentGone(stop);
     supervisor.once('exit', (node: RunningNode, code: number | null, signal: string | null) => {
@@ -160,6 +178,7 @@ async function runUp(options: UpOptions, io: CliIo): Promise<number> {
   } finally {
     await supervisor.stopAll();
     await redis?.stop();
+    unwatch();
   }
   io.stdout('stopped\n');
   return code;
