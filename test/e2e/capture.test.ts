@@ -88,7 +88,8 @@ describe('the flagship pipeline: capture node → analyze node → q_download', 
     expect(jobs).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'progressive', size: mp4.length }), expect.objectContaining({ kind: 'hls', parts: expect.any(Array) })]));
     expect(jobs.find((j) => j.kind === 'hls')?.parts).toHaveLength(segments.length);
 
-    const stop = await runTaskq(['capture', 'stop', '-A', flagship, '--device', 'lo'], env);
+    // Stopping needs no app module, as the start's own hint says.
+    const stop = await runTaskq(['capture', 'stop', '--device', 'lo'], env);
     expect(stop.code, stop.stderr).toBe(0);
     await waitFor('the capture to end', () => app.result('capture:lo').state(), (s) => s === 'REVOKED', { timeoutMs: 10_000 });
     expect(await client.hlen(app.keys.queue('q_download', 'jobs'))).toBe(2);

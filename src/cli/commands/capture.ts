@@ -9,7 +9,8 @@ import type { Observation } from '../../capture/observation.js';
 import { readCaptureFile } from '../../capture/read-file.js';
 import { ExitCode, OptionError, TaskqError } from '../../errors.js';
 import { captureFilter, DEFAULT_PORTS } from '../../capture/filter.js';
-import { brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
+import { aliveNodes } from '../../core/queue-admin.js';
+import { appBrokerOption, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 
 function line(o: Observation, json: boolean): string {
   if (json) return `${JSON.stringify({ kind: o.kind, url: o.url, method: o.method, host: o.host, ts: o.ts, src: o.src, dst: o.dst, ...(o.headers && Object.keys(o.headers).length ? { headers: o.headers } : {}) })}\n`;
@@ -26,8 +27,8 @@ interface StartOptions extends BrokerOptions {
 
 /** `taskq capture start|stop`: the long-running capture task on the capture node (q_pcap), one per interface. */
 function controlCommands(io: CliIo, exit: (code: number) => void): Command[] {
-  const withDevice = (cmd: Command): Command =>
-    brokerOptions(cmd).requiredOption('-A, --app <module>', 'the app with the capture task (dist/app.js)').option('--device <name>', 'the interface to capture on', 'lo');
+  const device = (cmd: Command): Command => cmd.option('--device <name>', 'the interface to capture on', 'lo');
+  const withDevice = (cmd: Command): Command => device(brokerOptions(cmd).requiredOption('-A, --app <module>', 'the app with the capture task (dist/app.js)'));
   return [
     withDevice(new Command('start'))
       .description('start capturing on an interface (a capture node runs it until stopped)')
@@ -38,11 +39,13 @@ function controlCommands(io: CliIo, exit: (code: number) => void): Command[] {
           captureFilter(o.ports ?? DEFAULT_PORTS, o.tls); // checks the ports before anything is sent
           const id = `capture:${o.device}`;
           await app.send('capture.run', [{ device: o.device, ...(o.ports ? { ports: o.ports } : {}), tls: o.tls }], {}, { jobId: id });
-          io.stdout(`capture on ${o.device} sent to q_pcap (job ${id}); \`taskq result ${id}\` shows its counters (updated every 5 s), \`taskq capture stop -A ${o.app} --device ${o.device}\` ends it\n`);
+          io.stdout(`capture on ${o.device} sent to q_pcap (job ${id}); \`taskq result ${id}\` shows its counters (updated every 5 s), \`taskq capture stop --device ${o.device}\` ends it\n`);
+          if (!(await aliveNodes(app)).some((n) => n.queues?.includes('q_pcap'))) io.stderr('taskq: note: no live worker node consumes q_pcap now: the capture starts when a capture node does (taskq up, or taskq worker -Q q_pcap)\n');
           exit(ExitCode.ok);
         });
       }),
-    withDevice(new Command('stop'))
+    // Stopping needs no app: it revokes the capture job by its id.
+    device(appBrokerOption(brokerOptions(new Command('stop'))))
       .description('stop the capture on an interface')
       .action(async (o: StartOptions) => {
         await withApp(o, io, async (app) => {
