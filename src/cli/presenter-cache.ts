@@ -18,5 +18,5 @@ export function cacheListText(entries: CacheEntry[], totals: { count: number; by
   const rows = entries.map((e) => [e.id, e.kind, bytesText(e.size), e.hits, new Date(e.lastAccess).toISOString().replace(/\.\d+Z$/, 'Z'), e.sha256.slice(0, 12), e.url]);
   const head = entries.length ? table(['ID', 'KIND', 'SIZE', 'HITS', 'LAST ACCESS', 'SHA256', 'URL'], rows) : 'the cache is empty\n';
   const shown = entries.length < totals.count ? ` (${entries.length} shown)` : '';
-  return `${head}${totals.count} entries${shown}, ${bytesText(totals.bytes)} of ${bytesText(totals.maxBytes)}\n`;
+  return `${head}${totals.count} ${totals.count === 1 ? 'entry' : 'entries'}${shown}, ${bytesText(totals.bytes)} of ${bytesText(totals.maxBytes)}\n`;
 }

@@ -54,7 +54,7 @@ describe('download.fetch', () => {
     const shown = await runTaskq(['cache', 'ls'], env);
     // A range from the middle is a player seeking, not a hit.
     expect(shown.stdout).toMatch(new RegExp(`^${id}\\s+progressive\\s+1\\.9 MiB\\s+0\\s`, 'm'));
-    expect(shown.stdout).toContain('1 entries, 1.9 MiB of 10 GiB');
+    expect(shown.stdout).toContain('1 entry, 1.9 MiB of 10 GiB');
     serve.signal('SIGTERM');
     expect(await serve.exited).toBe(0);
 
