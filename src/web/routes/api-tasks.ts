@@ -97,6 +97,8 @@ function applyRoute(web: FastifyInstance, app: App): void {
 function actionRoutes(web: FastifyInstance, app: App): void {
   web.post<{ Params: { id: string }; Body: { terminate?: boolean } }>('/api/tasks/:id/revoke', {
     schema: { params: { type: 'object', properties: { id: ID }, required: ['id'] }, body: { type: 'object', additionalProperties: false, properties: { terminate: { type: 'boolean' } } } },
+    // No body is no options (Flower takes a bare POST), not a 400.
+    preValidation: async (req) => void (req.body ??= {}),
   }, async (req) => ({ id: req.params.id, revoked: await app.revoke(req.params.id, { terminate: req.body?.terminate ?? false }) }));
 
   // A task that failed for good, found in whichever queue's dead letters hold it, runs again.

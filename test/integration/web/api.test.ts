@@ -129,6 +129,9 @@ describe('the web API', () => {
     await waitFor('it to start', () => waiting.state(), (s) => s === 'STARTED');
     // Its arguments come from its job while a queue holds it (task-sent events are off by default).
     expect((await web.inject(`/api/tasks/${waiting.id}`)).json()).toMatchObject({ task: { args: ['an argument'], queue: 'default' } });
+    // A bare POST, as Flower takes, revokes without terminating.
+    const bare = await web.inject({ method: 'POST', url: `/api/tasks/no-such-task/revoke`, headers: auth });
+    expect(bare.statusCode, bare.body).toBe(200);
     const revoked = await web.inject({ method: 'POST', url: `/api/tasks/${waiting.id}/revoke`, headers: auth, payload: { terminate: true } });
     expect(revoked.json()).toMatchObject({ id: waiting.id, revoked: expect.any(String) });
     expect(await waitFor('REVOKED', () => waiting.state(), (s) => s === 'REVOKED')).toBe('REVOKED');
