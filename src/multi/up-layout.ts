@@ -105,13 +105,45 @@ export function parseLayoutFile(text: string, file: string): UpLayout {
     ...(beat ? { beat } : {}),
     ...(taskEvents ? { taskEvents } : {}),
     ...(services.length ? { services } : {}),
-    ...(start?.length ? { start: (start as string[]).map(words) } : {}),
+    ...(start?.length ? { start: (start as string[]).map((line) => wordsIn(line, file)) } : {}),
   };
 }
 
-/** A command line split on spaces (layout commands take no quoting). */
-function words(line: string): string[] {
-  return line.trim().split(/\s+/);
+/**
+ * A command line split into words as a shell would, for what layouts need: spaces separate words;
+ * '…' and "…" keep spaces (and the other quote) inside a word; \ escapes a character outside '…'.
+ * No variables, globs or pipes. Throws on an unclosed quote.
+ */
+export function words(line: string): string[] {
+  const out: string[] = [];
+  let word: string | undefined;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < line.length) word += line[++i];
+      else word += c;
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) out.push(word);
+      word = undefined;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      word ??= '';
+    } else if (c === '\\' && i + 1 < line.length) word = (word ?? '') + line[++i];
+    else word = (word ?? '') + c;
+  }
+  if (quote) throw new Error(`${JSON.stringify(line)}: a ${quote} quote is not closed`);
+  if (word !== undefined) out.push(word);
+  return out;
+}
+
+function wordsIn(line: string, file: string): string[] {
+  try {
+    return words(line);
+  } catch (err) {
+    throw bad(file, (err as Error).message);
+  }
 }
 
 function parseServices(value: unknown, file: string): Array<{ name: string; command: string; args: string[] }> {
@@ -120,7 +152,7 @@ function parseServices(value: unknown, file: string): Array<{ name: string; comm
   return Object.entries(value as Record<string, unknown>).map(([name, line]) => {
     if (!NAME.test(name)) throw bad(file, `service name ${JSON.stringify(name)} must be 1–64 letters, digits, _ . -`);
     if (typeof line !== 'string' || !line.trim()) throw bad(file, `services.${name} must be a taskq command line, e.g. "cache serve"`);
-    const [command, ...args] = words(line);
+    const [command, ...args] = wordsIn(line, file);
     if (!SERVICE_COMMANDS.includes(command as string)) throw bad(file, `services.${name}: "${command}" cannot run as a service (one of: ${SERVICE_COMMANDS.join(', ')})`);
     return { name, command: command as string, args };
   });

@@ -2,7 +2,7 @@ import { parseMultiArgv } from '../../../src/multi/multi-argv.js';
 import { buildNodes } from '../../../src/multi/node-spec.js';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { layoutFromOptions, parseLayoutFile, parseNodeOption, layoutToMultiArgs } from '../../../src/multi/up-layout.js';
+import { layoutFromOptions, parseLayoutFile, parseNodeOption, layoutToMultiArgs, words } from '../../../src/multi/up-layout.js';
 import { thrown } from '../../helpers/thrown.js';
 
 const configError = (fn: () => unknown): string => {
@@ -73,5 +73,16 @@ describe('the layout file', () => {
       '-n download@box -A /srv/dist/app.js -E -Q q_download -c 4 --pidfile=/srv/.state/run/download.pid --logfile=/srv/.state/logs/download.log',
       '-n schedule@box -A /srv/dist/app.js -E -Q q_schedule -c 1 --pidfile=/srv/.state/run/schedule.pid --logfile=/srv/.state/logs/schedule.log',
     ]);
+  });
+});
+
+describe('layout command lines', () => {
+  it('are split as a shell would: quotes keep spaces inside a word, backslashes escape', () => {
+    expect(words("call add '[1, 1]' --wait")).toEqual(['call', 'add', '[1, 1]', '--wait']);
+    expect(words('call greet \'["ada"]\' -k "{\\"greeting\\": \\"hi\\"}"')).toEqual(['call', 'greet', '["ada"]', '-k', '{"greeting": "hi"}']);
+    expect(words('  cache   serve  ')).toEqual(['cache', 'serve']);
+    expect(words("a '' b")).toEqual(['a', '', 'b']);
+    expect(words('a\\ b c')).toEqual(['a b', 'c']);
+    expect(() => words("call add '[1, 1]")).toThrow("a ' quote is not closed");
   });
 });
