@@ -110,6 +110,8 @@ export interface UpInfo {
   nodes: Array<{ node: string; pid: number; queues: string[]; concurrency: number; log: string }>;
   /** taskq commands to suggest (without `taskq`). */
   tries?: string[];
+  /** How to run taskq from where up was started (./bin/taskq in this repository). */
+  bin?: string;
   beat?: { pid: number; log: string };
   services?: Array<{ name: string; pid: number; url?: string }>;
   /** The layout's start commands, as they ended. */
@@ -128,8 +130,8 @@ export function upText(info: UpInfo): string {
     out += `\nsee it cache a video: fetch one from the demo origin (the capture on lo sees it), then get the cached copy:\n`;
     out += `  curl -s ${demo}/demo.mp4 | sha256sum\n  curl -s '${cache}/u?url=${encodeURIComponent(`${demo}/demo.mp4`)}' | sha256sum   # a few seconds later: the same sum\n`;
   }
-  const tries = [...(info.tries ?? []), 'status'];
-  out += `\ntry it (another terminal):\n${tries.map((t) => `  TASKQ_BROKER_URL=${info.broker} ./bin/taskq ${t}\n`).join('')}\nCtrl-C stops everything.\n`;
+  const tries = [...new Set([...(info.tries ?? []), 'status'])];
+  out += `\ntry it (another terminal):\n${tries.map((t) => `  TASKQ_BROKER_URL=${info.broker} ${info.bin ?? 'taskq'} ${t}\n`).join('')}\nCtrl-C stops everything.\n`;
   return out;
 }
 

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { alive, root, runTaskq, spawnTaskq } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -134,6 +135,10 @@ describe('taskq up (npm start)', { timeout: 90_000 }, () => {
     const out = await waitFor('the summary', () => up.output(), (o) => o.includes('Ctrl-C stops everything'), { timeoutMs: 30_000 });
     const broker = /broker\s+(unix:\/\/\S+)/.exec(out)?.[1] as string;
     const node = Number(/^w@\S+\s+(\d+)\s+default/m.exec(out)?.[1]);
+    // Its hints run the taskq that runs (from here: ./bin/taskq), each once.
+    const hints = [...out.matchAll(/^ {2}TASKQ_BROKER_URL=\S+ (\S+) (.+)$/gm)];
+    expect(hints.map((h) => h[2])).toEqual(['status']);
+    expect(existsSync(resolve(process.cwd(), hints[0]![1]!))).toBe(true);
     const app = createApp({ broker });
     onTestFinished(() => app.close());
     const r = await app.send('slow', [60_000]);

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { LocalRedis } from '../../broker/local-redis.js';
 import { ConfigError, ExitCode } from '../../errors.js';
@@ -77,6 +77,12 @@ function summary(plan: UpLayout, nodes: MultiNode[], supervisor: Supervisor, bro
   };
 }
 
+/** How to run this taskq from `cwd`: ./bin/taskq in its repository, ./node_modules/taskq/bin/taskq in a project. */
+function binFrom(cwd: string): string {
+  const path = relative(cwd, process.argv[1] ?? 'taskq');
+  return path.startsWith('..') || isAbsolute(path) ? (process.argv[1] ?? 'taskq') : `./${path}`;
+}
+
 /** Runs `taskq <argv>` to its end (a layout's "start" commands); its exit code and output. */
 async function runOnce(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; output: string }> {
   const child = spawn(process.execPath, [taskqBin, ...argv], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -105,6 +111,7 @@ async function startLayout(l: Launch, io: CliIo): Promise<UpInfo> {
   const { plan, supervisor, env, state } = l;
   for (const node of l.nodes) await supervisor.start(node, env);
   const info = summary(plan, l.nodes, supervisor, l.broker, l.redis ? join(state, 'redis') : undefined);
+  info.bin = binFrom(io.cwd);
   if (plan.beat) {
     const log = join(state, 'logs', 'beat.log');
     const beat = await supervisor.start({ name: 'beat', short: 'beat', argv: ['-A', l.appModule, '-n', 'beat@%h', '--logfile', log, '--pidfile', join(state, 'run', 'beat.pid')], pidfile: join(state, 'run', 'beat.pid'), logfile: log }, env, 'beat');
