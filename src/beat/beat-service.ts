@@ -22,7 +22,7 @@ import { JobTemplate } from '../core/job-template.js';
 import type { ApplyOptions } from '../core/task.js';
 import { defaults } from '../defaults.js';
 import { Lease } from './lease.js';
-import { activeEntries, scheduleVersion } from './entries.js';
+import { activeEntries, scheduleVersion, taskCheck } from './entries.js';
 import { compileEntry, dueSlots, fireId, type BeatEntry } from './schedule.js';
 
 export interface BeatServiceOptions {
@@ -62,7 +62,7 @@ export class BeatService extends EventEmitter {
     options: BeatServiceOptions = {},
   ) {
     super();
-    this.appEntries = Object.entries(app.beatSchedule).map(([name, spec]) => compileEntry(name, spec, app.tasks));
+    this.appEntries = Object.entries(app.beatSchedule).map(([name, spec]) => compileEntry(name, spec, taskCheck(app)));
     this.entries = this.appEntries;
     this.leaseMs = options.leaseMs ?? defaults.beatLeaseMs;
     this.name = options.name ?? `beat${process.pid}@${hostname()}`;

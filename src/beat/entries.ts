@@ -12,6 +12,7 @@ import type { App } from '../core/app.js';
 import type { BeatEntrySpec } from '../core/beat-spec.js';
 import { ConfigError, TaskqError } from '../errors.js';
 import { compileEntry, fireId, type BeatEntry } from './schedule.js';
+import { userTaskNames } from '../core/canvas/frozen.js';
 
 export interface EntryInfo {
   name: string;
@@ -64,7 +65,7 @@ export class BeatEntries {
   /** Adds a run-time entry (checked against the app's tasks); an existing name is an error unless `replace` (run-time entries only). */
   async add(name: string, spec: BeatEntrySpec, options: { replace?: boolean } = {}): Promise<void> {
     if (name in this.app.beatSchedule) throw new ConfigError('TASKQ_CONFIG_INVALID', `beat entry "${name}" is defined by the app (its beatSchedule); give the new entry another name, or change the app`);
-    compileEntry(name, spec, this.app.tasks);
+    compileEntry(name, spec, taskCheck(this.app));
     const client = await this.client();
     const k = keysOf(this.app);
     const stored = JSON.stringify({ spec, addedAt: Date.now() });
@@ -135,7 +136,7 @@ export async function activeEntries(app: App, client: Redis, appEntries: BeatEnt
     const spec = parseStored(raw);
     try {
       if (!spec) throw new Error('its stored definition is not JSON');
-      entries.push(compileEntry(name, spec, app.tasks));
+      entries.push(compileEntry(name, spec, taskCheck(app)));
     } catch (err) {
       skipped.push({ name, why: (err as Error).message });
     }
@@ -146,4 +147,13 @@ export async function activeEntries(app: App, client: Redis, appEntries: BeatEnt
 /** The version the leader compares to know whether to reload. */
 export function scheduleVersion(app: App, client: Redis): Promise<string | null> {
   return client.get(keysOf(app).version);
+}
+
+/**
+ * The task names an entry's task is checked against: the app's, when it registers any. An app that
+ * registers none (`taskq ui` or `beat` without -A, a producer-only app) sends tasks by name, as
+ * Celery's beat does, and the workers that run them decide.
+ */
+export function taskCheck(app: App): { has(name: string): boolean } | undefined {
+  return userTaskNames(app.tasks).length > 0 ? app.tasks : undefined;
 }
