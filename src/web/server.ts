@@ -34,10 +34,25 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+interface ValidationIssue {
+  instancePath?: string;
+  keyword?: string;
+  message?: string;
+  params?: { additionalProperty?: string; allowedValues?: unknown[] };
+}
+
+/** Ajv's message, with what it leaves out: the unknown field's name, the values allowed. */
+function validationText(err: Error & { validation: ValidationIssue[] }): string {
+  const issue = err.validation[0];
+  if (issue?.params?.additionalProperty !== undefined) return `${err.message}: unknown field ${JSON.stringify(issue.params.additionalProperty)}`;
+  if (issue?.params?.allowedValues) return `${err.message}: ${issue.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  return err.message;
+}
+
 /** Errors as JSON `{error}`: validation 400, the route's own 4xx, else 500 (logged). */
 function errorReplies(web: FastifyInstance, log: Logger): void {
   web.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-    if (err.validation) return reply.code(400).send({ error: err.message });
+    if (err.validation) return reply.code(400).send({ error: validationText(err as Error & { validation: ValidationIssue[] }) });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) log.error({ err }, 'ui: request failed');
     return reply.code(status).send({ error: err.message });
