@@ -36,9 +36,9 @@ export function brokerOptions(cmd: Command): Command {
     .option('--prefix <prefix>', 'Redis key prefix (overrides TASKQ_KEY_PREFIX)');
 }
 
-/** `-A` for commands that need no tasks, only the app's broker and key prefix (`celery -A proj inspect …`). */
-export function appBrokerOption(cmd: Command): Command {
-  return cmd.option('-A, --app <module>', "the app module: its broker and key prefix (Celery's -A)");
+/** The broker options, and `-A` for commands that need no tasks, only the app's broker and key prefix (`celery -A proj inspect …`). */
+export function appBrokerOptions(cmd: Command): Command {
+  return brokerOptions(cmd).option('-A, --app <module>', "the app module: its broker and key prefix (Celery's -A)");
 }
 
 /** Runs `fn` with the command's app and closes the app afterwards, whatever happens. */

@@ -10,7 +10,7 @@ import { cacheSettings, parseSize } from '../../download/cache-settings.js';
 import { evict, removeEntry } from '../../download/eviction.js';
 import { cacheDirs } from '../../download/store.js';
 import { ExitCode, OptionError } from '../../errors.js';
-import { appBrokerOption, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
+import { appBrokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { positiveInt, tcpPort } from '../parse.js';
 import { runService } from '../service.js';
 import { json } from '../presenter.js';
@@ -29,7 +29,7 @@ function size(raw: string): number {
 
 /** `cache ls`: the entries, most recently served first. */
 function lsCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('ls')))
+  return appBrokerOptions(new Command('ls'))
     .description('cached entries, most recently served first: id, kind, size, hits, last access, sha256, url')
     .option('--json', 'one JSON object per entry, with its path')
     .option('--limit <n>', 'at most this many (default 1000)', positiveInt)
@@ -45,7 +45,7 @@ function lsCommand(io: CliIo, exit: (code: number) => void): Command {
 
 /** `cache rm`: entries removed by id or original URL. */
 function rmCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('rm')))
+  return appBrokerOptions(new Command('rm'))
     .description('remove entries (index and file) by id or by original URL')
     .argument('<id-or-url...>')
     .action(async (keys: string[], o: BrokerOptions) => {
@@ -66,7 +66,7 @@ function rmCommand(io: CliIo, exit: (code: number) => void): Command {
 
 /** `cache evict`: the size limit applied now. */
 function evictCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('evict')))
+  return appBrokerOptions(new Command('evict'))
     .description('remove the least recently served entries until the cache is within its limit')
     .option('--max-bytes <size>', 'the limit to apply (default TASKQ_CACHE_MAX_BYTES), e.g. 500M', size)
     .option('--json', 'print JSON')
@@ -82,7 +82,7 @@ function evictCommand(io: CliIo, exit: (code: number) => void): Command {
 
 /** `cache serve`: the cache server, until stopped. */
 function serveCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('serve')))
+  return appBrokerOptions(new Command('serve'))
     .description('serve cached copies over HTTP: /c/<id>, /u?url=<url> (Range, ETag, HEAD)')
     .option('--host <addr>', 'address to bind (default TASKQ_CACHE_HOST or 127.0.0.1)')
     .option('--port <n>', 'port (default TASKQ_CACHE_PORT or 8390; 0: any free port)', tcpPort)

@@ -10,7 +10,7 @@ import { readCaptureFile } from '../../capture/read-file.js';
 import { ExitCode, OptionError, TaskqError } from '../../errors.js';
 import { captureFilter, DEFAULT_PORTS } from '../../capture/filter.js';
 import { aliveNodes } from '../../core/queue-admin.js';
-import { appBrokerOption, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
+import { appBrokerOptions, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 
 function line(o: Observation, json: boolean): string {
   if (json) return `${JSON.stringify({ kind: o.kind, url: o.url, method: o.method, host: o.host, ts: o.ts, src: o.src, dst: o.dst, ...(o.headers && Object.keys(o.headers).length ? { headers: o.headers } : {}) })}\n`;
@@ -45,7 +45,7 @@ function controlCommands(io: CliIo, exit: (code: number) => void): Command[] {
         });
       }),
     // Stopping needs no app: it revokes the capture job by its id.
-    device(appBrokerOption(brokerOptions(new Command('stop'))))
+    device(appBrokerOptions(new Command('stop')))
       .description('stop the capture on an interface')
       .action(async (o: StartOptions) => {
         await withApp(o, io, async (app) => {

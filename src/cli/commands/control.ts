@@ -8,7 +8,7 @@ import { CONTROL_METHODS, INSPECT_METHODS, type ControlMethod, type InspectMetho
 import type { Gathered } from '../../core/control-client.js';
 import type { App } from '../../core/app.js';
 import { ExitCode, OptionError, TaskqError } from '../../errors.js';
-import { appBrokerOption, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
+import { appBrokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { positiveNumber } from '../parse.js';
 import { json } from '../presenter.js';
 import { gatheredJson, gatheredText } from '../presenter-control.js';
@@ -20,7 +20,7 @@ interface GatherOptions extends BrokerOptions {
 }
 
 function withGatherOptions(cmd: Command): Command {
-  return appBrokerOption(brokerOptions(cmd))
+  return appBrokerOptions(cmd)
     .option('-d, --destination <nodes>', 'only these nodes (comma-separated full names, e.g. w1@host)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('-t, --timeout <s>', 'wait this long for replies at most (returns once every live node replied)', positiveNumber, 1)
     .option('--json', 'print JSON: {node: reply}');

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { listDead, listQueues, purgeDead, retryDead } from '../../core/queue-admin.js';
 import { ExitCode, OptionError } from '../../errors.js';
-import { appBrokerOption, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
+import { appBrokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { positiveInt, queueList } from '../parse.js';
 import { deadText, json } from '../presenter.js';
 
@@ -15,7 +15,7 @@ interface DeadOptions extends BrokerOptions {
 }
 
 function common(cmd: Command): Command {
-  return appBrokerOption(brokerOptions(cmd))
+  return appBrokerOptions(cmd)
     .option('-Q, --queues <q1,q2>', 'queues (default: all)', queueList)
     .option('--json', 'print JSON');
 }

@@ -6,7 +6,7 @@ import { EVENT_TYPES, parseEntry, type TaskqEvent } from '../../events/event-typ
 import { closestName } from '../../core/option-names.js';
 import { eventFilter, type EventFilterOptions } from '../../events/event-filter.js';
 import type { Redis } from '../../broker/redis-factory.js';
-import { appFor, appBrokerOption, brokerOptions, type CliIo } from '../context.js';
+import { appFor, appBrokerOptions, type CliIo } from '../context.js';
 import { positiveInt } from '../parse.js';
 import { aliveNodes } from '../../core/queue-admin.js';
 import { eventText, json, noTaskEventsHint } from '../presenter.js';
@@ -91,7 +91,7 @@ async function runEvents(options: EventsOptions, io: CliIo): Promise<number> {
 }
 
 export function eventsCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('events')))
+  return appBrokerOptions(new Command('events'))
     .description('print task and worker events from the durable event stream')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--from <cursor>', 'start after a stream id, or at a time; 0 = start of retention', parseFrom)

@@ -2,12 +2,12 @@
 import { Command } from 'commander';
 import { aliveNodes, listQueues, purgeQueue } from '../../core/queue-admin.js';
 import { ExitCode, OptionError } from '../../errors.js';
-import { appBrokerOption, brokerOptions, withApp, type CliIo } from '../context.js';
+import { appBrokerOptions, withApp, type CliIo } from '../context.js';
 import { queueList } from '../parse.js';
 import { json } from '../presenter.js';
 
 export function purgeCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('purge')))
+  return appBrokerOptions(new Command('purge'))
     .description('delete every waiting and delayed job of the given queues')
     .requiredOption('-Q, --queues <q1,q2>', 'queues to purge', queueList)
     .option('-f, --force', 'really delete (required: purge cannot be undone)')

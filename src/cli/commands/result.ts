@@ -1,12 +1,12 @@
 /** `taskq result`: shows a task's state and result; --wait waits until it is ready. */
 import { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { appBrokerOption, brokerOptions, withApp, type CliIo } from '../context.js';
+import { appBrokerOptions, withApp, type CliIo } from '../context.js';
 import { nonNegativeNumber } from '../parse.js';
 import { json, resultText } from '../presenter.js';
 
 export function resultCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('result')))
+  return appBrokerOptions(new Command('result'))
     .description("show a task's state and result")
     .argument('<id>', 'task id')
     .option('-w, --wait', 'wait until the task is ready')

@@ -1,7 +1,7 @@
 /** `taskq revoke`: tasks that have not started never will; with --terminate running ones are stopped. */
 import { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
-import { appBrokerOption, brokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
+import { appBrokerOptions, withApp, type BrokerOptions, type CliIo } from '../context.js';
 import { json, table } from '../presenter.js';
 
 const meaning: Record<string, string> = {
@@ -14,7 +14,7 @@ const meaning: Record<string, string> = {
 };
 
 export function revokeCommand(io: CliIo, exit: (code: number) => void): Command {
-  return appBrokerOption(brokerOptions(new Command('revoke')))
+  return appBrokerOptions(new Command('revoke'))
     .description('revoke tasks by id: not started → never run; with --terminate, running ones are stopped')
     .argument('<ids...>', 'task ids')
     .option('-t, --terminate', 'also stop tasks that are running')
