@@ -52,6 +52,24 @@ function source(name: ScriptName): string {
   return lua;
 }
 
+/** A script's text and its SHA1 (what EVALSHA names it by). */
+export interface ScriptText {
+  lua: string;
+  sha: string;
+}
+
+const texts = new Map<ScriptName, ScriptText>();
+
+/** Script `name`'s text and SHA1, for a connection that sends scripts itself (send-line.ts). */
+export function scriptText(name: ScriptName): ScriptText {
+  let text = texts.get(name);
+  if (!text) {
+    const lua = source(name);
+    texts.set(name, (text = { lua, sha: createHash('sha1').update(lua).digest('hex') }));
+  }
+  return text;
+}
+
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
 const defined = new WeakSet<object>();
 
@@ -89,8 +107,7 @@ const commands = new Map<ScriptName, ScriptCommandClass>();
 function commandFor(name: ScriptName): ScriptCommandClass {
   let made = commands.get(name);
   if (!made) {
-    const lua = source(name);
-    const sha = createHash('sha1').update(lua).digest('hex');
+    const { lua, sha } = scriptText(name);
     const loaded = new WeakSet<object>();
     made = class ScriptCommand extends Command {
       writtenTo: object | undefined;

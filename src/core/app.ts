@@ -195,6 +195,7 @@ export class App implements TaskSender, CanvasSender {
   /** Closes every connection the app opened (idempotent). */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.producer.close();
       await this.results.close();
       await this.redis.closeAll();
     })();

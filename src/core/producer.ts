@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Keys } from '../broker/keys.js';
 import type { Redis } from '../broker/redis-factory.js';
-import { runScript, runScriptNow } from '../broker/scripts.js';
+import { ScriptSender } from '../broker/script-sender.js';
 import { brokerError } from '../broker/broker-errors.js';
 import type { AppConfig } from './config.js';
 import type { Router } from './routing.js';
@@ -65,6 +65,7 @@ export class Producer {
   /** Sends queued in this burst, by queue, priority and id kind (enqueue.lua takes one of each a call). */
   private readonly pending = new Map<string, Batch & { items: PendingSend[] }>();
   private flushQueued = false;
+  private readonly scripts = new ScriptSender();
 
   constructor(
     private readonly config: AppConfig,
@@ -194,7 +195,7 @@ export class Producer {
     if (items.length === 1 && this.sendOne(client, b, items[0] as PendingSend)) return;
     const argv: Array<string | number> = [this.config.eventsMaxLen, b.priority, b.custom];
     for (const item of items) argv.push(...item.entry);
-    this.publish(client, b.policy, () => `sending task ${items[0]?.task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
+    this.publish(client, b.policy, () => `sending task ${items[0]?.task}`, () => this.scripts.run(client, 'taskqEnqueue', this.enqueueKeys(b.queue), argv)).then(
       (reply) => items.forEach((item, j) => item.resolve((reply as number[])[j] === 1)),
       (err: unknown) => items.forEach((item) => item.reject(brokerError(err, `sending task ${item.task}`))),
     );
@@ -209,11 +210,16 @@ export class Producer {
     if (b.priority !== 'normal' || b.custom !== '' || due !== 0 || event !== '') return false;
     const keys = this.enqueueOneKeys(b.queue);
     const argv = [id as string, record as string];
-    this.publish(client, b.policy, () => `sending task ${item.task}`, () => runScriptNow(client, 'taskqEnqueueOne', keys, argv)).then(
+    this.publish(client, b.policy, () => `sending task ${item.task}`, () => this.scripts.run(client, 'taskqEnqueueOne', keys, argv)).then(
       (reply) => item.resolve(reply === 1),
       (err: unknown) => item.reject(brokerError(err, `sending task ${item.task}`)),
     );
     return true;
+  }
+
+  /** Closes the producer's own connection once its sends have their answers. */
+  close(): Promise<void> {
+    return this.scripts.close();
   }
 
   /**
@@ -233,7 +239,7 @@ export class Producer {
       const argv: Array<string | number> = [this.config.eventsMaxLen, template.priority, ''];
       for (const entry of batch) argv.push(...entry);
       calls.push(
-        this.publish(client, policy, () => `bulk send of ${task}`, () => runScript(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv)).then((reply) => {
+        this.publish(client, policy, () => `bulk send of ${task}`, () => this.scripts.run(client, 'taskqEnqueue', this.enqueueKeys(template.queue), argv)).then((reply) => {
           (reply as number[]).forEach((flag, j) => (created[i + j] = flag === 1));
         }),
       );
@@ -256,7 +262,7 @@ export class Producer {
     const client = this.connected ?? (await this.connection());
     for (const queue of queues) this.register(client, queue);
     try {
-      await this.publish(client, policy, () => `sending ${what}`, () => runScript(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]));
+      await this.publish(client, policy, () => `sending ${what}`, () => this.scripts.run(client, 'taskqApply', [this.keys.events], [this.config.eventsMaxLen, this.config.resultExpiresMs, JSON.stringify(plan)]));
     } catch (err) {
       throw brokerError(err, `sending ${what}`);
     }

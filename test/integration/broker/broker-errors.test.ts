@@ -15,6 +15,7 @@ import { fixture, runTaskq, spawnTaskq } from '../../helpers/processes.js';
 import { privateRedis } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait-for.js';
 import { switchingProxy } from '../../helpers/proxy.js';
+import { SEND_LINE_NAME } from '../../../src/broker/script-sender.js';
 
 
 function appOn(url: string, options: { stallIntervalMs?: number } = {}): App {
@@ -156,13 +157,43 @@ describe('a read-only replica', () => {
     await (await createClientFor(replica.url)).call('REPLICAOF', '127.0.0.1', new URL(primary.url).port);
     const proxy = await switchingProxy(replica.url);
     const app = appOn(proxy.url);
-    await (await app.client()).ping(); // connected to the replica, which answers reads
-    expect(proxy.accepted).toBe(1);
+    const client = await app.client();
+    await client.ping(); // connected to the replica, which answers reads
+    let reconnected = 0;
+    client.on('ready', () => reconnected++);
     proxy.point(primary.url); // the failover: new connections reach the primary
     const r = await app.send('add', [1, 2]);
-    expect(proxy.accepted).toBe(2);
+    expect(reconnected).toBe(1);
     const onPrimary = await createClientFor(primary.url);
     expect(await onPrimary.hexists(app.keys.queue('default', 'jobs'), r.id)).toBe(1);
+  });
+});
+
+describe("a failover while the producer's own connection is up", () => {
+  it('the send READONLY refuses there goes on the app connection, which follows the failover; the line reopens on the new primary', async () => {
+    const primary = await privateRedis();
+    const next = await privateRedis();
+    const proxy = await switchingProxy(primary.url);
+    const app = appOn(proxy.url);
+    await app.send('add', [0, 0]);
+    await app.send('add', [0, 0]); // the second send opens the line
+    const onOld = await createClientFor(primary.url);
+    const onNew = await createClientFor(next.url);
+    const hasLine = (list: unknown): boolean => String(list).includes(`name=${SEND_LINE_NAME}`);
+    await waitFor('the send line to open', () => onOld.client('LIST'), hasLine);
+    // The failover: new connections reach `next`, and the old primary becomes its replica.
+    proxy.point(next.url);
+    await onOld.replicaof('127.0.0.1', new URL(next.url).port);
+    const jobs = app.keys.queue('default', 'jobs');
+    const r = await app.send('add', [1, 2]);
+    expect(await onNew.hexists(jobs, r.id)).toBe(1);
+    // It reopens on a send a second or more after it was lost; sends meanwhile take the app connection.
+    const later = [];
+    for (let i = 0; later.length < 20_000 && !hasLine(await onNew.client('LIST')); i++) later.push(await app.send('add', [i, i]));
+    later.push(await app.send('add', [3, 4]));
+    expect(hasLine(await onNew.client('LIST'))).toBe(true);
+    expect(await onNew.hlen(jobs)).toBe(1 + later.length);
+    expect(await onNew.client('LIST')).toMatch(new RegExp(`name=${SEND_LINE_NAME} [^\\n]*cmd=eval`));
   });
 });
 

@@ -4,6 +4,7 @@ import { createApp } from '../../../src/core/app.js';
 import { privateRedis } from '../../helpers/redis-server.js';
 import { startWorker } from '../../helpers/apps.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { SEND_LINE_NAME } from '../../../src/broker/script-sender.js';
 
 /** An app alone on a Redis of its own (the tests below restart it, flush its scripts or fill its memory), with a task `t`. */
 async function appAlone(keyPrefix: string) {
@@ -96,5 +97,61 @@ describe('sending in bursts', () => {
     await redis.start();
     const sent = await sending;
     expect((await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse()).toEqual(sent.map((s) => s.id));
+  });
+});
+
+/** The id of the producer's own connection in CLIENT LIST once it is open (sends before that go on the app's connection). */
+async function sendLineId(client: Awaited<ReturnType<typeof appAlone>>['client']): Promise<string> {
+  const line = await waitFor('the send line to open', async () => (await client.client('LIST')) as string, (list) => list.includes(`name=${SEND_LINE_NAME}`));
+  return /id=(\d+) [^\n]*name=taskq:command:sends/.exec(line)?.[1] as string;
+}
+
+describe("the producer's own connection", () => {
+  it('serial sends go on it once it is open (EVALSHA, its name in CLIENT LIST); app.close() closes it', async () => {
+    const redis = await privateRedis();
+    const app = createApp({ broker: redis.url, keyPrefix: 'line' });
+    const t = app.task('t', (n: number) => n);
+    const admin = createApp({ broker: redis.url });
+    onTestFinished(() => admin.close());
+    const client = await admin.client();
+    await t.delay(0);
+    await t.delay(0); // the second send opens it, in the background
+    const id = await sendLineId(client);
+    for (let i = 1; i <= 20; i++) await t.delay(i);
+    expect(await client.client('LIST')).toMatch(new RegExp(`id=${id} [^\\n]*name=${SEND_LINE_NAME} [^\\n]*cmd=evalsha`));
+    expect(await client.llen(app.keys.queue('default', 'waiting'))).toBe(22);
+    await app.close();
+    expect(await client.client('LIST')).not.toContain(SEND_LINE_NAME);
+  });
+
+  it('lost with sends in flight: every send is stored once, in the order made; it comes back, and the order holds across', async () => {
+    const { redis, app, t, client } = await appAlone('lost');
+    const admin = createApp({ broker: redis.url });
+    onTestFinished(() => admin.close());
+    const control = await admin.client();
+    const first = [await t.delay(-2), await t.delay(-1)]; // the second opens the line
+    const id = await sendLineId(control);
+    await control.client('PAUSE', 10_000, 'WRITE'); // the sends below wait in Redis, in flight on the line
+    const sending: Array<ReturnType<typeof t.delay>> = [];
+    for (let i = 0; i < 30; i++) {
+      sending.push(t.delay(i));
+      await new Promise((resolve) => setImmediate(resolve)); // each one written on its own
+    }
+    await control.client('KILL', 'ID', id);
+    const killedAt = Date.now();
+    await control.client('UNPAUSE');
+    const sent = await Promise.all(sending);
+    // Sends go on the app's connection until the line is back (a second later at the soonest), then on it.
+    const more: Array<Awaited<ReturnType<typeof t.delay>>> = [];
+    const lineBack = async (): Promise<boolean> => ((await control.client('LIST')) as string).includes(`name=${SEND_LINE_NAME}`);
+    for (let i = 30; more.length < 20_000 && !(await lineBack()); i++) more.push(await t.delay(i));
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000); // not reopened at once: a line that keeps failing must not thrash
+    for (let i = 0; i < 5; i++) more.push(await t.delay(100_000 + i));
+    const back = await sendLineId(control);
+    expect(back).not.toBe(id);
+    expect(await control.client('LIST')).toMatch(new RegExp(`id=${back} [^\\n]*cmd=evalsha`));
+    const waiting = (await client.lrange(app.keys.queue('default', 'waiting'), 0, -1)).reverse();
+    expect(waiting).toEqual([...first, ...sent, ...more].map((s) => s.id));
+    expect(await client.hlen(app.keys.queue('default', 'jobs'))).toBe(waiting.length);
   });
 });

@@ -1,0 +1,89 @@
+/** Which connection a producer's scripts go on, and that their order holds across every switch. */
+import { createServer, connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ScriptSender, lineTarget, SEND_LINE_NAME } from '../../../src/broker/script-sender.js';
+import { defineScripts } from '../../../src/broker/scripts.js';
+import { privateRedis } from '../../helpers/redis-server.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+const KEYS = ['s:q:jobs', 's:q:waiting'];
+
+/** A TCP proxy to `port` that can hold what one of its connections (by the order they came in) sends to Redis. */
+async function holdingProxy(port: number): Promise<{ port: number; hold(n: number): void; release(n: number): void }> {
+  const pairs: Array<{ client: Socket; upstream: Socket }> = [];
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) s.on('error', () => {});
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+    pairs.push({ client, upstream });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(() => {
+    pairs.forEach((p) => p.client.destroy());
+    server.close();
+  });
+  return {
+    port: (server.address() as { port: number }).port,
+    hold: (n) => pairs[n]?.client.unpipe(),
+    release: (n) => {
+      const p = pairs[n];
+      if (p) p.client.pipe(p.upstream);
+    },
+  };
+}
+
+function client(options: RedisOptions): Redis {
+  const c = new Redis(options);
+  defineScripts(c);
+  onTestFinished(() => c.disconnect());
+  return c;
+}
+
+describe('ScriptSender', () => {
+  it('waits for calls still on the app connection before it uses the line, so a later call is never stored first', async () => {
+    const redis = await privateRedis();
+    const proxy = await holdingProxy(Number(new URL(redis.url).port));
+    const app = client({ host: '127.0.0.1', port: proxy.port });
+    await app.ping(); // connection 0: the app's; the line will be connection 1
+    const sender = new ScriptSender();
+    onTestFinished(() => sender.close());
+    expect(await sender.run(app, 'taskqEnqueueOne', KEYS, ['first', '{}'])).toBe(1);
+    expect(sender.lineState).toBe('none'); // one call opens nothing: a producer may send only once
+    proxy.hold(0);
+    const a = sender.run(app, 'taskqEnqueueOne', KEYS, ['a', '{}']); // on the app connection, held; the line opens meanwhile
+    await waitFor('the line to open', () => sender.lineState, (state) => state === 'open');
+    expect(sender.onLine).toBe(false); // up, but a call is still waiting on the app connection
+    const b = sender.run(app, 'taskqEnqueueOne', KEYS, ['b', '{}']);
+    proxy.release(0);
+    expect(await Promise.all([a, b])).toEqual([1, 1]);
+    const admin = client({ host: '127.0.0.1', port: Number(new URL(redis.url).port) });
+    expect(await admin.lrange(KEYS[1] as string, 0, -1)).toEqual(['b', 'a', 'first']); // a stored before b
+    expect(sender.onLine).toBe(true);
+    expect(await sender.run(app, 'taskqEnqueueOne', KEYS, ['c', '{}'])).toBe(1);
+    expect(await admin.client('LIST')).toMatch(new RegExp(`name=${SEND_LINE_NAME} [^\\n]*cmd=eval `)); // its first script call there: EVAL
+  });
+
+  it('when Redis refuses the line (maxclients reached), every call goes on the app connection', async () => {
+    const redis = await privateRedis();
+    const app = client({ host: '127.0.0.1', port: Number(new URL(redis.url).port) });
+    await app.config('SET', 'maxclients', '1'); // the app's own connection is the one
+    const sender = new ScriptSender();
+    onTestFinished(() => sender.close());
+    for (let i = 0; i < 20; i++) expect(await sender.run(app, 'taskqEnqueueOne', KEYS, [`id-${i}`, '{}'])).toBe(1);
+    expect(sender.onLine).toBe(false);
+    expect(await app.llen(KEYS[1] as string)).toBe(20);
+  });
+
+  it('reaches Redis the way the app connection does, or not at all where it could not (sentinels, a key prefix)', () => {
+    expect(lineTarget({ host: 'h', port: 1, db: 2, username: 'u', password: 'p', tls: {} })).toEqual({ host: 'h', port: 1, db: 2, username: 'u', password: 'p', tls: {} });
+    expect(lineTarget({ path: '/run/redis.sock' })).toMatchObject({ path: '/run/redis.sock' });
+    expect(lineTarget({ sentinels: [{ host: 'h', port: 26379 }], name: 'mymaster' })).toBeUndefined();
+    expect(lineTarget({ host: 'h', keyPrefix: 'x:' })).toBeUndefined();
+  });
+});
