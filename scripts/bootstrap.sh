@@ -27,9 +27,10 @@ want=(
 if [ "${TASKQ_BOOTSTRAP_TEST:-}" = 1 ] || [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
   want+=("cmd:tshark tshark")
 fi
-# `npm test` drives the web UI in Debian's Chromium (playwright-core).
+# `npm test` drives the web UI in Debian's Chromium (playwright-core), and makes a TLS certificate
+# with openssl for a Redis that speaks TLS.
 if [ "${TASKQ_BOOTSTRAP_TEST:-}" = 1 ]; then
-  want+=("cmd:chromium chromium")
+  want+=("cmd:chromium chromium" "cmd:openssl openssl")
 fi
 if [ "${TASKQ_BOOTSTRAP_BENCH:-}" = 1 ]; then
   want+=("pkg:python3-celery python3-celery" "pkg:python3-redis python3-redis")

@@ -7,6 +7,11 @@ import { SendLine, type LineTarget } from '../../../src/broker/send-line.js';
 import { scriptText } from '../../../src/broker/scripts.js';
 import { brokerError } from '../../../src/broker/broker-errors.js';
 import { privateRedis, type TestRedis } from '../../helpers/redis-server.js';
+import { tlsRedis } from '../../helpers/tls-redis.js';
+import { LocalRedis } from '../../../src/broker/local-redis.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const ONE = scriptText('taskqEnqueueOne');
 const KEYS = ['line:q:jobs', 'line:q:waiting'];
@@ -51,6 +56,26 @@ describe('the send line', () => {
     expect(await admin.hget(KEYS[0] as string, 'job-1')).toBe('{"r":1}');
     expect(await admin.lrange(KEYS[1] as string, 0, -1)).toEqual(['job-1']);
     expect(await admin.client('LIST')).toContain('name=taskq:command:sends');
+  });
+
+  it('speaks TLS (rediss://) when the target says so, checking the certificate', async () => {
+    const redis = await tlsRedis();
+    const line = await openLine({ host: '127.0.0.1', port: redis.port, tls: { ca: redis.ca } });
+    expect(await line.call(ONE, KEYS, ['over-tls', '{}'], never)).toBe(1);
+    // A certificate nobody said to trust: refused, as ioredis refuses it.
+    await expect(SendLine.open({ host: '127.0.0.1', port: redis.port, tls: {} }, 'x', 2000)).rejects.toThrow(/self[- ]signed/);
+  });
+
+  it('connects over a unix socket (unix://, what npm start uses)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskq-line-'));
+    const redis = new LocalRedis({ dir, appendonly: false });
+    onTestFinished(async () => {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await redis.start();
+    const line = await openLine({ path: redis.socket });
+    expect(await line.call(ONE, KEYS, ['over-unix', '{}'], never)).toBe(1);
   });
 
   it('a wrong password: opening fails with what Redis said, which taskq reports as an auth problem', async () => {
