@@ -3,8 +3,9 @@
  * the app's ioredis client otherwise. The line opens in the background on the second call (a
  * producer that sends once never opens it), so no send waits for it; after it is lost, the calls it carried go to the client in the order they were made
  * and it reopens a second later at the soonest (a failed open backs off up to 30 s). The line takes
- * calls only while none is waiting on the client, so sends are stored in the order they were made
- * across every switch.
+ * a call only while no command at all waits on the client (a send, a revoke, a queue registration),
+ * so a send is never stored before a command made earlier on the app's connection. (After a SCRIPT FLUSH, calls in flight at that moment can be stored out of
+ * order: each is sent again as it is refused, as ioredis's own script calls are.)
  */
 import type { RedisOptions } from 'ioredis';
 import type { Redis } from './redis-factory.js';
@@ -22,8 +23,8 @@ const RETRY_MAX_MS = 30_000;
  */
 export function lineTarget(options: RedisOptions): LineTarget | undefined {
   if (options.sentinels?.length || options.keyPrefix) return undefined;
-  const { host, port, path, tls, username, password, db } = options;
-  return { host, port, path, tls, username, password, db };
+  const { host, port, path, tls, username, password, db, keepAlive, family } = options;
+  return { host, port, path, tls, username, password, db, keepAlive, family };
 }
 
 export class ScriptSender {
@@ -51,7 +52,7 @@ export class ScriptSender {
   /** Runs script `name` on the line, or on `client`; resolves with the script's reply. */
   run(client: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const line = this.line;
-    if (line?.up && this.onClient === 0) return line.call(scriptText(name), keys, args, () => this.viaClient(client, name, keys, args));
+    if (line?.up && this.onClient === 0 && client.commandQueue.length === 0) return line.call(scriptText(name), keys, args, () => this.viaClient(client, name, keys, args));
     this.open(client);
     return this.viaClient(client, name, keys, args);
   }

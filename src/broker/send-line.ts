@@ -21,6 +21,10 @@ export interface LineTarget {
   username?: string;
   password?: string;
   db?: number;
+  /** TCP keepalive's initial delay (ms), as ioredis sets it (its default: 30 s). */
+  keepAlive?: number;
+  /** IP family for host names (4, 6, or 0: either). */
+  family?: number;
 }
 
 /** The line went down before a call had its answer; the call is handed to the caller's fallback. */
@@ -48,16 +52,16 @@ function command(words: string[]): string {
  */
 function connect(target: LineTarget, signal: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const port = target.port ?? 6379;
-    const host = target.host ?? '127.0.0.1';
-    const socket = target.path ? net.connect({ path: target.path }) : target.tls ? tls.connect({ ...target.tls, host, port }) : net.connect({ host, port });
+    const where = target.path ? { path: target.path } : { host: target.host ?? '127.0.0.1', port: target.port ?? 6379, family: target.family ?? 0 };
+    const socket = target.tls ? tls.connect({ ...target.tls, ...where }) : net.connect(where);
     const giveUp = (): void => {
       socket.destroy(new Error(`ETIMEDOUT: no connection to Redis within the connect timeout`));
     };
     signal.addEventListener('abort', giveUp, { once: true });
-    socket.once(target.tls && !target.path ? 'secureConnect' : 'connect', () => {
+    socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       signal.removeEventListener('abort', giveUp);
       socket.removeListener('error', failed);
+      if (typeof target.keepAlive === 'number') socket.setKeepAlive(true, target.keepAlive);
       resolve(socket);
     });
     const failed = (err: Error): void => {
@@ -66,6 +70,30 @@ function connect(target: LineTarget, signal: AbortSignal): Promise<net.Socket> {
     };
     socket.once('error', failed);
   });
+}
+
+/**
+ * An AbortSignal for "`timeoutMs` passed, or `stop` aborted", held by a plain timer: Node 20's
+ * AbortSignal.any holds a timeout signal only weakly, so a garbage collection can lose it.
+ */
+function deadline(timeoutMs: number, stop: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean; done: () => void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const stopped = (): void => controller.abort();
+  stop?.addEventListener('abort', stopped, { once: true });
+  if (stop?.aborted) controller.abort();
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    done: () => {
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', stopped);
+    },
+  };
 }
 
 export class SendLine {
@@ -95,31 +123,42 @@ export class SendLine {
    * `stop` aborts.
    */
   static async open(target: LineTarget, name: string, timeoutMs: number, stop?: AbortSignal): Promise<SendLine> {
-    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
-    const line = new SendLine(await connect(target, signal));
+    const bound = deadline(timeoutMs, stop);
     const giveUp = (): void => {
-      line.socket.destroy();
+      line?.socket.destroy();
     };
-    signal.addEventListener('abort', giveUp, { once: true });
-    const hello: string[][] = [];
-    if (target.password) hello.push(target.username ? ['AUTH', target.username, target.password] : ['AUTH', target.password]);
-    if (target.db) hello.push(['SELECT', String(target.db)]);
-    hello.push(['CLIENT', 'SETNAME', name]);
+    let line: SendLine | undefined;
     try {
-      await Promise.all(hello.map((words) => line.send(command(words))));
+      line = new SendLine(await connect(target, bound.signal));
+      bound.signal.addEventListener('abort', giveUp, { once: true });
+      // As ioredis signs in: a user name means AUTH <user> <password>; a password alone, AUTH <password>.
+      const hello: string[][] = [];
+      if (target.username) hello.push(['AUTH', target.username, target.password ?? '']);
+      else if (target.password) hello.push(['AUTH', target.password]);
+      if (target.db) hello.push(['SELECT', String(target.db)]);
+      const replies = hello.map((words) => (line as SendLine).send(command(words)));
+      // CLIENT SETNAME is refused by some ACLs and managed Redis: ioredis ignores that, and so does this.
+      const named = line.send(command(['CLIENT', 'SETNAME', name])).catch((err: unknown) => {
+        if (err instanceof LineLost) throw err;
+      });
+      await Promise.all([...replies, named]);
+      return line;
     } catch (err) {
-      line.socket.destroy();
+      line?.socket.destroy();
       if (!(err instanceof LineLost)) throw err;
-      throw new Error(signal.aborted ? `ETIMEDOUT: Redis did not answer the send line's handshake within ${timeoutMs} ms` : `ECONNRESET: the connection closed before Redis answered the send line's handshake`);
+      throw new Error(bound.timedOut() ? `ETIMEDOUT: Redis did not answer the send line's handshake within ${timeoutMs} ms` : `ECONNRESET: the connection closed before Redis answered the send line's handshake`);
     } finally {
-      signal.removeEventListener('abort', giveUp);
+      bound.signal.removeEventListener('abort', giveUp);
+      bound.done();
     }
-    return line;
   }
 
-  /** Whether calls can go out on this line. */
+  /**
+   * Whether calls can go out on this line: until it is lost, or closed and drained (a call made
+   * while it drains goes on it, behind the calls there, so none overtakes another).
+   */
   get up(): boolean {
-    return !this.down && !this.closing;
+    return !this.down;
   }
 
   /**
@@ -130,6 +169,14 @@ export class SendLine {
    */
   call(script: ScriptText, keys: string[], args: Array<string | number>, orElse: () => Promise<unknown>): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      // The fallback runs at once (not a turn later), so the calls handed to it keep their order.
+      const fallBack = (): void => {
+        try {
+          resolve(orElse());
+        } catch (err) {
+          reject(err as Error);
+        }
+      };
       const failed = (err: Error): void => {
         if (err.message.startsWith('NOSCRIPT')) {
           this.loaded.clear(); // SCRIPT FLUSH forgets every script, not just this one
@@ -138,13 +185,13 @@ export class SendLine {
         if (err.message.startsWith('READONLY')) {
           // This call and every one behind it go to the fallback now, in their order, before any
           // call made after this one can.
-          resolve(orElse());
+          fallBack();
           this.lost();
           this.socket.destroy();
           return;
         }
         if (!(err instanceof LineLost)) return reject(err);
-        resolve(orElse());
+        fallBack();
       };
       this.write(this.text(script, keys, args), { resolve, reject: failed });
     });
@@ -156,8 +203,13 @@ export class SendLine {
     if (this.down) return Promise.resolve();
     return new Promise((resolve) => {
       this.socket.once('close', () => resolve());
-      if (this.waiting.length === 0) this.socket.end();
+      if (this.waiting.length === 0) this.end();
     });
+  }
+
+  private end(): void {
+    this.down = true;
+    this.socket.end();
   }
 
   private send(text: string): Promise<unknown> {
@@ -173,7 +225,7 @@ export class SendLine {
   /** The call an answer belongs to (Redis answers in order). */
   private next(): Waiting | undefined {
     const w = this.waiting.shift();
-    if (this.closing && this.waiting.length === 0) this.socket.end();
+    if (this.closing && this.waiting.length === 0) this.end();
     return w;
   }
 

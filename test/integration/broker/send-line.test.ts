@@ -1,6 +1,8 @@
 /** A producer's own connection for its scripts: handshake, EVAL then EVALSHA, answers in order, and every way it can fail. */
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Redis } from 'ioredis';
 import { SendLine, type LineTarget } from '../../../src/broker/send-line.js';
@@ -76,6 +78,44 @@ describe('the send line', () => {
     await redis.start();
     const line = await openLine({ path: redis.socket });
     expect(await line.call(ONE, KEYS, ['over-unix', '{}'], never)).toBe(1);
+  });
+
+  it('a user without a password (redis://alice@host) signs in as that user, as ioredis does, not as default', async () => {
+    const redis = await privateRedis();
+    const admin = adminOf(redis);
+    await admin.call('ACL', 'SETUSER', 'alice', 'on', 'nopass', '~*', '+@all');
+    const line = await openLine(targetOf(redis, { username: 'alice' }));
+    expect(await line.call(ONE, KEYS, ['a', '{}'], never)).toBe(1);
+    expect(await admin.client('LIST')).toMatch(/name=taskq:command:sends [^\n]*user=alice/);
+  });
+
+  it('a Redis that refuses CLIENT SETNAME (a managed one, ACLs) still gets a line, as ioredis ignores that refusal', async () => {
+    const redis = await privateRedis();
+    const admin = adminOf(redis);
+    await admin.call('ACL', 'SETUSER', 'bob', 'on', '>pw', '~*', '+@all', '-client');
+    const line = await openLine(targetOf(redis, { username: 'bob', password: 'pw' }));
+    expect(await line.call(ONE, KEYS, ['b', '{}'], never)).toBe(1);
+  });
+
+  it('the open timeout holds through garbage collections when a stop signal is given too', async () => {
+    const sockets: Socket[] = [];
+    const server = createServer((s) => sockets.push(s.resume())).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    onTestFinished(() => {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    });
+    const port = (server.address() as { port: number }).port;
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let settled = false;
+    const opening = SendLine.open({ host: '127.0.0.1', port }, 'x', 200, new AbortController().signal).finally(() => (settled = true));
+    // Collect garbage while it waits: a timeout held only weakly (AbortSignal.any on Node 20) is lost.
+    for (let i = 0; i < 100 && !settled; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await expect(opening).rejects.toThrow(/did not answer .* within 200 ms/);
   });
 
   it('a wrong password: opening fails with what Redis said, which taskq reports as an auth problem', async () => {
