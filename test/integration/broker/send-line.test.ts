@@ -1,5 +1,5 @@
 /** A producer's own connection for its scripts: handshake, EVAL then EVALSHA, answers in order, and every way it can fail. */
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -34,6 +34,21 @@ async function openLine(target: LineTarget, timeoutMs = 2000): Promise<SendLine>
   const line = await SendLine.open(target, 'taskq:command:sends', timeoutMs);
   onTestFinished(() => line.close());
   return line;
+}
+
+/** A TCP server that accepts and never answers (`greet` may do something to each connection first). */
+async function silentServer(greet: (socket: Socket) => unknown = () => {}): Promise<{ port: number; sockets: Socket[]; server: Server }> {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => {
+    greet(s);
+    if (!s.destroyed) sockets.push(s.resume());
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onTestFinished(() => {
+    sockets.forEach((s) => s.destroy());
+    server.close();
+  });
+  return { port: (server.address() as { port: number }).port, sockets, server };
 }
 
 const never = (): Promise<unknown> => Promise.reject(new Error('the fallback was not expected here'));
@@ -98,14 +113,7 @@ describe('the send line', () => {
   });
 
   it('the open timeout holds through garbage collections when a stop signal is given too', async () => {
-    const sockets: Socket[] = [];
-    const server = createServer((s) => sockets.push(s.resume())).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    onTestFinished(() => {
-      sockets.forEach((s) => s.destroy());
-      server.close();
-    });
-    const port = (server.address() as { port: number }).port;
+    const { port } = await silentServer();
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     let settled = false;
@@ -134,29 +142,15 @@ describe('the send line', () => {
   });
 
   it('a server that accepts but never answers: opening gives up after its timeout and closes the connection', async () => {
-    const sockets: Socket[] = [];
-    const server = createServer((s) => sockets.push(s.resume())).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    onTestFinished(() => {
-      sockets.forEach((s) => s.destroy());
-      server.close();
-    });
-    const port = (server.address() as { port: number }).port;
+    const { port, sockets } = await silentServer();
     await expect(SendLine.open({ host: '127.0.0.1', port }, 'x', 300)).rejects.toThrow(/did not answer .* within 300 ms/);
     expect(sockets).toHaveLength(1);
     if (!sockets[0]?.closed) await once(sockets[0] as Socket, 'close');
   });
 
   it('a server that closes at once: opening fails saying so; and an opening is given up when its stop signal aborts', async () => {
-    const sockets: Socket[] = [];
     let closeAtOnce = true;
-    const server = createServer((s) => (closeAtOnce ? s.destroy() : sockets.push(s.resume()))).listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    onTestFinished(() => {
-      sockets.forEach((s) => s.destroy());
-      server.close();
-    });
-    const port = (server.address() as { port: number }).port;
+    const { port, server } = await silentServer((s) => closeAtOnce && s.destroy());
     await expect(SendLine.open({ host: '127.0.0.1', port }, 'x', 10_000)).rejects.toThrow(/closed before Redis answered/);
     closeAtOnce = false;
     const stop = new AbortController();
