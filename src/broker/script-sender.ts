@@ -1,11 +1,13 @@
 /**
  * Sends a producer's scripts (enqueue, canvas): on its own line (send-line.ts) when that is up, on
  * the app's ioredis client otherwise. The line opens in the background on the second call (a
- * producer that sends once never opens it), so no send waits for it; after it is lost, the calls it carried go to the client in the order they were made
- * and it reopens a second later at the soonest (a failed open backs off up to 30 s). The line takes
- * a call only while no command at all waits on the client (a send, a revoke, a queue registration),
- * so a send is never stored before a command made earlier on the app's connection. (After a SCRIPT FLUSH, calls in flight at that moment can be stored out of
- * order: each is sent again as it is refused, as ioredis's own script calls are.)
+ * producer that sends once never opens it), so no send waits for it. After it is lost, the calls it
+ * carried go to the client in the order they were made, and it reopens a second later at the
+ * soonest (a failed open backs off up to 30 s). The line takes a call only while no command at all
+ * waits on the client (a send, a revoke, a queue registration), so a send is never stored before a
+ * command made earlier on the app's connection. (After a SCRIPT FLUSH, calls in flight at that
+ * moment can be stored out of order: each is sent again as it is refused, as ioredis's own script
+ * calls are.)
  */
 import type { RedisOptions } from 'ioredis';
 import type { Redis } from './redis-factory.js';
@@ -42,11 +44,6 @@ export class ScriptSender {
   /** The line's state (diagnostics and tests). */
   get lineState(): 'none' | 'opening' | 'open' {
     return this.line?.up ? 'open' : this.opening ? 'opening' : 'none';
-  }
-
-  /** Whether calls go on the line now: it is open, and no call waits on the client. */
-  get onLine(): boolean {
-    return this.lineState === 'open' && this.onClient === 0;
   }
 
   /** Runs script `name` on the line, or on `client`; resolves with the script's reply. */

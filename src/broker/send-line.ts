@@ -118,7 +118,7 @@ export class SendLine {
   }
 
   /**
-   * Opens a line: connects, then AUTH, SELECT and CLIENT SETNAME `name` in one write. Rejects with
+   * Opens a line: connects, then sends AUTH, SELECT and CLIENT SETNAME `name` together. Rejects with
    * what Redis or the socket said (the caller then keeps using ioredis), after `timeoutMs`, or when
    * `stop` aborts.
    */
